@@ -1,0 +1,96 @@
+// ModelConfig: a typed view of a Hugging Face config.json, as transformers'
+// AutoConfig reads it (per-family key spellings and defaults), and the
+// tensor-parallel validation of a model for world size W.
+// See ../shared/docs/tensor-parallel.md §6 and §13.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hubload/error.h"
+
+namespace hubload {
+
+struct MoeConfig {
+  std::int64_t num_experts = 0;                      // routed experts
+  std::optional<std::int64_t> experts_per_token;     // top-k
+  std::optional<std::int64_t> expert_intermediate_size;
+  std::int64_t num_shared_experts = 0;
+  std::optional<std::int64_t> shared_expert_intermediate_size;
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3).
+struct MlaConfig {
+  std::optional<std::int64_t> q_lora_rank;  // null in V2-Lite
+  std::int64_t kv_lora_rank = 0;
+  std::int64_t qk_rope_head_dim = 0;
+  std::int64_t qk_nope_head_dim = 0;
+  std::int64_t v_head_dim = 0;
+};
+
+struct ModelConfig {
+  std::string source;  // the config.json path, for messages
+  std::string model_type;
+  std::vector<std::string> architectures;
+  // Set when the language model sits under a sub-config ("text_config", "llm_config").
+  std::string text_config_key;
+
+  std::optional<std::int64_t> num_hidden_layers;
+  std::optional<std::int64_t> hidden_size;
+  std::optional<std::int64_t> num_attention_heads;
+  std::optional<std::int64_t> num_key_value_heads;  // defaulted to heads; 1 for MQA
+  std::optional<std::int64_t> head_dim;             // defaulted to hidden / heads
+  std::optional<std::int64_t> intermediate_size;
+  std::optional<std::int64_t> vocab_size;
+  std::optional<std::int64_t> max_position_embeddings;
+  bool tie_word_embeddings = false;                 // the family's default when absent
+  std::optional<std::string> dtype;                 // "bfloat16", from torch_dtype or dtype
+
+  std::optional<double> rope_theta;
+  std::string rope_scaling_json;                    // raw JSON text, "" when absent
+
+  std::optional<MoeConfig> moe;
+  std::optional<MlaConfig> mla;
+  std::optional<std::int64_t> sliding_window;
+  std::optional<std::int64_t> num_encoder_layers;   // encoder-decoder models (T5)
+  std::optional<std::int64_t> num_decoder_layers;
+
+  // Standard fields that neither the file nor the family's rules determine.
+  std::vector<std::string> undetermined;
+
+  std::string raw_json;  // the whole file, for anything not typed above
+
+  // Raw access by JSON pointer ("/rope_scaling/factor"): the value as JSON text.
+  std::optional<std::string> raw(std::string_view json_pointer) const;
+  // Parameter estimate from the config alone (embeddings, attention, MLP/experts, norms).
+  std::optional<std::int64_t> estimated_parameters() const;
+};
+
+// `path` is a config.json or a folder holding one.
+Result<ModelConfig> load_model_config(const std::string& path);
+Result<ModelConfig> parse_model_config(std::string_view json_text, std::string_view source);
+
+struct TpProblem {
+  std::string field;    // "num_attention_heads"
+  std::string message;  // "num_attention_heads 28 is not divisible by tp 8"
+};
+
+struct TpValidation {
+  int world_size = 1;
+  std::vector<TpProblem> problems;  // every problem at once; empty means valid
+  std::vector<std::string> notes;   // stated facts, not errors (vocab padding, KV replication)
+  std::optional<std::int64_t> heads_per_rank;
+  std::optional<std::int64_t> kv_heads_per_rank;
+  std::int64_t kv_replication = 1;  // >1 when W is a multiple of the KV heads
+  std::optional<std::int64_t> padded_vocab;       // to a multiple of W
+  std::optional<std::int64_t> vllm_padded_vocab;  // to a multiple of lcm(64, W)
+  bool ok() const { return problems.empty(); }
+};
+
+// Pure. world_size < 1 is reported as a problem, not a crash.
+TpValidation validate_tensor_parallel(const ModelConfig& config, int world_size);
+
+}  // namespace hubload

@@ -1,0 +1,89 @@
+// The thin file layer: RAII owners for descriptors and mappings, and the few
+// POSIX calls hubload needs, each returning Result with the path in the message.
+// Every component does its disk I/O through here so errors read the same way
+// and tests can reach the failure paths.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "hubload/error.h"
+
+namespace hubload {
+
+// Owns one file descriptor; closes it on destruction. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() { int fd = fd_; fd_ = -1; return fd; }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// A file opened read-only (O_CLOEXEC), with its size taken at open time.
+class ReadFile {
+ public:
+  static Result<ReadFile> open(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  std::uint64_t size() const { return size_; }
+  int fd() const { return fd_.get(); }
+
+  // Reads exactly out.size() bytes at `offset` (pread, retried on EINTR and short
+  // reads). A range past the end is an invalid_input error naming the path and range.
+  Status read_at(std::uint64_t offset, std::span<std::byte> out) const;
+
+ private:
+  ReadFile(std::string path, UniqueFd fd, std::uint64_t size)
+      : path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
+  std::string path_;
+  UniqueFd fd_;
+  std::uint64_t size_ = 0;
+};
+
+// A read-only, private memory mapping of a whole file. Views into it must not
+// outlive it. An empty file maps to an empty span (mmap of 0 bytes is invalid).
+class MappedFile {
+ public:
+  static Result<MappedFile> open(const std::string& path);
+
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const std::string& path() const { return path_; }
+  std::span<const std::byte> bytes() const { return {data_, size_}; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  MappedFile(std::string path, const std::byte* data, std::uint64_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  void unmap();
+  std::string path_;
+  const std::byte* data_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
+// Writes all of `data` to `fd`, retrying on EINTR and short writes.
+Status write_all(int fd, std::span<const std::byte> data, std::string_view path_for_errors);
+
+// Reads a whole (small) file into a string: config.json, index files, refs.
+Result<std::string> read_text_file(const std::string& path);
+
+}  // namespace hubload

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that hubload's build, tests, fuzzing, demo and
+# benchmarks need. Idempotent: packages already present are skipped, and apt is
+# not touched at all when nothing is missing.
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake make pkg-config   # toolchain
+  libcurl4-openssl-dev                        # HTTP client (libcurl multi interface)
+  libssl-dev                                  # SHA-256 / SHA-1 (OpenSSL EVP)
+  nlohmann-json3-dev                          # JSON
+  libcli11-dev                                # command-line parsing
+  libfmt-dev                                  # formatting
+  libcpp-httplib-dev                          # HTTP server for `hubload serve`
+  libgtest-dev libgmock-dev                   # unit and end-to-end tests
+  libbenchmark-dev                            # micro-benchmarks
+  clang                                       # libFuzzer targets
+  curl aria2                                  # benchmark baselines
+  python3                                     # demo / bench helper scripts
+  ca-certificates
+)
+if [[ "${HUBLOAD_WITH_MPI:-0}" == 1 ]]; then packages+=(libopenmpi-dev openmpi-bin); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
