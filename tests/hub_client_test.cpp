@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::FakeHubTransport;
+using testing::FakeRepo;
 using testing::kFakeCdn;
 using testing::kFakeHub;
 using testing::TempDir;
