@@ -357,14 +357,13 @@ TEST_F(HubClientTest, LocalFolderIsReturnedAsIsAndBadIdsSayBothReadingsFailed) {
 }
 
 TEST_F(HubClientTest, UnwritableCacheIsAnIoErrorNamingIt) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores permissions";
-  fs::create_directories(tmp.path() / "ro");
-  fs::permissions(tmp.path() / "ro", fs::perms::owner_read | fs::perms::owner_exec);
-  options.hub.cache_dir = tmp.path() / "ro";
+  // A cache "directory" below a regular file cannot be created, even by root.
+  testing::write_file(tmp.path() / "plain-file", "x");
+  options.hub.cache_dir = tmp.path() / "plain-file" / "cache";
   auto result = download_model("acme/tiny", options);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind(), ErrorKind::io);
-  EXPECT_NE(result.error().message().find((tmp.path() / "ro").string()), std::string::npos);
+  EXPECT_NE(result.error().message().find((tmp.path() / "plain-file").string()), std::string::npos);
 }
 
 TEST_F(HubClientTest, FetchRepoInfoAndRangeRead) {
