@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::FakeHubTransport;
-using testing::FakeRepo;
+using testing::FakeTransportRepo;
 using testing::kFakeCdn;
 using testing::kFakeHub;
 using testing::TempDir;
@@ -45,7 +45,7 @@ class HubClientTest : public ::testing::Test {
 
   TempDir tmp;
   std::shared_ptr<FakeHubTransport> hub;
-  testing::FakeModel model;
+  testing::FakeTransportModel model;
   DownloadOptions options;
 };
 
@@ -119,7 +119,7 @@ TEST_F(HubClientTest, AllowAndIgnorePatternsSelectExactly) {
 }
 
 TEST_F(HubClientTest, SafetensorsPreferredOverBinAndBinUsedOnlyWithoutSafetensors) {
-  FakeRepo& repo = hub->repo(RepoType::model, "acme/bin");
+  FakeTransportRepo& repo = hub->repo(RepoType::model, "acme/bin");
   const std::string c(40, 'c');
   repo.commits[c] = {{"config.json", {"{}", false}}, {"pytorch_model.bin", {"bin", true}},
                      {"model.safetensors", {"st", true}}, {"consolidated.safetensors", {"zz", true}}};
@@ -158,7 +158,7 @@ TEST_F(HubClientTest, RevisionsBranchTagCommitAndPullRequest) {
 }
 
 TEST_F(HubClientTest, DatasetRepoUsesItsPrefixAndFolder) {
-  FakeRepo& repo = hub->repo(RepoType::dataset, "acme/ds");
+  FakeTransportRepo& repo = hub->repo(RepoType::dataset, "acme/ds");
   const std::string c(40, 'd');
   repo.commits[c] = {{"data/train.csv", {"a,b\n1,2\n", false}}};
   repo.refs["main"] = c;

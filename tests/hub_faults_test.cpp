@@ -37,7 +37,7 @@ class HubFaultsTest : public ::testing::Test {
   testing::TempDir tmp;
   std::shared_ptr<testing::FakeHubTransport> hub;
   std::shared_ptr<FaultInjectingTransport> faulty;
-  testing::FakeModel model;
+  testing::FakeTransportModel model;
   HubOptions options;
 };
 

@@ -57,7 +57,7 @@ Status deliver(const HttpRequest& request, HttpResponse& response, const std::st
 
 }  // namespace
 
-FakeRepo& FakeHubTransport::repo(RepoType type, const std::string& id) {
+FakeTransportRepo& FakeHubTransport::repo(RepoType type, const std::string& id) {
   std::lock_guard lock(mu_);
   return repos_[key(type, id)];
 }
@@ -133,7 +133,7 @@ Result<HttpResponse> FakeHubTransport::route(const HttpRequest& request) {
     const std::string rev = decode(path.substr(rev_at + 10));
     auto it = repos_.find(key(type, id));
     if (it == repos_.end()) return error(401, "RepoNotFound", "Repository not found");
-    const FakeRepo& repo = it->second;
+    const FakeTransportRepo& repo = it->second;
     if (repo.gated_token) {
       auto auth = request.headers.get("Authorization");
       if (!auth) return error(401, "GatedRepo", "Access to this gated repo is restricted");
@@ -172,7 +172,7 @@ Result<HttpResponse> FakeHubTransport::route(const HttpRequest& request) {
   }
   auto it = repos_.find(key(type, id));
   if (it == repos_.end()) return error(401, "RepoNotFound", "Repository not found");
-  const FakeRepo& repo = it->second;
+  const FakeTransportRepo& repo = it->second;
   if (repo.gated_token) {
     auto auth = request.headers.get("Authorization");
     if (!auth) return error(401, "GatedRepo", "Access to this gated repo is restricted");
@@ -207,10 +207,10 @@ Result<HttpResponse> FakeHubTransport::route(const HttpRequest& request) {
   return response;
 }
 
-FakeModel add_fake_model(FakeHubTransport& hub, const std::string& id) {
-  FakeModel model;
-  FakeRepo& repo = hub.repo(RepoType::model, id);
-  std::map<std::string, FakeRepoFile> files;
+FakeTransportModel add_fake_model(FakeHubTransport& hub, const std::string& id) {
+  FakeTransportModel model;
+  FakeTransportRepo& repo = hub.repo(RepoType::model, id);
+  std::map<std::string, FakeTransportFile> files;
   files["config.json"] = {R"({"model_type": "llama", "hidden_size": 8})", false};
   files["generation_config.json"] = {R"({"do_sample": false})", false};
   files["tokenizer.json"] = {R"({"version": "1.0"})", false};

@@ -19,20 +19,20 @@ namespace hubload::testing {
 inline constexpr const char* kFakeHub = "http://hub.test";
 inline constexpr const char* kFakeCdn = "http://cdn.test";
 
-struct FakeRepoFile {
+struct FakeTransportFile {
   std::string content;
   bool lfs = false;  // served as a 302 to the CDN, named by sha256
 };
 
-struct FakeRepo {
-  std::map<std::string, std::map<std::string, FakeRepoFile>> commits;  // commit → path → file
+struct FakeTransportRepo {
+  std::map<std::string, std::map<std::string, FakeTransportFile>> commits;  // commit → path → file
   std::map<std::string, std::string> refs;                              // branch/tag/refs/pr/N → commit
   std::optional<std::string> gated_token;  // gated: only this token has access
 };
 
 class FakeHubTransport final : public Transport {
  public:
-  FakeRepo& repo(RepoType type, const std::string& id);
+  FakeTransportRepo& repo(RepoType type, const std::string& id);
   void rename(RepoType type, const std::string& old_id, const std::string& new_id);
 
   // Misbehaviour knobs.
@@ -48,7 +48,7 @@ class FakeHubTransport final : public Transport {
  private:
   Result<HttpResponse> route(const HttpRequest& request);
   mutable std::mutex mu_;
-  std::map<std::string, FakeRepo> repos_;            // "<type>:<id>"
+  std::map<std::string, FakeTransportRepo> repos_;            // "<type>:<id>"
   std::map<std::string, std::string> renamed_;       // "<type>:<old>" → new id
   std::vector<HttpRequest> log_;
 };
@@ -57,10 +57,10 @@ class FakeHubTransport final : public Transport {
 // tokenizer.json, model.safetensors.index.json naming two LFS shards, a stray
 // consolidated.safetensors, sub/notes.txt; branch main, tag v1.0, refs/pr/1
 // (a second commit with a different config.json).
-struct FakeModel {
+struct FakeTransportModel {
   std::string main_commit = std::string(40, 'a');
   std::string pr_commit = std::string(40, 'b');
 };
-FakeModel add_fake_model(FakeHubTransport& hub, const std::string& id);
+FakeTransportModel add_fake_model(FakeHubTransport& hub, const std::string& id);
 
 }  // namespace hubload::testing
