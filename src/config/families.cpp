@@ -12,7 +12,7 @@ constexpr auto P = MlpKind::plain;
 constexpr std::array kFamilies = {
     Family{"llama", false, G, false, read_llama},
     Family{"mistral", false, G, false, read_llama_like},
-    Family{"mixtral", false, G, false, read_mixtral},
+    Family{"mixtral", false, G, false, read_local_experts},
     Family{"qwen2", false, G, false, read_llama_like},
     Family{"qwen2_vl", false, G, false, read_llama_like},
     Family{"qwen2_5_vl", false, G, false, read_llama_like},
@@ -31,7 +31,7 @@ constexpr std::array kFamilies = {
     Family{"gpt_neox", false, P, false, read_llama_like},
     Family{"deepseek_v2", false, G, false, read_deepseek},
     Family{"deepseek_v3", false, G, false, read_deepseek},
-    Family{"gpt_oss", false, G, false, read_gpt_oss},
+    Family{"gpt_oss", false, G, false, read_local_experts},
     Family{"nemotron-nas", false, G, false, read_nemotron_nas},
     Family{"deci", false, G, false, read_nemotron_nas},
     Family{"gpt2", true, P, true, read_gpt2},

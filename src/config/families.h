@@ -34,10 +34,9 @@ namespace hubload::config_internal {
 // Family readers (families_modern.cpp, families_legacy.cpp).
 Status read_llama(const FieldReader& r, ModelConfig& c);
 Status read_llama_like(const FieldReader& r, ModelConfig& c);
-Status read_mixtral(const FieldReader& r, ModelConfig& c);
+Status read_local_experts(const FieldReader& r, ModelConfig& c);
 Status read_qwen_moe(const FieldReader& r, ModelConfig& c);
 Status read_deepseek(const FieldReader& r, ModelConfig& c);
-Status read_gpt_oss(const FieldReader& r, ModelConfig& c);
 Status read_nemotron_nas(const FieldReader& r, ModelConfig& c);
 Status read_gpt2(const FieldReader& r, ModelConfig& c);
 Status read_bloom(const FieldReader& r, ModelConfig& c);

@@ -28,19 +28,9 @@ Status read_llama(const FieldReader&, ModelConfig& c) {
   return ok();
 }
 
-// Mixtral: every layer is MoE; each expert is an MLP of intermediate_size.
-Status read_mixtral(const FieldReader& r, ModelConfig& c) {
-  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"num_local_experts"}));
-  if (!experts) return ok();
-  MoeConfig m;
-  m.num_experts = *experts;
-  HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size({"num_experts_per_tok"}));
-  m.expert_intermediate_size = c.intermediate_size;
-  c.moe = m;
-  return ok();
-}
-
-Status read_gpt_oss(const FieldReader& r, ModelConfig& c) {
+// Mixtral and gpt-oss: every layer is MoE; each expert is an MLP of
+// intermediate_size (gpt-oss also spells top-k experts_per_token).
+Status read_local_experts(const FieldReader& r, ModelConfig& c) {
   HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"num_local_experts"}));
   if (!experts) return ok();
   MoeConfig m;
