@@ -1,0 +1,96 @@
+#include "hub/remote_metadata_cache.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace hubload::hub_internal {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+// Temp file + rename: a concurrent reader sees the old file or the new one.
+// Created with the umask's mode (0666 & ~umask) so a shared cache stays shared.
+Status replace_file(const fs::path& path, std::string_view content) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return io_error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  thread_local std::mt19937 gen{std::random_device{}()};
+  const fs::path tmp = fmt::format("{}.{:08x}.tmp", path.string(), static_cast<unsigned>(gen()));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!fd.valid()) return errno_error(tmp.string(), errno);
+  Status written = write_all(fd.get(), std::as_bytes(std::span(content.data(), content.size())), tmp.string());
+  fd.reset();
+  if (written && ::rename(tmp.c_str(), path.c_str()) != 0) written = errno_error(path.string(), errno);
+  if (!written) ::unlink(tmp.c_str());
+  return written;
+}
+
+}  // namespace
+
+fs::path RemoteMetadataCache::private_dir() const { return cache_.repo_dir() / ".hubload"; }
+
+fs::path RemoteMetadataCache::metadata_path(std::string_view commit) const {
+  return private_dir() / "safetensors" / (std::string(commit) + ".json");
+}
+
+fs::path RemoteMetadataCache::ref_path(std::string_view revision) const {
+  // The same nesting as refs/ (refs/pr/1 -> .hubload/refs/refs/pr/1).
+  return private_dir() / cache_.ref_path(revision).lexically_relative(cache_.repo_dir());
+}
+
+std::optional<std::string> RemoteMetadataCache::read_ref(std::string_view revision) const {
+  if (!validate_repo_file_path(revision)) return std::nullopt;  // no '..' escapes
+  Result<std::string> text = read_text_file(ref_path(revision).string());
+  if (!text || !is_commit_hash(*text)) return std::nullopt;
+  return *text;
+}
+
+std::optional<CachedMetadata> RemoteMetadataCache::load(std::string_view commit) const {
+  Result<std::string> text = read_text_file(metadata_path(commit).string());
+  if (!text) return std::nullopt;
+  nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
+  try {
+    if (!doc.is_object() || doc.value("format_version", 0) != kFormatVersion || doc.at("commit") != commit) {
+      return std::nullopt;
+    }
+    CachedMetadata meta;
+    meta.commit = std::string(commit);
+    if (doc.at("index_file").is_string()) {
+      meta.index_file = doc["index_file"].get<std::string>();
+      meta.index_json = doc.at("index").get<std::string>();
+    }
+    for (const auto& shard : doc.at("shards")) {
+      meta.shards.push_back({shard.at("file").get<std::string>(), shard.at("size").get<std::uint64_t>(),
+                             shard.at("header").get<std::string>()});
+    }
+    return meta;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // a damaged file is a cache miss
+  }
+}
+
+Status RemoteMetadataCache::store(const CachedMetadata& meta, std::string_view revision) const {
+  HUBLOAD_TRY(cache_.prepare());
+  nlohmann::json shards = nlohmann::json::array();
+  for (const CachedShard& s : meta.shards) {
+    shards.push_back({{"file", s.file}, {"size", s.size}, {"header", s.header_json}});
+  }
+  nlohmann::json doc = {{"format_version", kFormatVersion},
+                        {"commit", meta.commit},
+                        {"index_file", meta.index_file ? nlohmann::json(*meta.index_file) : nlohmann::json()},
+                        {"index", meta.index_json ? nlohmann::json(*meta.index_json) : nlohmann::json()},
+                        {"shards", std::move(shards)}};
+  // Headers passed UTF-8 validation; replacing is only a guard for the dump.
+  HUBLOAD_TRY(replace_file(metadata_path(meta.commit),
+                           doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  if (is_commit_hash(revision)) return ok();
+  return replace_file(ref_path(revision), meta.commit);
+}
+
+}  // namespace hubload::hub_internal
