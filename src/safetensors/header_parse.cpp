@@ -57,6 +57,13 @@ Result<SafetensorsHeader> parse_header(std::span<const std::byte> prefix, std::u
   if (!safetensors_internal::is_valid_utf8(text)) {
     return invalid_input(src(source) + "header (" + std::to_string(n) + " bytes) is not valid UTF-8");
   }
+  // nlohmann stops at a NUL byte as if the input ended there, which would let
+  // "{}\0garbage" through; a NUL is never valid JSON (control characters must be
+  // escaped inside strings), so refuse it here.
+  if (std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return invalid_input(src(source) + "header is not valid JSON: NUL byte at byte " + std::to_string(8 + nul) +
+                         " of the file");
+  }
   HUBLOAD_ASSIGN_OR_RETURN(auto raw, safetensors_internal::parse_header_json(text, options, source));
 
   // The reference walk: sorted by (BEGIN, END), each tensor must start where the
