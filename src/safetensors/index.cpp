@@ -38,6 +38,8 @@ std::vector<std::string> ShardedIndex::shard_files() const {
 Result<ShardedIndex> parse_index(std::string_view json_text, std::string_view source) {
   const std::string prefix = std::string(source) + ": ";
   if (!safetensors_internal::is_valid_utf8(json_text)) return invalid_input(prefix + "index is not valid UTF-8");
+  // nlohmann treats a NUL byte as the end of input; JSON never contains one.
+  if (json_text.find('\0') != std::string_view::npos) return invalid_input(prefix + "index contains a NUL byte");
   nlohmann::json doc = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (doc.is_discarded()) return invalid_input(prefix + "index is not valid JSON");
   if (!doc.is_object()) return invalid_input(prefix + "index is not a JSON object");
