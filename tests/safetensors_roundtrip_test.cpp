@@ -14,7 +14,6 @@ namespace {
 
 using testing::TempDir;
 
-std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 void expect_same_as_generated(const testing::GeneratedFile& gen) {
   auto file = SafetensorsFile::open(gen.path.string());
