@@ -19,6 +19,16 @@ std::vector<std::vector<TensorSpec>> three_shards() {
           {{"lm_head", DType::BF16, {8, 4}}}};
 }
 
+// Writes three_shards() into `dir`, then rewrites its index after `edit` changes the weight map.
+template <class Edit>
+void write_model_with_edited_index(const std::filesystem::path& dir, std::uint64_t seed, Edit edit) {
+  std::mt19937_64 rng(seed);
+  auto model = testing::write_sharded_model(dir, three_shards(), rng);
+  auto map = model.weight_map;
+  edit(map);
+  testing::write_index_file(model.index, map, model.total_size);
+}
+
 void expect_invalid(const Result<Checkpoint>& r, std::initializer_list<std::string_view> fragments) {
   ASSERT_FALSE(r) << "expected an error";
   EXPECT_EQ(r.error().kind(), ErrorKind::invalid_input) << r.error().to_string();
@@ -79,22 +89,14 @@ TEST(SafetensorsCheckpoint, MissingShard) {
 
 TEST(SafetensorsCheckpoint, TensorMappedToTheWrongShard) {
   TempDir dir;
-  std::mt19937_64 rng(4);
-  auto model = testing::write_sharded_model(dir.path(), three_shards(), rng);
-  auto map = model.weight_map;
-  map["norm"] = "model-00003-of-00003.safetensors";
-  testing::write_index_file(model.index, map, model.total_size);
+  write_model_with_edited_index(dir.path(), 4, [](auto& map) { map["norm"] = "model-00003-of-00003.safetensors"; });
   expect_invalid(open_checkpoint(dir.path().string()),
                  {"tensor 'norm'", "mapped to model-00003-of-00003.safetensors", "is in model-00002-of-00003"});
 }
 
 TEST(SafetensorsCheckpoint, MappedTensorAbsentFromEveryShard) {
   TempDir dir;
-  std::mt19937_64 rng(5);
-  auto model = testing::write_sharded_model(dir.path(), three_shards(), rng);
-  auto map = model.weight_map;
-  map["ghost"] = "model-00001-of-00003.safetensors";
-  testing::write_index_file(model.index, map, model.total_size);
+  write_model_with_edited_index(dir.path(), 5, [](auto& map) { map["ghost"] = "model-00001-of-00003.safetensors"; });
   expect_invalid(open_checkpoint(dir.path().string()), {"tensor 'ghost'", "in no shard"});
 }
 
@@ -113,11 +115,7 @@ TEST(SafetensorsCheckpoint, DuplicateAcrossShards) {
 
 TEST(SafetensorsCheckpoint, TotalSizeMismatchAndUnmappedTensorsAreWarnings) {
   TempDir dir;
-  std::mt19937_64 rng(7);
-  auto model = testing::write_sharded_model(dir.path(), three_shards(), rng);
-  auto map = model.weight_map;
-  map.erase("norm");
-  testing::write_index_file(model.index, map, model.total_size);
+  write_model_with_edited_index(dir.path(), 7, [](auto& map) { map.erase("norm"); });
   auto c = open_checkpoint(dir.path().string());
   ASSERT_TRUE(c) << c.error().to_string();
   EXPECT_EQ(c->tensors.size(), 4u);
