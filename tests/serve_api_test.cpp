@@ -79,14 +79,8 @@ TEST_F(ServeApiTest, RepoInfoWithBlobsHasSizesAndLfs) {
 TEST_F(ServeApiTest, RepoInfoErrors) {
   hub.start();
   httplib::Client cli(hub.url());
-  auto rev = cli.Get("/api/models/acme/tiny/revision/nope");
-  ASSERT_TRUE(rev);
-  EXPECT_EQ(rev->status, 404);
-  EXPECT_EQ(rev->get_header_value("X-Error-Code"), "RevisionNotFound");
-  auto repo = cli.Get("/api/models/acme/none");
-  ASSERT_TRUE(repo);
-  EXPECT_EQ(repo->status, 401);
-  EXPECT_EQ(repo->get_header_value("X-Error-Code"), "RepoNotFound");
+  EXPECT_TRUE(hub_error(cli.Get("/api/models/acme/tiny/revision/nope"), 404, "RevisionNotFound"));
+  EXPECT_TRUE(hub_error(cli.Get("/api/models/acme/none"), 401, "RepoNotFound"));
 }
 
 TEST_F(ServeApiTest, TreeListsOneLevelOrRecursively) {

@@ -30,6 +30,9 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+#include <httplib.h>
+
 #include "hubload/serve.h"
 #include "support/test_support.h"
 
@@ -120,5 +123,9 @@ class FakeHub {
   std::map<std::string, std::unique_ptr<FakeRepo>> repos_;  // "type:id"
   std::unique_ptr<serve::Server> server_;
 };
+
+// EXPECT_TRUE(hub_error(cli.Head(url), 404, "EntryNotFound")): the answer arrived with this
+// status and X-Error-Code (an empty code expects no X-Error-Code header).
+::testing::AssertionResult hub_error(const httplib::Result& res, int status, const std::string& code);
 
 }  // namespace hubload::testing
