@@ -75,7 +75,7 @@ TEST_F(RemoteMetadataTest, ShardedRepoSendsOnlyHeaderBytes) {
   EXPECT_FALSE(result->from_cache);
   const Checkpoint& ckpt = result->checkpoint;
   EXPECT_EQ(ckpt.shard_files, (std::vector<std::string>{kShard1, kShard2}));
-  EXPECT_EQ(ckpt.index_file, "model.safetensors.index.json");
+  EXPECT_EQ(ckpt.index_file, ckpt.root + "/model.safetensors.index.json");
   EXPECT_EQ(ckpt.root, hub.url() + "/acme/sharded/resolve/" + hub.commit("acme/sharded"));
   ASSERT_EQ(ckpt.tensors.size(), 3u);
   const CheckpointTensor* head = ckpt.find("lm_head.weight");
@@ -182,8 +182,8 @@ TEST_F(RemoteMetadataTest, HeaderLongerThanTheFirstReadTakesASecondRangeRequest)
 }
 
 TEST_F(RemoteMetadataTest, ServerIgnoringRangeCostsOnlyTheBytesAskedFor) {
-  // 8 MiB of data; the server answers every Range request with 200 and the whole file.
-  const std::string huge = f32_safetensors({{"w", {2 * kMiB}}}, 'd');
+  // 32 MiB of data; the server answers every Range request with 200 and the whole file.
+  const std::string huge = f32_safetensors({{"w", {8 * kMiB}}}, 'd');
   hub.model("acme/huge").branch("main", {{"model.safetensors", huge}});
   for (bool cdn : {false, true}) {
     SCOPED_TRACE(cdn ? "through the CDN" : "direct");
@@ -195,9 +195,11 @@ TEST_F(RemoteMetadataTest, ServerIgnoringRangeCostsOnlyTheBytesAskedFor) {
     auto result = remote_safetensors_metadata("acme/huge", options);
     ASSERT_TRUE(result) << result.error().to_string();
     EXPECT_TRUE(result->server_ignored_range);
-    EXPECT_EQ(result->checkpoint.tensors[0].info.size, 8 * kMiB);
+    EXPECT_EQ(result->checkpoint.tensors[0].info.size, 32 * kMiB);
     EXPECT_LT(result->bytes_received, 1 * kMiB);
-    EXPECT_LT(hub.stats().bytes_sent, 2 * kMiB);
+    // The server may have pushed a few MiB into the sockets' buffers before our
+    // abort reached it; it must not have sent the file.
+    EXPECT_LT(hub.stats().bytes_sent, 16 * kMiB);
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_NE(warnings[0].find("whole file"), std::string::npos) << warnings[0];
   }

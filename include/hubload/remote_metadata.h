@@ -36,9 +36,9 @@ struct RemoteMetadataOptions {
 struct RemoteSafetensors {
   std::string repo_id;
   std::string commit;  // 40 hex
-  // The validated checkpoint: root is the /resolve URL of the commit,
-  // index_file the index's repo path ("model.safetensors.index.json") when
-  // the repo is sharded, shard_files repo paths.
+  // The validated checkpoint: root is the /resolve URL of the commit
+  // (".../resolve/<commit>"), index_file the index's URL when the repo is
+  // sharded, shard_files repo paths (relative to root, as for a folder).
   Checkpoint checkpoint;
   bool from_cache = false;            // no request was made
   std::uint64_t bytes_received = 0;   // response body bytes of this call (headers, index)

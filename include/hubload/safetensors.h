@@ -192,4 +192,12 @@ struct Checkpoint {
 };
 Result<Checkpoint> open_checkpoint(const std::string& path, const ReaderOptions& options = {});
 
+// The same checks as open_checkpoint for headers read elsewhere (remote Range
+// reads, remote_metadata.h): `index` null means every tensor of every shard
+// belongs to the checkpoint. `root` and `index_file` (a path or URL) only
+// name things in errors and in the result; nothing is opened.
+Result<Checkpoint> assemble_checkpoint(std::string root, std::optional<std::string> index_file,
+                                       const ShardedIndex* index, std::vector<std::string> shard_files,
+                                       std::vector<SafetensorsHeader> shard_headers);
+
 }  // namespace hubload

@@ -63,10 +63,12 @@ Result<Checkpoint> build_checkpoint(const HubContext& ctx, const CachedMetadata&
   std::vector<std::string> files;
   for (const CachedShard& s : meta.shards) files.push_back(s.file);
   std::optional<ShardedIndex> index;
+  std::optional<std::string> index_url;
   if (meta.index_json) {
-    HUBLOAD_ASSIGN_OR_RETURN(index, parse_index(*meta.index_json, resolve_url(ctx, meta.commit, *meta.index_file)));
+    index_url = resolve_url(ctx, meta.commit, *meta.index_file);
+    HUBLOAD_ASSIGN_OR_RETURN(index, parse_index(*meta.index_json, *index_url));
   }
-  return assemble_checkpoint(commit_root(ctx, meta.commit), meta.index_file, index ? &*index : nullptr,
+  return assemble_checkpoint(commit_root(ctx, meta.commit), std::move(index_url), index ? &*index : nullptr,
                              std::move(files), std::move(headers));
 }
 

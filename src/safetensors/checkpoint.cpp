@@ -176,4 +176,24 @@ Result<Checkpoint> open_checkpoint(const std::string& path, const ReaderOptions&
   return ckpt;
 }
 
+Result<Checkpoint> assemble_checkpoint(std::string root, std::optional<std::string> index_file,
+                                       const ShardedIndex* index, std::vector<std::string> shard_files,
+                                       std::vector<SafetensorsHeader> shard_headers) {
+  if (shard_files.size() != shard_headers.size()) {
+    return internal_error("assemble_checkpoint: " + std::to_string(shard_files.size()) + " shard files but " +
+                          std::to_string(shard_headers.size()) + " headers");
+  }
+  Checkpoint ckpt;
+  ckpt.root = std::move(root);
+  ckpt.shard_files = std::move(shard_files);
+  ckpt.shard_headers = std::move(shard_headers);
+  if (index == nullptr) {
+    HUBLOAD_TRY(collect_unindexed(ckpt));
+    return ckpt;
+  }
+  ckpt.index_file = index_file ? std::move(*index_file) : ckpt.root + "/model.safetensors.index.json";
+  HUBLOAD_TRY(collect_indexed(ckpt, *index));
+  return ckpt;
+}
+
 }  // namespace hubload

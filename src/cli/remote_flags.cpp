@@ -1,0 +1,41 @@
+#include "cli/remote_flags.h"
+
+#include <iostream>
+
+#include "cli/inspect_output.h"
+
+namespace hubload::cli {
+
+void add_remote_flags(CLI::App* app, RemoteFlags& flags) {
+  auto* remote = app->add_flag("--remote", flags.remote,
+                               "MODEL is a Hub repo id: read only its safetensors headers with HTTP Range requests "
+                               "(cached per commit), download no weights");
+  app->add_flag("--refresh", flags.refresh,
+                "With --remote: ask the Hub which commit the revision is now, instead of reusing the last answer")
+      ->needs(remote);
+  add_hub_flags(app, flags.hub);
+}
+
+RemoteMetadataOptions remote_options(const RemoteFlags& flags, std::vector<std::string>& warnings) {
+  RemoteMetadataOptions options;
+  options.hub = hub_options(flags.hub);
+  options.hub.on_warning = [&warnings](std::string_view w) { warnings.emplace_back(w); };
+  options.refresh = flags.refresh;
+  return options;
+}
+
+void print_warnings(const std::vector<std::string>& warnings, bool json) {
+  if (json) return;
+  for (const std::string& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
+}
+
+int run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json) {
+  std::vector<std::string> warnings;
+  Result<RemoteSafetensors> remote = remote_safetensors_metadata(repo_id, remote_options(flags, warnings));
+  if (!remote) return report_error(remote.error(), json);
+  print_warnings(warnings, json);
+  print_checkpoint(remote->checkpoint, json);
+  return 0;
+}
+
+}  // namespace hubload::cli

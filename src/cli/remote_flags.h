@@ -1,0 +1,32 @@
+// `--remote` for `inspect` and `plan`: MODEL is a Hub repo id whose safetensors
+// headers are read with HTTP Range requests (remote_metadata.h); no weights are
+// downloaded. Adds the Hub connection flags (hub_flags.h) and --refresh.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/hub_flags.h"
+#include "hubload/remote_metadata.h"
+
+namespace hubload::cli {
+
+struct RemoteFlags {
+  bool remote = false;
+  bool refresh = false;
+  HubFlags hub;
+};
+
+void add_remote_flags(CLI::App* app, RemoteFlags& flags);
+
+// Options for remote_safetensors_metadata; warnings are appended to `warnings`.
+RemoteMetadataOptions remote_options(const RemoteFlags& flags, std::vector<std::string>& warnings);
+
+// Warnings to stderr, unless the output is JSON (then they are dropped: the
+// document stays the only thing on stdout and stderr stays quiet for scripts).
+void print_warnings(const std::vector<std::string>& warnings, bool json);
+
+// `hubload inspect REPO --remote`.
+int run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json);
+
+}  // namespace hubload::cli
