@@ -91,6 +91,21 @@ Status download_all(const HubContext& ctx, const std::string& commit, const std:
   return ok();
 }
 
+}  // namespace
+
+// MODEL was not an existing folder: it must be a repo id, and the error says
+// that both readings were tried.
+Status check_model_repo_id(std::string_view model) {
+  Status valid = validate_repo_id(model);
+  if (!valid) {
+    return invalid_input(fmt::format("'{}' is neither an existing local folder nor a valid Hub repo id ({})", model,
+                                     valid.error().message()));
+  }
+  return ok();
+}
+
+namespace {
+
 Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOptions& options) {
   const std::string& revision = options.hub.revision;
   if (ctx.offline) return cached_snapshot(ctx, options, std::nullopt);
@@ -141,11 +156,7 @@ Result<DownloadResult> download_model(std::string_view model, const DownloadOpti
     result.local_folder = true;
     return result;
   }
-  Status valid = validate_repo_id(model);
-  if (!valid) {
-    return invalid_input(fmt::format("'{}' is neither an existing local folder nor a valid Hub repo id ({})", model,
-                                     valid.error().message()));
-  }
+  HUBLOAD_TRY(hub_internal::check_model_repo_id(model));
   HUBLOAD_ASSIGN_OR_RETURN(hub_internal::HubContext ctx, hub_internal::make_context(model, options.hub));
   return hub_internal::download_repo(ctx, options);
 }
@@ -154,11 +165,7 @@ Result<std::filesystem::path> resolve_model_path(std::string_view model, const H
   std::error_code ec;
   const std::filesystem::path folder(model);
   if (!model.empty() && std::filesystem::is_directory(folder, ec)) return folder;
-  Status valid = validate_repo_id(model);
-  if (!valid) {
-    return invalid_input(fmt::format("'{}' is neither an existing local folder nor a valid Hub repo id ({})", model,
-                                     valid.error().message()));
-  }
+  HUBLOAD_TRY(hub_internal::check_model_repo_id(model));
   DownloadOptions offline;
   offline.hub = options;
   offline.hub.local_files_only = true;
