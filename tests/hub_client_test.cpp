@@ -127,9 +127,9 @@ TEST_F(HubClientTest, SafetensorsPreferredOverBinAndBinUsedOnlyWithoutSafetensor
   auto result = download_model("acme/bin", options);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(result->files, (std::vector<std::string>{"config.json", "model.safetensors"}));
-  repo.commits[c].erase("model.safetensors");
-  repo.commits[c].erase("consolidated.safetensors");
-  options.hub.revision = c;
+  const std::string c2(40, '2');
+  repo.commits[c2] = {{"config.json", {"{}", false}}, {"pytorch_model.bin", {"bin", true}}};
+  options.hub.revision = c2;
   result = download_model("acme/bin", options);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(result->files, (std::vector<std::string>{"config.json", "pytorch_model.bin"}));
@@ -329,6 +329,10 @@ TEST_F(HubClientTest, PythonLayoutWrittenByHandResolvesOffline) {
   options.hub.revision = commit;  // a cached commit costs no request at all
   auto file = hub_download("org/hand", "config.json", options.hub);
   ASSERT_TRUE(file);
+  auto snapshot = download_model("org/hand", options);
+  ASSERT_TRUE(snapshot) << snapshot.error().to_string();
+  EXPECT_TRUE(snapshot->from_cache);
+  EXPECT_EQ(snapshot->snapshot, repo / "snapshots" / commit);
   EXPECT_EQ(hub->requests().size(), 0u);
 }
 

@@ -1,6 +1,7 @@
 // download_model: MODEL (folder or repo id) → a snapshot folder holding the
 // model's files, fetched in parallel, or resolved from the cache alone when
 // offline or when the Hub is unreachable.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -65,6 +66,12 @@ Result<DownloadResult> cached_snapshot(const HubContext& ctx, const DownloadOpti
   return result;
 }
 
+bool has_weights(const std::vector<std::string>& files) {
+  return std::any_of(files.begin(), files.end(), [](const std::string& f) {
+    return f.ends_with(".safetensors") || f.ends_with(".bin");
+  });
+}
+
 // Downloads `files` at `commit` with up to max_workers threads; the first error wins.
 Status download_all(const HubContext& ctx, const std::string& commit, const std::vector<std::string>& files,
                     int max_workers) {
@@ -109,6 +116,13 @@ namespace {
 Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOptions& options) {
   const std::string& revision = options.hub.revision;
   if (ctx.offline) return cached_snapshot(ctx, options, std::nullopt);
+  if (is_commit_hash(revision) && options.allow_patterns.empty()) {
+    // A commit never changes: a snapshot that is complete for this request is
+    // answered without a single request (in pattern mode completeness cannot be
+    // judged without the listing, so the Hub is asked).
+    Result<DownloadResult> cached = cached_snapshot(ctx, options, std::nullopt);
+    if (cached && (options.skip_download_weights || has_weights(cached->files))) return cached;
+  }
   Result<RepoInfo> info = repo_info(ctx, revision);
   if (!info) {
     Error error = std::move(info).error();
