@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include <gtest/gtest.h>
 
@@ -50,7 +52,16 @@ class HubClientTest : public ::testing::Test {
 };
 
 TEST_F(HubClientTest, ModelDownloadFetchesConfigIndexAndExactlyTheIndexedShards) {
+  std::mutex mu;
+  std::map<std::string, FileProgress> last;
+  options.hub.on_progress = [&](const FileProgress& p) {
+    std::lock_guard lock(mu);
+    last[p.path] = p;
+  };
   auto result = download_model("acme/tiny", options);
+  EXPECT_EQ(last["model-00002-of-00002.safetensors"].bytes_done, 7000u);
+  EXPECT_EQ(last["model-00002-of-00002.safetensors"].bytes_total, 7000u);
+  EXPECT_EQ(last.size(), 4u);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(result->snapshot, repo_dir() / "snapshots" / model.main_commit);
   EXPECT_EQ(result->commit, model.main_commit);
