@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include <gtest/gtest.h>
 
@@ -50,7 +52,16 @@ class HubClientTest : public ::testing::Test {
 };
 
 TEST_F(HubClientTest, ModelDownloadFetchesConfigIndexAndExactlyTheIndexedShards) {
+  std::mutex mu;
+  std::map<std::string, FileProgress> last;
+  options.hub.on_progress = [&](const FileProgress& p) {
+    std::lock_guard lock(mu);
+    last[p.path] = p;
+  };
   auto result = download_model("acme/tiny", options);
+  EXPECT_EQ(last["model-00002-of-00002.safetensors"].bytes_done, 7000u);
+  EXPECT_EQ(last["model-00002-of-00002.safetensors"].bytes_total, 7000u);
+  EXPECT_EQ(last.size(), 4u);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(result->snapshot, repo_dir() / "snapshots" / model.main_commit);
   EXPECT_EQ(result->commit, model.main_commit);
@@ -127,9 +138,9 @@ TEST_F(HubClientTest, SafetensorsPreferredOverBinAndBinUsedOnlyWithoutSafetensor
   auto result = download_model("acme/bin", options);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(result->files, (std::vector<std::string>{"config.json", "model.safetensors"}));
-  repo.commits[c].erase("model.safetensors");
-  repo.commits[c].erase("consolidated.safetensors");
-  options.hub.revision = c;
+  const std::string c2(40, '2');
+  repo.commits[c2] = {{"config.json", {"{}", false}}, {"pytorch_model.bin", {"bin", true}}};
+  options.hub.revision = c2;
   result = download_model("acme/bin", options);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(result->files, (std::vector<std::string>{"config.json", "pytorch_model.bin"}));
@@ -329,6 +340,10 @@ TEST_F(HubClientTest, PythonLayoutWrittenByHandResolvesOffline) {
   options.hub.revision = commit;  // a cached commit costs no request at all
   auto file = hub_download("org/hand", "config.json", options.hub);
   ASSERT_TRUE(file);
+  auto snapshot = download_model("org/hand", options);
+  ASSERT_TRUE(snapshot) << snapshot.error().to_string();
+  EXPECT_TRUE(snapshot->from_cache);
+  EXPECT_EQ(snapshot->snapshot, repo / "snapshots" / commit);
   EXPECT_EQ(hub->requests().size(), 0u);
 }
 

@@ -194,6 +194,29 @@ TEST_F(HubE2eTest, DroppedConnectionIsRetriedToACorrectFile) {
   EXPECT_EQ(testing::read_file(result->snapshot / "model-00002-of-00002.safetensors"), shard('y', 4000));
 }
 
+TEST_F(HubE2eTest, StalledTransferTimesOutAndIsRetried) {
+  start();
+  set_fault("stall:30,after=100,path=*00002*,first=1");
+  options.hub.stall_timeout_ms = 1000;
+  auto result = download_model("acme/tiny", options);
+  ASSERT_TRUE(result) << result.error().to_string();
+  EXPECT_EQ(testing::read_file(result->snapshot / "model-00002-of-00002.safetensors"), shard('y', 4000));
+}
+
+TEST_F(HubE2eTest, RateLimitAndServerErrorsAreClear) {
+  start();
+  set_fault("status:429,retry=7,path=*/revision/*");
+  auto limited = download_model("acme/tiny", options);
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().kind(), ErrorKind::rate_limited);
+  EXPECT_NE(limited.error().message().find("7"), std::string::npos);
+  set_fault("status:503");
+  auto down = download_model("acme/tiny", options);
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().kind(), ErrorKind::network);
+  EXPECT_FALSE(fs::exists(repo_dir("models--acme--tiny") / "blobs"));
+}
+
 TEST_F(HubE2eTest, OfflineAfterDownloadNeedsNoServer) {
   start();
   auto online = download_model("acme/tiny", options);

@@ -20,6 +20,15 @@ struct MdCtxDeleter {
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 };
 
+std::string finish_hex(EVP_MD_CTX* ctx) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
 }  // namespace
 
 struct BlobHasher::Impl {
@@ -58,11 +67,7 @@ void BlobHasher::update(std::span<const char> bytes) {
 
 Status BlobHasher::verify(std::string_view what) {
   if (impl_->md == nullptr) return ok();
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(impl_->ctx.get(), digest, &length);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  const std::string hex = finish_hex(impl_->ctx.get());
   if (hex != impl_->etag) {
     return integrity_error(fmt::format("{}: content {} is {} but the server named it {}; not published", what,
                                        impl_->git_blob ? "git-blob sha1" : "sha256", hex, impl_->etag));
@@ -83,12 +88,7 @@ std::string digest_of(std::string_view etag_shape, std::string_view content) {
     EVP_DigestUpdate(ctx.get(), header.data(), header.size() + 1);
   }
   EVP_DigestUpdate(ctx.get(), content.data(), content.size());
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return finish_hex(ctx.get());
 }
 }  // namespace
 

@@ -1,6 +1,7 @@
 // download_model: MODEL (folder or repo id) → a snapshot folder holding the
 // model's files, fetched in parallel, or resolved from the cache alone when
 // offline or when the Hub is unreachable.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -65,6 +66,12 @@ Result<DownloadResult> cached_snapshot(const HubContext& ctx, const DownloadOpti
   return result;
 }
 
+bool has_weights(const std::vector<std::string>& files) {
+  return std::any_of(files.begin(), files.end(), [](const std::string& f) {
+    return f.ends_with(".safetensors") || f.ends_with(".bin");
+  });
+}
+
 // Downloads `files` at `commit` with up to max_workers threads; the first error wins.
 Status download_all(const HubContext& ctx, const std::string& commit, const std::vector<std::string>& files,
                     int max_workers) {
@@ -91,9 +98,31 @@ Status download_all(const HubContext& ctx, const std::string& commit, const std:
   return ok();
 }
 
+}  // namespace
+
+// MODEL was not an existing folder: it must be a repo id, and the error says
+// that both readings were tried.
+Status check_model_repo_id(std::string_view model) {
+  Status valid = validate_repo_id(model);
+  if (!valid) {
+    return invalid_input(fmt::format("'{}' is neither an existing local folder nor a valid Hub repo id ({})", model,
+                                     valid.error().message()));
+  }
+  return ok();
+}
+
+namespace {
+
 Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOptions& options) {
   const std::string& revision = options.hub.revision;
   if (ctx.offline) return cached_snapshot(ctx, options, std::nullopt);
+  if (is_commit_hash(revision) && options.allow_patterns.empty()) {
+    // A commit never changes: a snapshot that is complete for this request is
+    // answered without a single request (in pattern mode completeness cannot be
+    // judged without the listing, so the Hub is asked).
+    Result<DownloadResult> cached = cached_snapshot(ctx, options, std::nullopt);
+    if (cached && (options.skip_download_weights || has_weights(cached->files))) return cached;
+  }
   Result<RepoInfo> info = repo_info(ctx, revision);
   if (!info) {
     Error error = std::move(info).error();
@@ -141,11 +170,7 @@ Result<DownloadResult> download_model(std::string_view model, const DownloadOpti
     result.local_folder = true;
     return result;
   }
-  Status valid = validate_repo_id(model);
-  if (!valid) {
-    return invalid_input(fmt::format("'{}' is neither an existing local folder nor a valid Hub repo id ({})", model,
-                                     valid.error().message()));
-  }
+  HUBLOAD_TRY(hub_internal::check_model_repo_id(model));
   HUBLOAD_ASSIGN_OR_RETURN(hub_internal::HubContext ctx, hub_internal::make_context(model, options.hub));
   return hub_internal::download_repo(ctx, options);
 }
@@ -154,11 +179,7 @@ Result<std::filesystem::path> resolve_model_path(std::string_view model, const H
   std::error_code ec;
   const std::filesystem::path folder(model);
   if (!model.empty() && std::filesystem::is_directory(folder, ec)) return folder;
-  Status valid = validate_repo_id(model);
-  if (!valid) {
-    return invalid_input(fmt::format("'{}' is neither an existing local folder nor a valid Hub repo id ({})", model,
-                                     valid.error().message()));
-  }
+  HUBLOAD_TRY(hub_internal::check_model_repo_id(model));
   DownloadOptions offline;
   offline.hub = options;
   offline.hub.local_files_only = true;

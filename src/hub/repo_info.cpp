@@ -33,11 +33,28 @@ std::string string_field(const nlohmann::json& obj, const char* key) {
   return {};
 }
 
-Result<RepoFileInfo> checked_file(std::string path, std::string_view url) {
-  Status valid = validate_repo_file_path(path);
-  if (!valid) return std::move(valid).error().with_context(std::string(url));
+// Siblings and tree entries carry the same facts under different keys.
+struct EntryKeys {
+  const char* path;
+  const char* blob_id;
+  const char* lfs_sha256;
+};
+constexpr EntryKeys kSiblingKeys{"rfilename", "blobId", "sha256"};
+constexpr EntryKeys kTreeKeys{"path", "oid", "oid"};
+
+// One file entry; its name is validated before anything can use it as a path.
+Result<RepoFileInfo> parse_entry(const nlohmann::json& entry, const EntryKeys& keys, std::string_view url) {
   RepoFileInfo file;
-  file.path = std::move(path);
+  file.path = string_field(entry, keys.path);
+  Status valid = validate_repo_file_path(file.path);
+  if (!valid) return std::move(valid).error().with_context(std::string(url));
+  file.size = number(entry, "size");
+  file.blob_id = string_field(entry, keys.blob_id);
+  if (entry.contains("lfs")) {
+    std::string sha = string_field(entry["lfs"], keys.lfs_sha256);
+    if (!sha.empty()) file.lfs_sha256 = sha;
+    if (auto size = number(entry["lfs"], "size")) file.size = size;
+  }
   return file;
 }
 
@@ -71,14 +88,7 @@ Result<std::vector<RepoFileInfo>> list_tree(const HubContext& ctx, std::string_v
     if (!doc.is_array()) return invalid_input(fmt::format("{}: tree listing is not a JSON array", url));
     for (const auto& entry : doc) {
       if (string_field(entry, "type") != "file") continue;
-      HUBLOAD_ASSIGN_OR_RETURN(RepoFileInfo file, checked_file(string_field(entry, "path"), url));
-      file.size = number(entry, "size");
-      file.blob_id = string_field(entry, "oid");
-      if (entry.contains("lfs")) {
-        std::string sha = string_field(entry["lfs"], "oid");
-        if (!sha.empty()) file.lfs_sha256 = sha;
-        if (auto size = number(entry["lfs"], "size")) file.size = size;
-      }
+      HUBLOAD_ASSIGN_OR_RETURN(RepoFileInfo file, parse_entry(entry, kTreeKeys, url));
       files.push_back(std::move(file));
     }
     std::string next = next_link(headers);
@@ -110,14 +120,7 @@ Result<RepoInfo> repo_info(const HubContext& ctx, std::string_view revision) {
     return info;
   }
   for (const auto& sibling : doc["siblings"]) {
-    HUBLOAD_ASSIGN_OR_RETURN(RepoFileInfo file, checked_file(string_field(sibling, "rfilename"), url));
-    file.size = number(sibling, "size");
-    file.blob_id = string_field(sibling, "blobId");
-    if (sibling.contains("lfs")) {
-      std::string sha = string_field(sibling["lfs"], "sha256");
-      if (!sha.empty()) file.lfs_sha256 = sha;
-      if (auto size = number(sibling["lfs"], "size")) file.size = size;
-    }
+    HUBLOAD_ASSIGN_OR_RETURN(RepoFileInfo file, parse_entry(sibling, kSiblingKeys, url));
     info.files.push_back(std::move(file));
   }
   return info;

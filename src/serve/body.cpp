@@ -60,9 +60,10 @@ bool write_chunk(BodyState& s, std::size_t pos, std::size_t remaining, httplib::
     auto now = std::chrono::steady_clock::now();
     if (due > now && !s.counters.sleeper->sleep_for(due - now)) return false;
   }
-  if (!sink.write(s.buf.data(), n)) return false;
+  // Counted before the write: a client that has read these bytes must already see
+  // them in the stats (tests compare right after their request returns).
   s.counters.bytes_sent->fetch_add(n, std::memory_order_relaxed);
-  return true;
+  return sink.write(s.buf.data(), n);
 }
 
 }  // namespace

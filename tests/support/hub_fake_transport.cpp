@@ -91,6 +91,24 @@ int FakeHubTransport::count(std::string_view method, std::string_view url_contai
   return n;
 }
 
+// An error answer when the repo is unknown, gated for this request, or lacks
+// the revision; otherwise nullopt and `commit` set.
+std::optional<HttpResponse> FakeHubTransport::check_access(RepoType type, const std::string& id,
+                                                           const std::string& rev, const HttpRequest& request,
+                                                           std::string& commit) const {
+  auto it = repos_.find(key(type, id));
+  if (it == repos_.end()) return error(401, "RepoNotFound", "Repository not found");
+  const FakeTransportRepo& repo = it->second;
+  if (repo.gated_token) {
+    auto auth = request.headers.get("Authorization");
+    if (!auth) return error(401, "GatedRepo", "Access to this gated repo is restricted");
+    if (*auth != "Bearer " + *repo.gated_token) return error(403, "GatedRepo", "Access to this gated repo is restricted");
+  }
+  commit = repo.commits.count(rev) != 0 ? rev : (repo.refs.count(rev) != 0 ? repo.refs.at(rev) : "");
+  if (commit.empty()) return error(404, "RevisionNotFound", "Invalid rev id: " + rev);
+  return std::nullopt;
+}
+
 Result<HttpResponse> FakeHubTransport::route(const HttpRequest& request) {
   std::lock_guard lock(mu_);
   const std::string& url = request.url;
@@ -131,16 +149,9 @@ Result<HttpResponse> FakeHubTransport::route(const HttpRequest& request) {
     if (rev_at == std::string::npos) return error(404, "", "fake: unsupported API route " + path);
     const std::string id = path.substr(type_end + 1, rev_at - type_end - 1);
     const std::string rev = decode(path.substr(rev_at + 10));
-    auto it = repos_.find(key(type, id));
-    if (it == repos_.end()) return error(401, "RepoNotFound", "Repository not found");
-    const FakeTransportRepo& repo = it->second;
-    if (repo.gated_token) {
-      auto auth = request.headers.get("Authorization");
-      if (!auth) return error(401, "GatedRepo", "Access to this gated repo is restricted");
-      if (*auth != "Bearer " + *repo.gated_token) return error(403, "GatedRepo", "Access to this gated repo is restricted");
-    }
-    std::string commit = repo.commits.count(rev) != 0 ? rev : (repo.refs.count(rev) != 0 ? repo.refs.at(rev) : "");
-    if (commit.empty()) return error(404, "RevisionNotFound", "Invalid rev id: " + rev);
+    std::string commit;
+    if (auto access = check_access(type, id, rev, request, commit)) return *access;
+    const FakeTransportRepo& repo = repos_.at(key(type, id));
     nlohmann::json siblings = nlohmann::json::array();
     for (const auto& [p, f] : repo.commits.at(commit)) siblings.push_back({{"rfilename", p}, {"size", f.content.size()}});
     for (const auto& extra : extra_siblings) siblings.push_back({{"rfilename", extra}});
@@ -170,16 +181,9 @@ Result<HttpResponse> FakeHubTransport::route(const HttpRequest& request) {
     response.headers.set("Location", path.substr(0, path.size() - rest.size()) + r->second + "/resolve/" + after);
     return response;
   }
-  auto it = repos_.find(key(type, id));
-  if (it == repos_.end()) return error(401, "RepoNotFound", "Repository not found");
-  const FakeTransportRepo& repo = it->second;
-  if (repo.gated_token) {
-    auto auth = request.headers.get("Authorization");
-    if (!auth) return error(401, "GatedRepo", "Access to this gated repo is restricted");
-    if (*auth != "Bearer " + *repo.gated_token) return error(403, "GatedRepo", "Access to this gated repo is restricted");
-  }
-  std::string commit = repo.commits.count(rev) != 0 ? rev : (repo.refs.count(rev) != 0 ? repo.refs.at(rev) : "");
-  if (commit.empty()) return error(404, "RevisionNotFound", "Invalid rev id: " + rev);
+  std::string commit;
+  if (auto access = check_access(type, id, rev, request, commit)) return *access;
+  const FakeTransportRepo& repo = repos_.at(key(type, id));
   const auto& files = repo.commits.at(commit);
   auto f = files.find(file);
   if (f == files.end()) {

@@ -47,6 +47,8 @@ class FakeHubTransport final : public Transport {
 
  private:
   Result<HttpResponse> route(const HttpRequest& request);
+  std::optional<HttpResponse> check_access(RepoType type, const std::string& id, const std::string& rev,
+                                           const HttpRequest& request, std::string& commit) const;
   mutable std::mutex mu_;
   std::map<std::string, FakeTransportRepo> repos_;            // "<type>:<id>"
   std::map<std::string, std::string> renamed_;       // "<type>:<old>" → new id
