@@ -154,3 +154,10 @@ PlanSummary summarize(const ShardPlan& plan);
 std::string plan_to_json(const ShardPlan& plan);
 
 }  // namespace hubload
+
+namespace hubload {
+
+// Convenience for a model folder: load_model_config + open_checkpoint + plan.
+Result<ShardPlan> plan_model_folder(const std::string& folder, const PlanOptions& options);
+
+}  // namespace hubload

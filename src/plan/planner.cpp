@@ -20,32 +20,53 @@ std::string join_lines(const std::vector<std::string>& items, std::size_t limit 
   return out;
 }
 
-Status check_required(const FamilyRules& family, const ModelConfig& config,
-                      const std::vector<CheckpointTensor>& tensors) {
-  std::vector<std::string> patterns = family.required;
-  std::int64_t layers = config.num_hidden_layers.value_or(0);
-  for (const std::string& p : family.required_per_layer) {
-    for (std::int64_t i = 0; i < layers; ++i) {
-      std::string q = p;
-      q.replace(q.find("{i}"), 3, std::to_string(i));
-      patterns.push_back(q);
+// A pattern as a reader would write the name: "model.layers.1.self_attn.o_proj.weight".
+std::string readable(std::string p) {
+  std::string out;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\' && i + 1 < p.size()) {
+      out += p[++i];
+    } else if (p[i] != '^' && p[i] != '$') {
+      out += p[i];
     }
   }
+  return out;
+}
+
+bool any_match(const std::regex& re, const std::vector<CheckpointTensor>& tensors) {
+  for (const CheckpointTensor& t : tensors)
+    if (std::regex_search(t.info.name, re)) return true;
+  return false;
+}
+
+Status check_required(const FamilyRules& family, const ModelConfig& config,
+                      const std::vector<CheckpointTensor>& tensors) {
   std::vector<std::string> missing;
-  for (const std::string& p : patterns) {
-    std::regex re(p);
-    bool found = false;
+  for (const std::string& p : family.required)
+    if (!any_match(std::regex(p), tensors)) missing.push_back(readable(p));
+  // Per-layer patterns: one pass over the names collects the layers present.
+  std::int64_t layers = config.num_hidden_layers.value_or(0);
+  for (const std::string& p : family.required_per_layer) {
+    std::string q = p;
+    q.replace(q.find("{i}"), 3, "(\\d+)");
+    std::regex re(q);
+    std::vector<bool> present(static_cast<std::size_t>(std::max<std::int64_t>(layers, 0)), false);
+    std::smatch m;
     for (const CheckpointTensor& t : tensors) {
-      if (std::regex_search(t.info.name, re)) {
-        found = true;
-        break;
-      }
+      if (!std::regex_search(t.info.name, m, re)) continue;
+      std::size_t i = std::stoull(m[m.size() - 1].str());
+      if (i < present.size()) present[i] = true;
     }
-    if (!found) missing.push_back(p);
+    for (std::size_t i = 0; i < present.size(); ++i) {
+      if (present[i]) continue;
+      std::string name = p;
+      name.replace(name.find("{i}"), 3, std::to_string(i));
+      missing.push_back(readable(name));
+    }
   }
   if (missing.empty()) return ok();
   return not_found("checkpoint lacks " + std::to_string(missing.size()) + " tensor(s) that the " +
-                   config.model_type + " config requires (name patterns):" + join_lines(missing));
+                   config.model_type + " config (" + config.source + ") requires:" + join_lines(missing));
 }
 
 }  // namespace
