@@ -145,7 +145,9 @@ TEST(Convert, F32ToF16HandlesOverflowSubnormalsAndTies) {
   ASSERT_TRUE(convert_floats(DType::F32, DType::F16, f32, back).has_value());
   auto a = u16s(all), b = u16s(back);
   for (std::size_t i = 0; i < a.size(); ++i)
-    if ((a[i] & 0x7c00) != 0x7c00 || (a[i] & 0x3ff) == 0) ASSERT_EQ(a[i], b[i]) << i;
+    if ((a[i] & 0x7c00) != 0x7c00 || (a[i] & 0x3ff) == 0) {
+      ASSERT_EQ(a[i], b[i]) << i;
+    }
   float f;
   std::memcpy(&f, f32.data() + 4 * 1, 4);
   EXPECT_EQ(f, std::ldexp(1.0f, -24));
@@ -181,7 +183,9 @@ TEST(RankLoader, VocabPaddingRowsAreZero) {
 }
 
 TEST(RankLoaderErrors, BadOptionsAndShortFilesAreReported) {
-  EXPECT_EQ(RankLoader::create(".", LoadOptions{.io_threads = 0}).error().kind(), ErrorKind::invalid_input);
+  LoadOptions zero;
+  zero.io_threads = 0;
+  EXPECT_EQ(RankLoader::create(".", zero).error().kind(), ErrorKind::invalid_input);
   LoadOptions bad;
   bad.convert_to = DType::I32;
   EXPECT_EQ(RankLoader::create(".", bad).error().kind(), ErrorKind::invalid_input);

@@ -34,7 +34,9 @@ void check_shards(const std::string& family, int w, std::uint64_t max_part, bool
   RankLoader loader = *RankLoader::create((dir / "model").string());
   for (int r = 0; r < w; ++r) {
     const auto& files = written->rank_files[static_cast<std::size_t>(r)];
-    if (expect_several_parts) EXPECT_GT(files.size(), 1u);
+    if (expect_several_parts) {
+      EXPECT_GT(files.size(), 1u);
+    }
     for (std::size_t p = 0; p < files.size(); ++p) EXPECT_EQ(files[p], rank_shard_name(r, static_cast<int>(p)));
     LoadedRank want = *loader.load(*rank_plan(plan, r));
     std::size_t seen = 0;

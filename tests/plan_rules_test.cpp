@@ -304,7 +304,9 @@ TEST(PlanErrors, RulesFileOverridesAndExtendsUnknownFamilies) {
   for (const TensorPlan& tp : plan.tensors) {
     bool proj = tp.name.ends_with("_proj.weight");
     EXPECT_EQ(tp.strategy, proj ? Strategy::row : Strategy::replicate) << tp.name;
-    if (proj) EXPECT_EQ(tp.ranks[0].dim, 0);
+    if (proj) {
+      EXPECT_EQ(tp.ranks[0].dim, 0);
+    }
   }
 }
 
