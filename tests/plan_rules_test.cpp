@@ -91,7 +91,8 @@ TEST(ByteRuns, KvHeadsReplicateWhenRanksExceedKvHeads) {
   auto tensors = llama_layer(128256);
   ShardPlan plan = *plan_tensor_parallel(llama3_8b(), tensors, tp(16));
   for (int r : {0, 1, 6, 7, 15}) {
-    const RankTensor& k = find(*rank_plan(plan, r), "model.layers.0.self_attn.k_proj.weight");
+    RankPlan rp = *rank_plan(plan, r);
+    const RankTensor& k = find(rp, "model.layers.0.self_attn.k_proj.weight");
     ASSERT_EQ(k.runs.size(), 1u);  // rows [128·(r/2), +128)  (§6.3)
     EXPECT_EQ(k.runs[0].file_offset, tensors[3].info.offset + 128ull * (r / 2) * 4096 * 2) << r;
     EXPECT_EQ(k.runs[0].length, 128ull * 4096 * 2);
@@ -152,7 +153,8 @@ TEST(ByteRuns, Phi3MiniQkvAndGateUpRowsMatchTheDocument) {
     const TensorSlice& gu = plan.tensors[4].ranks[r];
     EXPECT_EQ(gu.ranges, (std::vector<SliceRange>{{4096 * r, 4096}, {8192 + 4096 * r, 4096}}));
   }
-  const RankTensor& q1 = find(*rank_plan(plan, 1), "model.layers.0.self_attn.qkv_proj.weight");
+  RankPlan r1 = *rank_plan(plan, 1);
+  const RankTensor& q1 = find(r1, "model.layers.0.self_attn.qkv_proj.weight");
   ASSERT_EQ(q1.runs.size(), 3u);
   EXPECT_EQ(q1.runs[1], (ByteRun{1000 + (3072ull + 1536) * 3072 * 2, 1536ull * 3072 * 2, 1536ull * 3072 * 2}));
 }
@@ -189,7 +191,8 @@ TEST(RowBias, Rank0ConventionDropsTheBiasFromOtherRanks) {
   ShardPlan rank0 = *plan_tensor_parallel(c, ck.tensors, o);
   const std::string bias = "model.decoder.layers.0.fc2.bias";
   auto has = [&](const ShardPlan& p, int r) {
-    for (const RankTensor& t : rank_plan(p, r)->tensors)
+    RankPlan rp = *rank_plan(p, r);
+    for (const RankTensor& t : rp.tensors)
       if (t.name == bias) return true;
     return false;
   };

@@ -15,7 +15,7 @@ FamilyRules falcon_family_rules(const ModelConfig& config) {
   r.push_back(builtin(R"((layernorm|ln_attn|ln_mlp|ln_f)\.(weight|bias)$)", Strategy::replicate));
   add_lm_head_rule(f, config, R"(^lm_head\.weight$)");
 
-  f.required = {R"((^|\.)word_embeddings\.weight$)"};
+  f.required.insert(f.required.end(), {R"((^|\.)word_embeddings\.weight$)"});
   f.required_per_layer = {R"((^|\.)h\.{i}\.self_attention\.query_key_value\.weight$)"};
   return f;
 }

@@ -18,7 +18,7 @@ FamilyRules gpt2_family_rules(const ModelConfig& config) {
   r.push_back(builtin(R"((^|\.)ln_(1|2|f)\.(weight|bias)$)", Strategy::replicate));
   add_lm_head_rule(f, config, R"(^lm_head\.weight$)");
 
-  f.required = {R"((^|\.)wte\.weight$)"};
+  f.required.insert(f.required.end(), {R"((^|\.)wte\.weight$)"});
   f.required_per_layer = {R"((^|\.)h\.{i}\.attn\.c_attn\.weight$)", R"((^|\.)h\.{i}\.attn\.c_proj\.weight$)",
                           R"((^|\.)h\.{i}\.mlp\.c_fc\.weight$)"};
   return f;

@@ -26,7 +26,7 @@ FamilyRules llama_family_rules(const ModelConfig& config) {
   r.push_back(builtin(R"(norm\.(weight|bias)$)", Strategy::replicate));
   add_lm_head_rule(f, config, R"(^lm_head\.weight$)");
 
-  f.required = {R"(^model\.embed_tokens\.weight$)", R"(^model\.norm\.weight$)"};
+  f.required.insert(f.required.end(), {R"(^model\.embed_tokens\.weight$)", R"(^model\.norm\.weight$)"});
   f.required_per_layer = {R"(^model\.layers\.{i}\.self_attn\.(q_proj|qkv_proj)\.weight$)",
                           R"(^model\.layers\.{i}\.self_attn\.o_proj\.weight$)",
                           R"(^model\.layers\.{i}\.input_layernorm\.weight$)"};

@@ -16,7 +16,7 @@ FamilyRules neox_family_rules(const ModelConfig& config) {
   r.push_back(builtin(R"(layer_?norm\.(weight|bias)$)", Strategy::replicate));
   add_lm_head_rule(f, config, R"(^embed_out\.weight$)");
 
-  f.required = {R"((^|\.)embed_in\.weight$)"};
+  f.required.insert(f.required.end(), {R"((^|\.)embed_in\.weight$)"});
   f.required_per_layer = {R"((^|\.)layers\.{i}\.attention\.query_key_value\.weight$)",
                           R"((^|\.)layers\.{i}\.attention\.dense\.weight$)"};
   return f;

@@ -18,7 +18,7 @@ FamilyRules opt_family_rules(const ModelConfig& config) {
   r.push_back(builtin(R"(layer_norm\.(weight|bias)$)", Strategy::replicate));
   add_lm_head_rule(f, config, R"(^lm_head\.weight$)");
 
-  f.required = {R"((^|\.)decoder\.embed_tokens\.weight$)"};
+  f.required.insert(f.required.end(), {R"((^|\.)decoder\.embed_tokens\.weight$)"});
   f.required_per_layer = {R"((^|\.)decoder\.layers\.{i}\.self_attn\.q_proj\.weight$)",
                           R"((^|\.)decoder\.layers\.{i}\.fc1\.weight$)"};
   return f;

@@ -48,13 +48,18 @@ Status check_required(const FamilyRules& family, const ModelConfig& config,
   std::int64_t layers = config.num_hidden_layers.value_or(0);
   for (const std::string& p : family.required_per_layer) {
     std::string q = p;
-    q.replace(q.find("{i}"), 3, "(\\d+)");
+    const std::size_t at = q.find("{i}");
+    // The layer's capture group is the one opened at "{i}": count the groups before it.
+    std::size_t group = 1;
+    for (std::size_t i = 0; i < at; ++i)
+      if (q[i] == '(' && (i == 0 || q[i - 1] != '\\')) ++group;
+    q.replace(at, 3, "(\\d+)");
     std::regex re(q);
     std::vector<bool> present(static_cast<std::size_t>(std::max<std::int64_t>(layers, 0)), false);
     std::smatch m;
     for (const CheckpointTensor& t : tensors) {
       if (!std::regex_search(t.info.name, m, re)) continue;
-      std::size_t i = std::stoull(m[m.size() - 1].str());
+      std::size_t i = std::stoull(m[group].str());
       if (i < present.size()) present[i] = true;
     }
     for (std::size_t i = 0; i < present.size(); ++i) {
