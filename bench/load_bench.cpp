@@ -131,6 +131,7 @@ double gbps(std::uint64_t bytes, double s) { return static_cast<double>(bytes) /
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::cout.setf(std::ios::unitbuf);  // rows appear as they are measured, even if the run is cut short
   std::string dir = "/tmp/hubload-tp-bench";
   int threads = 2;
   bool keep = false;
