@@ -1,12 +1,76 @@
-// Placeholder until the load subcommand lands; owned by the issue that builds it.
-#include "cli/command.h"
+// hubload load MODEL --tp W --rank R: read one rank's bytes, report speed and digests.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/tp_options.h"
+#include "hubload/load.h"
 
 namespace hubload::cli {
 
+namespace {
+
+struct LoadCli {
+  TpCliOptions tp;
+  int rank = 0;
+  int threads = 4;
+  bool mmap = false;
+  std::string dtype;
+};
+
+int run_load(const LoadCli& o) {
+  std::string folder;
+  Result<ShardPlan> plan = plan_from_cli(o.tp, folder);
+  if (!plan) return report_error(plan.error(), o.tp.json);
+  Result<RankPlan> rank = rank_plan(*plan, o.rank);
+  if (!rank) return report_error(rank.error(), o.tp.json);
+  LoadOptions options;
+  options.io_threads = o.threads;
+  options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
+  if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
+  Result<RankLoader> loader = RankLoader::create(folder, options);
+  if (!loader) return report_error(loader.error(), o.tp.json);
+  Result<LoadedRank> loaded = loader->load(*rank);
+  if (!loaded) return report_error(loaded.error(), o.tp.json);
+
+  double gbps = loaded->seconds > 0 ? static_cast<double>(loaded->bytes_read) / loaded->seconds / 1e9 : 0;
+  if (o.tp.json) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const LoadedTensor& t : loaded->tensors)
+      tensors.push_back({{"name", t.name}, {"dtype", std::string(to_string(t.dtype))}, {"shape", t.shape},
+                         {"bytes", t.bytes.size()}, {"sha256", sha256_hex(t.bytes)}});
+    print_json({{"rank", o.rank}, {"world_size", o.tp.tp}, {"method", o.mmap ? "mmap" : "pread"},
+                {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
+                {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
+                {"read_calls", loaded->read_calls}, {"seconds", loaded->seconds}, {"gb_per_s", gbps},
+                {"tensors", tensors}});
+    return 0;
+  }
+  for (const LoadedTensor& t : loaded->tensors)
+    std::cout << fmt::format("{:<60} {:<5} [{}] {}\n", t.name, to_string(t.dtype), fmt::join(t.shape, ", "),
+                             sha256_hex(t.bytes));
+  std::cout << fmt::format("rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads, {} tensors, {} in memory)\n",
+                           o.rank, o.tp.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps,
+                           loaded->read_calls, loaded->tensors.size(), format_bytes(loaded->bytes_out));
+  return 0;
+}
+
+}  // namespace
+
 Command add_load_command(CLI::App& app) {
+  auto o = std::make_shared<LoadCli>();
   Command c;
-  c.app = app.add_subcommand("load", "(not built yet)");
-  c.run = [] { return report_error(unsupported("'load' is not built yet"), false); };
+  c.app = app.add_subcommand("load",
+                             "Load one tensor-parallel rank's slices of a model into memory, reading only that "
+                             "rank's bytes; prints bytes read, time, throughput and a SHA-256 per tensor.");
+  add_tp_options(c.app, o->tp);
+  c.app->add_option("--rank", o->rank, "The rank to load (0 <= R < W)")->required();
+  c.app->add_option("--threads", o->threads, "I/O threads")->check(CLI::PositiveNumber);
+  c.app->add_flag("--mmap", o->mmap, "Copy out of a memory mapping instead of pread");
+  c.app->add_option("--dtype", o->dtype, "Convert float tensors while loading")
+      ->check(CLI::IsMember({"bf16", "f16", "f32"}));
+  c.run = [o] { return run_load(*o); };
   return c;
 }
 

@@ -1,12 +1,52 @@
-// Placeholder until the plan subcommand lands; owned by the issue that builds it.
-#include "cli/command.h"
+// hubload plan MODEL --tp W: the strategy of every tensor and the bytes per rank.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/tp_options.h"
 
 namespace hubload::cli {
 
+namespace {
+
+int run_plan(const TpCliOptions& o) {
+  std::string folder;
+  Result<ShardPlan> plan = plan_from_cli(o, folder);
+  if (!plan) return report_error(plan.error(), o.json);
+  if (o.json) {
+    print_json(nlohmann::json::parse(plan_to_json(*plan)));
+    return 0;
+  }
+  PlanSummary sum = summarize(*plan);
+  std::cout << fmt::format("{}: {} tensors, tp {}\n\n", folder, plan->tensors.size(), plan->world_size);
+  std::cout << fmt::format("{:<60} {:<16} {:<20} {}\n", "tensor", "strategy", "shape", "rank 0 shape");
+  for (const TensorPlan& t : plan->tensors) {
+    std::string rank0 = t.ranks[0].present ? fmt::format("[{}]", fmt::join(t.rank_shape(0), ", ")) : "-";
+    std::cout << fmt::format("{:<60} {:<16} {:<20} {}\n", t.name, to_string(t.strategy),
+                             fmt::format("[{}]", fmt::join(t.info.shape, ", ")), rank0);
+  }
+  std::cout << "\n";
+  for (std::size_t r = 0; r < sum.rank_bytes.size(); ++r)
+    std::cout << fmt::format("rank {}: {}\n", r, format_bytes(sum.rank_bytes[r]));
+  std::cout << fmt::format("checkpoint: {} (replicated on every rank: {}); imbalance {:.2f}%\n",
+                           format_bytes(sum.checkpoint_bytes), format_bytes(sum.replicated_bytes),
+                           sum.imbalance * 100);
+  for (const std::string& n : plan->notes) std::cout << "note: " << n << "\n";
+  return 0;
+}
+
+}  // namespace
+
 Command add_plan_command(CLI::App& app) {
+  auto o = std::make_shared<TpCliOptions>();
   Command c;
-  c.app = app.add_subcommand("plan", "(not built yet)");
-  c.run = [] { return report_error(unsupported("'plan' is not built yet"), false); };
+  c.app = app.add_subcommand("plan",
+                             "Show how a model's tensors split for tensor parallelism: the strategy of each "
+                             "tensor (column, row, vocab, fused QKV, replicate, ...), bytes per rank and the "
+                             "imbalance between ranks. Reads only config.json and safetensors headers.");
+  add_tp_options(c.app, *o);
+  c.run = [o] { return run_plan(*o); };
   return c;
 }
 

@@ -1,0 +1,186 @@
+// Tensor-parallel rank loading on a generated ~4 GiB bf16 Llama-shaped checkpoint:
+// rank 0 of W = 1, 2, 4, 8 with pread and mmap from the page cache, beside a
+// memcpy of the same number of bytes into the same destination, a naive baseline
+// (read each whole tensor, then slice), and a cold read after evicting the file
+// from the page cache with posix_fadvise(DONTNEED) (drop_caches is not permitted
+// here). Prints Markdown rows for bench/RESULTS.md.
+//
+//   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep]
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "hubload/file.h"
+#include "hubload/load.h"
+#include "hubload/plan.h"
+
+using namespace hubload;
+
+namespace {
+
+constexpr std::uint64_t H = 4096, Hq = 32, Hkv = 8, D = 128, I = 14336, V = 128256, kLayers = 5;
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void die(const Error& e) {
+  std::cerr << "load_bench: " << e.to_string() << "\n";
+  std::exit(1);
+}
+template <class T>
+T must(Result<T> r) {
+  if (!r) die(r.error());
+  return std::move(r).value();
+}
+void must(Status s) {
+  if (!s) die(s.error());
+}
+
+std::vector<TensorSpec> llama_specs() {
+  std::vector<TensorSpec> s;
+  auto add = [&](std::string n, std::vector<std::uint64_t> shape) { s.push_back({std::move(n), DType::BF16, shape}); };
+  add("model.embed_tokens.weight", {V, H});
+  for (std::uint64_t i = 0; i < kLayers; ++i) {
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    add(p + "input_layernorm.weight", {H});
+    add(p + "self_attn.q_proj.weight", {Hq * D, H});
+    add(p + "self_attn.k_proj.weight", {Hkv * D, H});
+    add(p + "self_attn.v_proj.weight", {Hkv * D, H});
+    add(p + "self_attn.o_proj.weight", {H, Hq * D});
+    add(p + "post_attention_layernorm.weight", {H});
+    add(p + "mlp.gate_proj.weight", {I, H});
+    add(p + "mlp.up_proj.weight", {I, H});
+    add(p + "mlp.down_proj.weight", {H, I});
+  }
+  add("model.norm.weight", {H});
+  add("lm_head.weight", {V, H});
+  return s;
+}
+
+void generate(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  std::string config = fmt::format(
+      R"({{"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": {}, "num_attention_heads": {},
+ "num_key_value_heads": {}, "intermediate_size": {}, "vocab_size": {}, "num_hidden_layers": {},
+ "max_position_embeddings": 8192, "tie_word_embeddings": false, "torch_dtype": "bfloat16"}})",
+      H, Hq, Hkv, I, V, kLayers);
+  UniqueFd fd(::open((dir + "/config.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  must(write_all(fd.get(), std::as_bytes(std::span(config)), "config.json"));
+  SafetensorsWriter w = must(SafetensorsWriter::create(dir + "/model.safetensors", llama_specs()));
+  std::vector<std::uint64_t> block(4 << 20);
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL, left = w.data_bytes_expected();
+  while (left > 0) {
+    for (auto& v : block) v = (x = x * 6364136223846793005ULL + 1442695040888963407ULL);  // bf16 noise
+    std::uint64_t n = std::min<std::uint64_t>(left, block.size() * 8);
+    must(w.write(std::as_bytes(std::span(block)).first(n)));
+    left -= n;
+  }
+  must(w.finish());
+}
+
+void evict(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY));
+  ::fdatasync(fd.get());
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+}
+
+// Reads each whole tensor, then copies the rank's runs out of it: what a loader
+// without byte-range planning does.
+double naive(const std::string& dir, const ShardPlan& plan, const RankPlan& rank, std::uint64_t& bytes_read) {
+  ReadFile f = must(ReadFile::open(dir + "/model.safetensors"));
+  HostBuffer out = must(HostBuffer::allocate(rank.bytes_out()));
+  std::vector<std::byte> whole;
+  double t0 = now();
+  bytes_read = 0;
+  std::uint64_t dest = 0;
+  for (const RankTensor& t : rank.tensors) {
+    const TensorInfo* info = nullptr;
+    for (const TensorPlan& tp : plan.tensors)
+      if (tp.name == t.name) info = &tp.info;
+    whole.resize(info->size);
+    must(f.read_at(info->offset, whole));
+    bytes_read += info->size;
+    for (const ByteRun& r : t.runs)
+      std::memcpy(out.data() + dest + r.dest_offset, whole.data() + (r.file_offset - info->offset), r.length);
+    dest += t.bytes;
+  }
+  return now() - t0;
+}
+
+double memcpy_into(LoadedRank& loaded) {
+  // Same destination, same byte count, from a pre-faulted 256 MiB source.
+  static std::vector<std::byte> src(256u << 20, std::byte{1});
+  double t0 = now();
+  std::uint64_t total = loaded.storage.size();
+  for (std::uint64_t done = 0; done < total;) {
+    std::uint64_t n = std::min<std::uint64_t>(src.size(), total - done);
+    std::memcpy(loaded.storage.data() + done, src.data(), n);
+    done += n;
+  }
+  return now() - t0;
+}
+
+double gbps(std::uint64_t bytes, double s) { return static_cast<double>(bytes) / s / 1e9; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::cout.setf(std::ios::unitbuf);  // rows appear as they are measured, even if the run is cut short
+  std::string dir = "/tmp/hubload-tp-bench";
+  int threads = 2;
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+    else if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
+    else if (a == "--keep") keep = true;
+  }
+  double g0 = now();
+  if (!std::filesystem::exists(dir + "/model.safetensors")) generate(dir);
+  std::cout << fmt::format("checkpoint: {} bytes, generated/opened in {:.1f} s; io_threads {}\n\n",
+                           std::filesystem::file_size(dir + "/model.safetensors"), now() - g0, threads);
+  std::cout << "| W | method | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
+               "memcpy GB/s | vs memcpy |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  for (int w : {1, 2, 4, 8}) {
+    PlanOptions po;
+    po.world_size = w;
+    ShardPlan plan = must(plan_model_folder(dir, po));
+    RankPlan rank = must(rank_plan(plan, 0));
+    auto row = [&](const char* method, const LoadedRank& l, double mc) {
+      std::cout << fmt::format("| {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} |\n", w, method,
+                               l.bytes_out, l.bytes_read,
+                               static_cast<double>(l.bytes_read) / static_cast<double>(l.bytes_planned), l.read_calls,
+                               l.seconds, gbps(l.bytes_out, l.seconds), gbps(l.bytes_out, mc),
+                               gbps(l.bytes_out, l.seconds) / gbps(l.bytes_out, mc));
+    };
+    for (ReadMethod m : {ReadMethod::pread, ReadMethod::mmap}) {
+      LoadOptions o;
+      o.io_threads = threads;
+      o.method = m;
+      RankLoader loader = must(RankLoader::create(dir, o));
+      { LoadedRank warm = must(loader.load(rank)); }  // page cache warm for this rank's bytes
+      LoadedRank l = must(loader.load(rank));
+      double mc = memcpy_into(l);
+      row(m == ReadMethod::pread ? "pread" : "mmap", l, mc);
+    }
+    std::uint64_t naive_read = 0;
+    double tn = naive(dir, plan, rank, naive_read);
+    std::cout << fmt::format("| {} | naive whole-tensor pread | {} | {} | {:.3f} | - | {:.3f} | {:.2f} | - | - |\n", w,
+                             rank.bytes_out(), naive_read,
+                             static_cast<double>(naive_read) / static_cast<double>(rank.bytes_to_read()), tn,
+                             gbps(rank.bytes_out(), tn));
+    evict(dir + "/model.safetensors");
+    LoadOptions o;
+    o.io_threads = threads;
+    LoadedRank cold = must(must(RankLoader::create(dir, o)).load(rank));
+    row("pread, cold (fadvise DONTNEED)", cold, memcpy_into(cold));
+  }
+  if (!keep) std::filesystem::remove_all(dir);
+  return 0;
+}

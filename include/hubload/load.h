@@ -1,0 +1,133 @@
+// RankLoader: executes a RankPlan (plan.h) — reads exactly one tensor-parallel
+// rank's bytes from a checkpoint into aligned host memory, with a pool of I/O
+// threads owned by the call, optionally converting bf16/f16/f32 on the way.
+// Also: the pre-sharded checkpoint writer (vLLM's sharded_state naming).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hubload/error.h"
+#include "hubload/plan.h"
+#include "hubload/safetensors.h"
+
+namespace hubload {
+
+enum class ReadMethod : std::uint8_t {
+  pread,  // default: positional reads into the destination (robust on network file systems)
+  mmap,   // copy out of a read-only mapping of each shard
+};
+
+struct LoadOptions {
+  int io_threads = 4;  // threads per load() call; 1 = read on the calling thread
+  ReadMethod method = ReadMethod::pread;
+  // Float tensors (BF16, F16, F32) are converted to this dtype while loading
+  // (round-to-nearest-even); tensors of other dtypes keep theirs.
+  std::optional<DType> convert_to;
+  // Runs separated by at most this many bytes are read as one covering range and
+  // gathered: fewer syscalls for dense strided slices, at most this much extra read per gap.
+  std::uint64_t max_gap_bytes = 4096;
+  // Reads are cut at this size so that the threads share long runs.
+  std::uint64_t chunk_bytes = 8u << 20;
+};
+
+// Owns an aligned, uninitialised host allocation. Move-only.
+class HostBuffer {
+ public:
+  static constexpr std::size_t kAlignment = 4096;
+  HostBuffer() = default;
+  static Result<HostBuffer> allocate(std::size_t bytes);  // io error when allocation fails
+  HostBuffer(HostBuffer&& other) noexcept;
+  HostBuffer& operator=(HostBuffer&& other) noexcept;
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  ~HostBuffer();
+  std::byte* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+struct LoadedTensor {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<std::uint64_t> shape;
+  std::span<std::byte> bytes;  // into LoadedRank::storage, 256-byte aligned
+};
+
+struct LoadedRank {
+  int rank = 0;
+  int world_size = 1;
+  std::vector<LoadedTensor> tensors;  // plan order
+  std::uint64_t bytes_read = 0;       // bytes fetched from the files (covering ranges included)
+  std::uint64_t bytes_planned = 0;    // bytes the plan's runs name (this rank's share)
+  std::uint64_t bytes_out = 0;        // bytes of the loaded tensors
+  std::uint64_t read_calls = 0;       // preads issued (or copies from the mapping)
+  double seconds = 0;                 // wall time of the load
+  HostBuffer storage;
+
+  const LoadedTensor* find(std::string_view name) const;
+};
+
+class RankLoader {
+ public:
+  // `root`: the checkpoint folder that the plan's file names are relative to.
+  // invalid_input for io_threads < 1 or a convert_to outside BF16/F16/F32.
+  static Result<RankLoader> create(std::string root, LoadOptions options = {});
+
+  // Reads every tensor of `plan`. Errors name the file and byte range; a failed
+  // read stops the other threads. Safe to call concurrently on one loader.
+  Result<LoadedRank> load(const RankPlan& plan) const;
+
+  const LoadOptions& options() const { return options_; }
+
+ private:
+  RankLoader(std::string root, LoadOptions options) : root_(std::move(root)), options_(options) {}
+  std::string root_;
+  LoadOptions options_;
+};
+
+// Element-wise float conversion between BF16, F16 and F32 (round-to-nearest-even,
+// NaN stays NaN, overflow goes to infinity). `in` holds whole elements of `from`;
+// `out` must hold as many elements of `to`. invalid_input otherwise.
+Status convert_floats(DType from, DType to, std::span<const std::byte> in, std::span<std::byte> out);
+bool is_convertible_float(DType dtype);
+// The dtype a stored tensor has once loaded with `options` (convert_to applies to floats).
+DType loaded_dtype(DType stored, const LoadOptions& options);
+
+// Lower-case hex SHA-256 of a tensor's bytes: the per-tensor digest `hubload load` prints.
+std::string sha256_hex(std::span<const std::byte> bytes);
+
+// ---- Pre-sharded checkpoints (tensor-parallel.md §12) -----------------------------
+
+struct ShardWriteOptions {
+  std::string out_dir;
+  std::uint64_t max_part_bytes = 0;  // 0: one part per rank
+  LoadOptions load;                  // how the source is read
+  std::uint64_t batch_bytes = 256u << 20;  // rank bytes held in memory at once
+};
+
+struct ShardWriteResult {
+  std::vector<std::vector<std::string>> rank_files;  // per rank, file names in out_dir
+  std::uint64_t bytes_written = 0;
+};
+
+// Writes model-rank-{rank}-part-{part}.safetensors for every rank of `plan` into
+// options.out_dir (created if needed), each a complete safetensors file holding
+// that rank's tensors under their checkpoint names and per-rank shapes, plus
+// tp-plan.json, and copies the model folder's small non-weight files (config,
+// tokenizer). Memory use is bounded by batch_bytes (plus one tensor).
+Result<ShardWriteResult> write_rank_shards(const std::string& model_dir, const ShardPlan& plan,
+                                           const ShardWriteOptions& options);
+
+// The file name of rank `rank`, part `part`: "model-rank-0-part-0.safetensors".
+std::string rank_shard_name(int rank, int part);
+
+}  // namespace hubload

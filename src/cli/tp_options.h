@@ -1,0 +1,31 @@
+// Options shared by `plan`, `shard` and `load`: the model folder, the world size
+// and the planner's knobs.
+#pragma once
+
+#include <string>
+
+#include "cli/command.h"
+#include "hubload/plan.h"
+
+namespace hubload::cli {
+
+struct TpCliOptions {
+  std::string model;
+  int tp = 1;
+  std::string rules_file;
+  bool replicate_unmatched = false;
+  std::string row_bias = "all";
+  std::uint64_t vocab_pad = 64;
+  bool json = false;
+};
+
+void add_tp_options(CLI::App* app, TpCliOptions& o);
+
+// MODEL -> a local folder. Only folders for now; repo ids resolve through the
+// cache once that lands, here and nowhere else.
+Result<std::string> resolve_model_folder(const std::string& model);
+
+// Reads the rules file and builds the plan for the resolved folder.
+Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder);
+
+}  // namespace hubload::cli

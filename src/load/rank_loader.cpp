@@ -1,0 +1,162 @@
+// RankLoader::load: allocate one aligned arena for the rank, zero the padding,
+// then let io_threads workers take read tasks in order until done or failed.
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+
+#include "hubload/file.h"
+#include "hubload/load.h"
+#include "load/read_tasks.h"
+
+namespace hubload {
+namespace {
+
+using load_internal::Destination;
+using load_internal::Piece;
+using load_internal::ReadTask;
+
+constexpr std::uint64_t kTensorAlignment = 256;
+
+using Source = std::variant<ReadFile, MappedFile>;
+
+struct Sources {
+  std::vector<Source> files;
+  std::vector<std::string> names;
+};
+
+Result<Sources> open_sources(const std::string& root, const RankPlan& plan, ReadMethod method,
+                             std::map<std::string, std::size_t>& index) {
+  Sources s;
+  for (const RankTensor& t : plan.tensors) {
+    if (index.count(t.file)) continue;
+    std::string path = root.empty() ? t.file : root + "/" + t.file;
+    if (method == ReadMethod::mmap) {
+      HUBLOAD_ASSIGN_OR_RETURN(MappedFile f, MappedFile::open(path));
+      s.files.emplace_back(std::move(f));
+    } else {
+      HUBLOAD_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(path));
+      s.files.emplace_back(std::move(f));
+    }
+    index[t.file] = s.names.size();
+    s.names.push_back(path);
+  }
+  return s;
+}
+
+Status deliver(const Piece& p, const std::byte* src) {
+  if (p.from == p.to) {
+    std::memcpy(p.dest, src, p.length);
+    return ok();
+  }
+  std::uint64_t out_len = p.length / (dtype_bits(p.from) / 8) * (dtype_bits(p.to) / 8);
+  return convert_floats(p.from, p.to, {src, p.length}, {p.dest, out_len});
+}
+
+// One task; `scratch` is the calling thread's buffer for covering reads.
+Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::byte>& scratch) {
+  const Source& source = sources.files[task.file];
+  if (const auto* map = std::get_if<MappedFile>(&source)) {
+    if (task.offset > map->size() || task.length > map->size() - task.offset)
+      return invalid_input(sources.names[task.file] + ": byte range [" + std::to_string(task.offset) + ", " +
+                           std::to_string(task.offset + task.length) + ") is past the end of the file (" +
+                           std::to_string(map->size()) + " bytes)");
+    const std::byte* base = map->bytes().data() + task.offset;
+    for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, base + p.task_offset));
+    return ok();
+  }
+  const ReadFile& file = std::get<ReadFile>(source);
+  if (task.direct()) return file.read_at(task.offset, {task.pieces[0].dest, task.length});
+  if (scratch.size() < task.length) scratch.resize(task.length);
+  HUBLOAD_TRY(file.read_at(task.offset, {scratch.data(), task.length}));
+  for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, scratch.data() + p.task_offset));
+  return ok();
+}
+
+}  // namespace
+
+Result<RankLoader> RankLoader::create(std::string root, LoadOptions options) {
+  if (options.io_threads < 1)
+    return invalid_input("io_threads must be at least 1, got " + std::to_string(options.io_threads));
+  if (options.convert_to && !is_convertible_float(*options.convert_to))
+    return invalid_input("cannot convert tensors to " + std::string(to_string(*options.convert_to)) +
+                         "; choose BF16, F16 or F32");
+  return RankLoader(std::move(root), options);
+}
+
+Result<LoadedRank> RankLoader::load(const RankPlan& plan) const {
+  const auto start = std::chrono::steady_clock::now();
+  std::map<std::string, std::size_t> file_index;
+  HUBLOAD_ASSIGN_OR_RETURN(Sources sources, open_sources(root_, plan, options_.method, file_index));
+
+  LoadedRank out;
+  out.rank = plan.rank;
+  out.world_size = plan.world_size;
+  // Lay the tensors out in one arena; sizes after conversion.
+  std::vector<std::uint64_t> offsets;
+  std::vector<DType> out_types;
+  std::uint64_t total = 0;
+  for (const RankTensor& t : plan.tensors) {
+    DType to = loaded_dtype(t.dtype, options_);
+    std::uint64_t bytes = t.bytes;
+    if (to != t.dtype) bytes = t.bytes / (dtype_bits(t.dtype) / 8) * (dtype_bits(to) / 8);
+    total = (total + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    offsets.push_back(total);
+    out_types.push_back(to);
+    total += bytes;
+    out.bytes_out += bytes;
+  }
+  HUBLOAD_ASSIGN_OR_RETURN(out.storage, HostBuffer::allocate(total));
+
+  std::vector<Destination> dests;
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    const RankTensor& t = plan.tensors[i];
+    std::byte* base = out.storage.data() + offsets[i];
+    DType to = out_types[i];
+    std::uint64_t scale_num = dtype_bits(to), scale_den = dtype_bits(t.dtype);
+    std::uint64_t bytes = t.bytes * scale_num / scale_den;
+    for (const SliceRange& z : t.zero_fill)
+      std::memset(base + z.start * scale_num / scale_den, 0, z.length * scale_num / scale_den);
+    out.tensors.push_back(LoadedTensor{t.name, to, t.shape, {base, bytes}});
+    dests.push_back(Destination{base, t.dtype, to, file_index.at(t.file)});
+    for (const ByteRun& r : t.runs) out.bytes_planned += r.length;
+  }
+
+  std::vector<ReadTask> tasks = load_internal::build_read_tasks(plan, dests, options_);
+  for (const ReadTask& t : tasks) out.bytes_read += t.length;
+  out.read_calls = tasks.size();
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    std::vector<std::byte> scratch;
+    while (!failed.load(std::memory_order_relaxed)) {
+      std::size_t i = next.fetch_add(1);
+      if (i >= tasks.size()) return;
+      Status s = run_task(tasks[i], sources, scratch);
+      if (!s) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::move(s).error();
+        failed = true;
+      }
+    }
+  };
+  std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options_.io_threads), tasks.size());
+  if (threads <= 1) {
+    worker();
+  } else {
+    std::vector<std::jthread> pool;
+    for (std::size_t i = 0; i < threads; ++i) pool.emplace_back(worker);
+  }
+  if (first_error) return std::move(*first_error).with_context("loading rank " + std::to_string(plan.rank));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace hubload

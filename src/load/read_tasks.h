@@ -1,0 +1,45 @@
+// Private: a RankPlan's byte runs grouped into read tasks — one pread (or one
+// copy out of a mapping) each, sized for the I/O threads.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "hubload/load.h"
+
+namespace hubload::load_internal {
+
+// `length` bytes at `task_offset` within the task's range go to `dest`,
+// converted from `from` to `to` when they differ.
+struct Piece {
+  std::uint64_t task_offset = 0;
+  std::uint64_t length = 0;
+  std::byte* dest = nullptr;
+  DType from = DType::F32;
+  DType to = DType::F32;
+};
+
+struct ReadTask {
+  std::size_t file = 0;  // index into the loader's open files
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;  // covering range: pieces plus the gaps between them
+  std::vector<Piece> pieces;
+  // The task is a single piece filling the destination as is: read straight into it.
+  bool direct() const {
+    return pieces.size() == 1 && pieces[0].task_offset == 0 && pieces[0].length == length &&
+           pieces[0].from == pieces[0].to;
+  }
+};
+
+// One destination per tensor of the plan, in order (already converted sizes).
+struct Destination {
+  std::byte* base = nullptr;
+  DType from = DType::F32;
+  DType to = DType::F32;
+  std::size_t file = 0;
+};
+
+std::vector<ReadTask> build_read_tasks(const RankPlan& plan, const std::vector<Destination>& dests,
+                                       const LoadOptions& options);
+
+}  // namespace hubload::load_internal

@@ -1,0 +1,59 @@
+// Tiny generated models of each tensor-parallel family for the plan and load
+// tests: a ModelConfig built directly, the family's tensor names and shapes,
+// a deterministic in-memory "file" holding their bytes, and writers for a model
+// folder (config.json + model.safetensors).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "hubload/config.h"
+#include "hubload/plan.h"
+#include "hubload/safetensors.h"
+
+namespace hubload::testing {
+
+struct TinyDims {
+  std::int64_t hidden = 32, heads = 8, kv_heads = 2, head_dim = 4, intermediate = 64, vocab = 50;
+  std::int64_t layers = 2, experts = 2, positions = 16;
+  bool tied = false;
+  bool qkv_bias = false;  // Qwen2-style q/k/v biases (on by default for qwen2 via tiny_config)
+};
+
+// Families: llama mistral mixtral qwen2 qwen2_moe qwen3 gemma gemma2 phi3 gpt2
+// gpt_neox falcon bloom opt.
+std::vector<std::string> tiny_families();
+ModelConfig tiny_config(const std::string& model_type, TinyDims dims);
+std::vector<TensorSpec> tiny_specs(const ModelConfig& config, const TinyDims& dims);
+
+// A single-file checkpoint in memory: tensors laid out from `data_offset` on, in
+// spec order, each filled with distinct deterministic values.
+struct TinyCheckpoint {
+  std::vector<CheckpointTensor> tensors;
+  std::vector<std::byte> file;  // the whole file image; tensor bytes at their offsets
+};
+TinyCheckpoint make_checkpoint(const std::vector<TensorSpec>& specs, DType dtype, std::uint32_t seed = 1,
+                               std::uint64_t data_offset = 1024);
+// Fills with value = index within the tensor (as F32 or BF16), so tests can read positions back.
+TinyCheckpoint make_index_checkpoint(const std::vector<TensorSpec>& specs, DType dtype,
+                                     std::uint64_t data_offset = 1024);
+
+// Executes a rank plan against the in-memory file (plain memcpy of the runs,
+// zero-fill of padding): the bytes a loader must produce.
+std::vector<std::vector<std::byte>> apply_rank_plan(const RankPlan& plan, const std::vector<std::byte>& file);
+
+// Inverse of the strategies, in index space (independent of the byte runs):
+// rebuilds the full tensor from the ranks' slices, failing (empty result) when
+// an element is missing or two ranks disagree about it.
+std::vector<std::byte> reassemble(const TensorPlan& plan, const std::vector<std::vector<std::byte>>& rank_bytes);
+
+// config.json text for the family (HF spelling).
+std::string tiny_config_json(const std::string& model_type, const TinyDims& dims);
+// Writes config.json and model.safetensors (tensors of `dtype`) into `dir`.
+void write_tiny_model(const std::filesystem::path& dir, const std::string& model_type, const TinyDims& dims,
+                      DType dtype);
+
+}  // namespace hubload::testing
