@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cache/random_suffix.h"
+#include "cache/write_atomically.h"
 #include "hubload/cache.h"
 
 namespace hubload {
@@ -21,8 +22,10 @@ Status make_dirs(const fs::path& dir) {
   return ok();
 }
 
-// Writes a small file through a sibling temp name and a rename, so a reader
-// never sees a half-written ref.
+}  // namespace
+
+namespace cache_internal {
+
 Status write_atomically(const fs::path& path, std::string_view content) {
   HUBLOAD_TRY(make_dirs(path.parent_path()));
   const fs::path tmp = path.string() + "." + cache_internal::random_hex8() + ".tmp";
@@ -35,7 +38,9 @@ Status write_atomically(const fs::path& path, std::string_view content) {
   return written;
 }
 
-}  // namespace
+}  // namespace cache_internal
+
+using cache_internal::write_atomically;
 
 RepoCache::RepoCache(fs::path root, std::string repo_id, RepoType type)
     : root_(std::move(root)), repo_id_(std::move(repo_id)), type_(type) {}

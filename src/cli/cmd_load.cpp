@@ -17,7 +17,17 @@ struct LoadCli {
   int threads = 4;
   bool mmap = false;
   std::string dtype;
+  std::string out;  // write the rank's tensors here as one safetensors file
 };
+
+// The loaded rank as a safetensors file (the library's writer), e.g. for an
+// independent re-assembly check of the ranks (scripts/check-reassembly.py).
+Status write_rank_file(const std::string& path, const LoadedRank& loaded) {
+  std::vector<TensorData> tensors;
+  tensors.reserve(loaded.tensors.size());
+  for (const LoadedTensor& t : loaded.tensors) tensors.push_back({{t.name, t.dtype, t.shape}, t.bytes});
+  return write_safetensors(path, tensors);
+}
 
 int run_load(const LoadCli& o) {
   std::string folder;
@@ -33,6 +43,9 @@ int run_load(const LoadCli& o) {
   if (!loader) return report_error(loader.error(), o.tp.json);
   Result<LoadedRank> loaded = loader->load(*rank);
   if (!loaded) return report_error(loaded.error(), o.tp.json);
+  if (!o.out.empty()) {
+    if (Status written = write_rank_file(o.out, *loaded); !written) return report_error(written.error(), o.tp.json);
+  }
 
   double gbps = loaded->seconds > 0 ? static_cast<double>(loaded->bytes_read) / loaded->seconds / 1e9 : 0;
   if (o.tp.json) {
@@ -70,6 +83,7 @@ Command add_load_command(CLI::App& app) {
   c.app->add_flag("--mmap", o->mmap, "Copy out of a memory mapping instead of pread");
   c.app->add_option("--dtype", o->dtype, "Convert float tensors while loading")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
+  c.app->add_option("--out", o->out, "Also write the rank's tensors to this safetensors file");
   c.run = [o] { return run_load(*o); };
   return c;
 }

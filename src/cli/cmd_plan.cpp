@@ -4,15 +4,16 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/remote_flags.h"
 #include "cli/tp_options.h"
 
 namespace hubload::cli {
 
 namespace {
 
-int run_plan(const TpCliOptions& o) {
-  std::string folder;
-  Result<ShardPlan> plan = plan_from_cli(o, folder);
+int run_plan(const TpCliOptions& o, const RemoteFlags& remote) {
+  std::string folder = o.model;
+  Result<ShardPlan> plan = remote.remote ? plan_remote_from_cli(o, remote) : plan_from_cli(o, folder);
   if (!plan) return report_error(plan.error(), o.json);
   if (o.json) {
     print_json(nlohmann::json::parse(plan_to_json(*plan)));
@@ -46,7 +47,9 @@ Command add_plan_command(CLI::App& app) {
                              "tensor (column, row, vocab, fused QKV, replicate, ...), bytes per rank and the "
                              "imbalance between ranks. Reads only config.json and safetensors headers.");
   add_tp_options(c.app, *o);
-  c.run = [o] { return run_plan(*o); };
+  auto remote = std::make_shared<RemoteFlags>();
+  add_remote_flags(c.app, *remote);
+  c.run = [o, remote] { return run_plan(*o, *remote); };
   return c;
 }
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/inspect_output.h"
+#include "hubload/remote_plan.h"
 
 namespace hubload::cli {
 
@@ -27,6 +28,14 @@ RemoteMetadataOptions remote_options(const RemoteFlags& flags, std::vector<std::
 void print_warnings(const std::vector<std::string>& warnings, bool json) {
   if (json) return;
   for (const std::string& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
+}
+
+Result<ShardPlan> plan_remote_from_cli(const TpCliOptions& tp, const RemoteFlags& flags) {
+  HUBLOAD_ASSIGN_OR_RETURN(PlanOptions plan_options, plan_options_from_cli(tp));
+  std::vector<std::string> warnings;
+  HUBLOAD_ASSIGN_OR_RETURN(RemotePlan remote, plan_remote_model(tp.model, remote_options(flags, warnings), plan_options));
+  print_warnings(warnings, tp.json);
+  return std::move(remote.plan);
 }
 
 int run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/hub_flags.h"
+#include "cli/tp_options.h"
 #include "hubload/remote_metadata.h"
 
 namespace hubload::cli {
@@ -25,6 +26,9 @@ RemoteMetadataOptions remote_options(const RemoteFlags& flags, std::vector<std::
 // Warnings to stderr, unless the output is JSON (then they are dropped: the
 // document stays the only thing on stdout and stderr stays quiet for scripts).
 void print_warnings(const std::vector<std::string>& warnings, bool json);
+
+// `hubload plan REPO --tp W --remote`: the plan from config.json and the remote headers.
+Result<ShardPlan> plan_remote_from_cli(const TpCliOptions& tp, const RemoteFlags& flags);
 
 // `hubload inspect REPO --remote`.
 int run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json);

@@ -29,8 +29,7 @@ Result<std::string> resolve_model_folder(const std::string& model) {
   return model;
 }
 
-Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder) {
-  HUBLOAD_ASSIGN_OR_RETURN(folder, resolve_model_folder(o.model));
+Result<PlanOptions> plan_options_from_cli(const TpCliOptions& o) {
   PlanOptions options;
   options.world_size = o.tp;
   options.replicate_unmatched = o.replicate_unmatched;
@@ -40,6 +39,12 @@ Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder) {
     HUBLOAD_ASSIGN_OR_RETURN(options.rules_json, read_text_file(o.rules_file));
     options.rules_source = o.rules_file;
   }
+  return options;
+}
+
+Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder) {
+  HUBLOAD_ASSIGN_OR_RETURN(folder, resolve_model_folder(o.model));
+  HUBLOAD_ASSIGN_OR_RETURN(PlanOptions options, plan_options_from_cli(o));
   return plan_model_folder(folder, options);
 }
 

@@ -28,4 +28,7 @@ Result<std::string> resolve_model_folder(const std::string& model);
 // Reads the rules file and builds the plan for the resolved folder.
 Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder);
 
+// The planner's options from the flags (reads the rules file); also used by `plan --remote`.
+Result<PlanOptions> plan_options_from_cli(const TpCliOptions& o);
+
 }  // namespace hubload::cli

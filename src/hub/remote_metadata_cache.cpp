@@ -1,35 +1,15 @@
 #include "hub/remote_metadata_cache.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <random>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "cache/write_atomically.h"
 
 namespace hubload::hub_internal {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr int kFormatVersion = 1;
-
-// Temp file + rename: a concurrent reader sees the old file or the new one.
-// Created with the umask's mode (0666 & ~umask) so a shared cache stays shared.
-Status replace_file(const fs::path& path, std::string_view content) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return io_error(fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
-  thread_local std::mt19937 gen{std::random_device{}()};
-  const fs::path tmp = fmt::format("{}.{:08x}.tmp", path.string(), static_cast<unsigned>(gen()));
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-  if (!fd.valid()) return errno_error(tmp.string(), errno);
-  Status written = write_all(fd.get(), std::as_bytes(std::span(content.data(), content.size())), tmp.string());
-  fd.reset();
-  if (written && ::rename(tmp.c_str(), path.c_str()) != 0) written = errno_error(path.string(), errno);
-  if (!written) ::unlink(tmp.c_str());
-  return written;
-}
 
 }  // namespace
 
@@ -87,10 +67,10 @@ Status RemoteMetadataCache::store(const CachedMetadata& meta, std::string_view r
                         {"index", meta.index_json ? nlohmann::json(*meta.index_json) : nlohmann::json()},
                         {"shards", std::move(shards)}};
   // Headers passed UTF-8 validation; replacing is only a guard for the dump.
-  HUBLOAD_TRY(replace_file(metadata_path(meta.commit),
+  HUBLOAD_TRY(cache_internal::write_atomically(metadata_path(meta.commit),
                            doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   if (is_commit_hash(revision)) return ok();
-  return replace_file(ref_path(revision), meta.commit);
+  return cache_internal::write_atomically(ref_path(revision), meta.commit);
 }
 
 }  // namespace hubload::hub_internal
