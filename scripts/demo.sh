@@ -80,14 +80,15 @@ if "$HUBLOAD" download --help | grep -q -- '--progress'; then PROGRESS=(--progre
 T0=$(now)
 SNAPSHOT=$("$HUBLOAD" download "$REPO" --no-token "${PROGRESS[@]}" | tail -n 1)
 T1=$(now)
-ls -l "$SNAPSHOT"
+# The snapshot holds relative links into blobs/, exactly as huggingface_hub lays them out.
+for f in "$SNAPSHOT"/*; do echo "  $(basename "$f") -> $(readlink "$f")"; done
 
 step "4. read config.json and check that tensor parallelism 2 is possible"
 "$HUBLOAD" config "$SNAPSHOT" --tp 2
 
 step "5. plan TP=2 from the remote safetensors headers only (HTTP Range, no weights)"
 "$HUBLOAD" plan "$REPO" --tp 2 --remote --no-token --cache-dir "$WORK/remote-cache" >"$WORK/plan.txt"
-tail -n 6 "$WORK/plan.txt"
+grep -E "^(rank [0-9]+:|checkpoint:|note:)" "$WORK/plan.txt"
 "$HUBLOAD" plan "$REPO" --tp 2 --remote --no-token --cache-dir "$WORK/remote-cache" --json >"$WORK/plan.json"
 if find "$WORK/remote-cache" -path '*/blobs/*' -size +1M | grep -q .; then
   echo "demo: planning from headers downloaded weights" >&2
