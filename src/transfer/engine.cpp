@@ -171,7 +171,8 @@ Status Engine::open_job(Job& job) {
     hasher = std::move(h);
   }
   if (!job.partial) {
-    PartialOptions po{opt_.foreign_partial_age, opt_.check_owner_alive};
+    bool exclusive = job.lock_path == "-" || (job.lock && job.lock->enforced());
+    PartialOptions po{opt_.foreign_partial_age, opt_.check_owner_alive, exclusive};
     HUBLOAD_ASSIGN_OR_RETURN(auto p, PartialFile::open(f.dest, f.size, hash, po));
     job.partial = std::move(p);
   }

@@ -35,7 +35,8 @@ bool is_tag(std::string_view s) {
 
 bool owner_dead(const Journal& j, const fs::path& journal, const PartialOptions& opt) {
   if (j.host == local_host_name()) {
-    if (!opt.check_owner_alive || j.pid == static_cast<long>(::getpid())) return !opt.check_owner_alive;
+    if (!opt.check_owner_alive) return true;
+    if (j.pid == static_cast<long>(::getpid())) return opt.exclusive;
     return ::kill(static_cast<pid_t>(j.pid), 0) != 0 && errno == ESRCH;
   }
   std::error_code ec;

@@ -27,6 +27,9 @@ namespace hubload::transfer {
 struct PartialOptions {
   std::chrono::seconds foreign_age{600};
   bool check_owner_alive = true;
+  // This process holds the blob's lock (flock enforced, or the caller's own):
+  // a partial left by an earlier call in this same process is adoptable.
+  bool exclusive = false;
 };
 
 class PartialFile {
