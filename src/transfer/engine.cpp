@@ -541,6 +541,7 @@ Result<TransferStats> Engine::run() {
     int running = 0;
     curl_multi_perform(multi_.get(), &running);
     int msgs = 0;
+    bool finished_any = false;
     while (CURLMsg* m = curl_multi_info_read(multi_.get(), &msgs)) {
       if (m->msg != CURLMSG_DONE) continue;
       Conn* c = nullptr;
@@ -548,6 +549,7 @@ Result<TransferStats> Engine::run() {
       CURLcode code = m->data.result;
       curl_multi_remove_handle(multi_.get(), m->easy_handle);
       on_done(c, code);
+      finished_any = true;
       c->doomed = true;
       c->job = nullptr;
     }
@@ -574,7 +576,8 @@ Result<TransferStats> Engine::run() {
       }
     }
     if (cancelled_) break;
-    curl_multi_poll(multi_.get(), nullptr, 0, 20, nullptr);
+    // A finished transfer frees a connection: hand it out now, not after a poll.
+    if (!finished_any) curl_multi_poll(multi_.get(), nullptr, 0, 20, nullptr);
   }
 
   // Leaving (done or cancelled): stop every connection, keep partials for resume.

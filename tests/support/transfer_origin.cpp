@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ TransferOrigin::~TransferOrigin() {
 
 void TransferOrigin::add_file(const std::string& path, std::string content) {
   std::lock_guard lock(mu_);
-  files_[path] = std::move(content);
+  files_[path] = std::make_shared<const std::string>(std::move(content));
 }
 
 void TransferOrigin::set_faults(const OriginFaults& f) {
@@ -61,6 +62,8 @@ void TransferOrigin::accept_loop() {
     if (::poll(&p, 1, 50) <= 0) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    int one = 1;  // the header and the body go out as separate sends: no Nagle delay
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::lock_guard lock(mu_);
     workers_.emplace_back([this, fd] { serve(fd); });
   }
@@ -98,7 +101,7 @@ void TransferOrigin::serve(int fd) {
     auto e = req.find("\r\n", r + 2);
     range = req.substr(r + 15, e - r - 15);
   }
-  std::string body;
+  std::shared_ptr<const std::string> file;
   OriginFaults f;
   bool error = false, drop = false, stall = false, corrupt = false;
   {
@@ -110,7 +113,7 @@ void TransferOrigin::serve(int fd) {
       ::close(fd);
       return;
     }
-    body = it->second;
+    file = it->second;
     f = faults_;
     if (errors_sent_ < f.error_first) error = ++errors_sent_ > 0;
     else if (drops_sent_ < f.drop_first) drop = ++drops_sent_ > 0;
@@ -124,6 +127,7 @@ void TransferOrigin::serve(int fd) {
     ::close(fd);
     return;
   }
+  const std::string& body = *file;
   std::uint64_t total = body.size(), first = 0, last = total ? total - 1 : 0;
   bool partial = false;
   if (!range.empty() && !f.ignore_range) {
@@ -149,7 +153,13 @@ void TransferOrigin::serve(int fd) {
     ::close(fd);
     return;
   }
-  if (corrupt && len > 0) body[first + len / 2] ^= 0x5a;
+  std::string flipped;  // a corrupted copy of just the range sent
+  const char* data = body.data() + first;
+  if (corrupt && len > 0) {
+    flipped.assign(data, len);
+    flipped[len / 2] ^= 0x5a;
+    data = flipped.data();
+  }
   std::uint64_t sent = 0;
   auto started = std::chrono::steady_clock::now();
   while (sent < len && !stop_) {
@@ -159,7 +169,7 @@ void TransferOrigin::serve(int fd) {
     }
     std::uint64_t n = std::min<std::uint64_t>(16384, len - sent);
     if (drop || stall) n = std::min(n, f.drop_after - sent);
-    if (!send_all(fd, body.data() + first + sent, n)) break;
+    if (!send_all(fd, data + sent, n)) break;
     sent += n;
     body_bytes_ += n;
     if (f.bytes_per_second) {

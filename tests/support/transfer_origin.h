@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,7 +50,7 @@ class TransferOrigin {
   std::thread acceptor_;
   std::mutex mu_;
   std::vector<std::thread> workers_;
-  std::map<std::string, std::string> files_;
+  std::map<std::string, std::shared_ptr<const std::string>> files_;
   OriginFaults faults_;
   int errors_sent_ = 0, drops_sent_ = 0, stalls_sent_ = 0, corrupt_sent_ = 0;
   std::atomic<std::uint64_t> body_bytes_{0};
