@@ -19,7 +19,8 @@ struct MoeConfig {
   std::optional<std::int64_t> experts_per_token;     // top-k
   std::optional<std::int64_t> expert_intermediate_size;
   std::int64_t num_shared_experts = 0;
-  std::optional<std::int64_t> shared_expert_intermediate_size;
+  std::optional<std::int64_t> shared_expert_intermediate_size;  // all shared experts together
+  std::int64_t num_dense_layers = 0;  // leading dense-MLP layers (DeepSeek first_k_dense_replace)
 };
 
 // Multi-head latent attention (DeepSeek-V2/V3).
@@ -57,6 +58,15 @@ struct ModelConfig {
   std::optional<std::int64_t> sliding_window;
   std::optional<std::int64_t> num_encoder_layers;   // encoder-decoder models (T5)
   std::optional<std::int64_t> num_decoder_layers;
+  std::optional<std::int64_t> word_embed_proj_dim;  // OPT: embeddings narrower than hidden
+
+  // Whether model_type (or the text sub-config's) has family rules in hubload;
+  // false means only the standard keys were read and nothing was defaulted.
+  bool known_family = false;
+  std::string family;  // the model_type whose rules applied (the text config's for wrappers)
+  // How the family's rules filled fields the file leaves out ("num_key_value_heads = 1
+  // (multi_query)"), so a reader can tell read values from derived ones.
+  std::vector<std::string> derivations;
 
   // Standard fields that neither the file nor the family's rules determine.
   std::vector<std::string> undetermined;

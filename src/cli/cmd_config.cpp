@@ -1,12 +1,118 @@
-// Placeholder until the config subcommand lands; owned by the issue that builds it.
+// `hubload config PATH [--tp W] [--json]`: what a config.json says about the
+// model, and whether it splits across W tensor-parallel ranks.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
 #include "cli/command.h"
+#include "config/config_json.h"
+#include "hubload/config.h"
 
 namespace hubload::cli {
+namespace {
+
+struct ConfigArgs {
+  std::string path;
+  int tp = 1;
+  bool json = false;
+};
+
+std::string show(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "?"; }
+
+std::string billions(std::int64_t n) {
+  if (n >= 1'000'000'000) return fmt::format("{:.2f} B", n / 1e9);
+  if (n >= 1'000'000) return fmt::format("{:.2f} M", n / 1e6);
+  return std::to_string(n);
+}
+
+void print_text(const ModelConfig& c, const TpValidation& v) {
+  std::string archs;
+  for (const auto& a : c.architectures) archs += (archs.empty() ? "" : ", ") + a;
+  fmt::print("{}\n", c.source);
+  fmt::print("  model_type         {}{}{}\n", c.model_type.empty() ? "?" : c.model_type,
+             c.text_config_key.empty() ? "" : fmt::format(" (language model under {}: {})", c.text_config_key, c.family),
+             c.known_family ? "" : " (no family rules: standard keys only)");
+  fmt::print("  architectures      {}\n", archs.empty() ? "?" : archs);
+  fmt::print("  layers             {}", show(c.num_hidden_layers));
+  if (c.num_encoder_layers) fmt::print(" (encoder {}, decoder {})", *c.num_encoder_layers, show(c.num_decoder_layers));
+  fmt::print("\n  hidden_size        {}\n", show(c.hidden_size));
+  fmt::print("  attention heads    {} query, {} KV, head_dim {}\n", show(c.num_attention_heads),
+             show(c.num_key_value_heads), show(c.head_dim));
+  fmt::print("  intermediate_size  {}\n", show(c.intermediate_size));
+  if (c.moe) {
+    fmt::print("  experts            {} routed (top {}), width {}", c.moe->num_experts, show(c.moe->experts_per_token),
+               show(c.moe->expert_intermediate_size));
+    if (c.moe->num_shared_experts > 0) {
+      fmt::print(", {} shared (width {})", c.moe->num_shared_experts, show(c.moe->shared_expert_intermediate_size));
+    }
+    if (c.moe->num_dense_layers > 0) fmt::print(", first {} layers dense", c.moe->num_dense_layers);
+    fmt::print("\n");
+  }
+  if (c.mla) {
+    fmt::print("  MLA                q_lora_rank {}, kv_lora_rank {}, qk_nope {}, qk_rope {}, v {}\n",
+               show(c.mla->q_lora_rank), c.mla->kv_lora_rank, c.mla->qk_nope_head_dim, c.mla->qk_rope_head_dim,
+               c.mla->v_head_dim);
+  }
+  fmt::print("  vocab_size         {} ({} embeddings)\n", show(c.vocab_size), c.tie_word_embeddings ? "tied" : "untied");
+  fmt::print("  max positions      {}\n", show(c.max_position_embeddings));
+  if (c.sliding_window) fmt::print("  sliding_window     {}\n", *c.sliding_window);
+  if (c.dtype) fmt::print("  dtype              {}\n", *c.dtype);
+  auto params = c.estimated_parameters();
+  fmt::print("  parameters (est.)  {}\n", params ? billions(*params) : "?");
+  for (const auto& d : c.derivations) fmt::print("  derived: {}\n", d);
+  if (!c.undetermined.empty()) {
+    std::string u;
+    for (const auto& f : c.undetermined) u += (u.empty() ? "" : ", ") + f;
+    fmt::print("  undetermined: {}\n", u);
+  }
+  fmt::print("\ntensor parallel, tp {}: {}\n", v.world_size, v.ok() ? "ok" : "INVALID");
+  if (v.heads_per_rank) fmt::print("  query heads per rank  {}\n", *v.heads_per_rank);
+  if (v.kv_heads_per_rank) {
+    fmt::print("  KV heads per rank     {}{}\n", *v.kv_heads_per_rank,
+               v.kv_replication > 1 ? fmt::format(" (each replicated on {} ranks)", v.kv_replication) : "");
+  }
+  for (const auto& p : v.problems) fmt::print("  problem: {}\n", p.message);
+  for (const auto& n : v.notes) fmt::print("  note: {}\n", n);
+}
+
+int run(const ConfigArgs& a) {
+  auto config = load_model_config(a.path);
+  if (!config) return report_error(config.error(), a.json);
+  TpValidation v = validate_tensor_parallel(*config, a.tp);
+  if (a.json) {
+    nlohmann::json doc = config_internal::to_json(*config);
+    doc["tensor_parallel"] = config_internal::to_json(v);
+    print_json(doc);
+  } else {
+    print_text(*config, v);
+  }
+  if (v.ok()) return 0;
+  std::string msg = fmt::format("{}: cannot split across tp {}:", config->source, a.tp);
+  for (const auto& p : v.problems) msg += " " + p.message + ";";
+  msg.pop_back();
+  // The JSON document above already carries the problems; keep stdout one document.
+  return report_error(Error(ErrorKind::invalid_plan, msg), false);
+}
+
+}  // namespace
 
 Command add_config_command(CLI::App& app) {
+  auto args = std::make_shared<ConfigArgs>();
   Command c;
-  c.app = app.add_subcommand("config", "(not built yet)");
-  c.run = [] { return report_error(unsupported("'config' is not built yet"), false); };
+  c.app = app.add_subcommand("config", "Read a model's config.json and check a tensor-parallel size");
+  c.app->description(
+      "Reads a Hugging Face config.json the way transformers' AutoConfig does (per-family key\n"
+      "spellings such as GPT-2's n_embd or T5's d_model, and each family's defaults), prints\n"
+      "the model's shape and a parameter estimate, and checks that it splits across --tp ranks:\n"
+      "query heads, KV heads (or their replication when tp exceeds them), MLP and expert widths\n"
+      "must divide by tp; vocab padding is reported as a note.\n"
+      "Exit status: 0 when valid, 15 (invalid_plan) when tp does not fit, 3 for a bad config,\n"
+      "4 when the file does not exist.");
+  c.app->add_option("path", args->path, "config.json, or a folder holding one (e.g. a snapshot)")->required();
+  c.app->add_option("--tp", args->tp, "Tensor-parallel world size to check")->default_val(1);
+  c.app->add_flag("--json", args->json, "Print every field and the validation as one JSON document");
+  c.run = [args] { return run(*args); };
   return c;
 }
 

@@ -1,0 +1,122 @@
+// `hubload serve`: a read-only, Hub-compatible HTTP server (hub-protocol.md §17.2).
+//
+// It serves repos from a huggingface_hub cache directory and from plain model
+// folders, answers the repo-info, tree, refs and paths-info APIs and HEAD/GET on
+// /resolve with the exact headers the Python client reads, and optionally
+// redirects large files to a second "CDN" listener. For tests and benchmarks it
+// can throttle bodies and inject faults (FaultOptions). The server runs on
+// background threads of the calling process and stops when destroyed.
+//
+// Threading: every Server method is safe to call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hubload/error.h"
+
+namespace hubload::serve {
+
+// A plain folder served as one repo; its commit is derived from its listing
+// (paths, sizes, mtimes), so it changes when a file changes.
+struct FolderRepo {
+  std::string repo_id;             // "org/name" (or a legacy "name")
+  std::string type = "model";      // "model", "dataset" or "space"
+  std::filesystem::path dir;
+};
+
+// One injected fault. A rule applies to a request whose decoded path (or, for
+// a file body, whose repo file path) matches `path_pattern` (fnmatch, `*`
+// crosses `/`), with `probability`, and only to the first `first_requests`
+// matching requests when that is >= 0.
+struct FaultRule {
+  enum class Kind {
+    drop,          // close the connection after `bytes` body bytes
+    stall,         // after `bytes` body bytes, send nothing for `seconds`
+    http_error,    // answer `status` (5xx or 429) instead of the request
+    ignore_range,  // answer a Range request with 200 and the whole body
+    corrupt,       // flip the body byte at file offset `bytes`
+  };
+  Kind kind = Kind::http_error;
+  std::string path_pattern = "*";
+  std::uint64_t bytes = 0;
+  double seconds = 0;
+  int status = 503;
+  int retry_after_s = 1;  // 429/503: Retry-After and RateLimit "t=" value
+  double probability = 1.0;
+  int first_requests = -1;
+};
+
+// Parses "KIND[:ARG][,key=value...]" as given to `--inject-fault`:
+//   drop:BYTES  stall:SECONDS[,after=BYTES]  status:CODE[,retry=SECONDS]
+//   ignore-range  corrupt:OFFSET
+// common keys: path=GLOB, prob=P (0..1), first=K.
+Result<FaultRule> parse_fault_rule(std::string_view spec);
+
+struct FaultOptions {
+  std::uint64_t limit_rate = 0;  // body bytes per second per response (0 = unlimited)
+  std::vector<FaultRule> rules;
+  std::uint64_t seed = 1;        // for `probability`
+};
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";  // any other address must be asked for explicitly
+  int port = 0;                    // 0 = a free port, see Server::port()
+  std::filesystem::path cache_dir; // a Hub cache (models--org--name/...), optional
+  std::vector<FolderRepo> folders;
+  std::map<std::string, std::string> renamed;  // old repo id -> new repo id (307)
+  std::map<std::string, std::string> gated;    // repo id -> the one token that has access
+  bool cdn = false;      // LFS files: 302 to a second listener on cdn_port
+  int cdn_port = 0;
+  int threads = 16;      // worker threads per listener (= concurrent connections)
+  std::size_t tree_page_size = 1000;
+  std::uint64_t lfs_threshold = 10 * 1024 * 1024;  // folder files above this are LFS
+  bool test_mode = false;  // enables GET /_hubload/stats
+  FaultOptions faults;
+};
+
+struct Stats {
+  std::map<std::string, std::uint64_t> requests;  // "GET /org/name/resolve/main/x" -> count
+  std::uint64_t bytes_sent = 0;                   // body bytes of file responses
+  std::uint64_t cdn_requests = 0;
+  bool cdn_saw_authorization = false;             // tests assert this stays false
+
+  // Requests with this method and decoded path (no query), 0 if none.
+  std::uint64_t count(std::string_view method, std::string_view path) const;
+  // Requests with this method whose path contains `fragment`.
+  std::uint64_t count_matching(std::string_view method, std::string_view fragment) const;
+};
+
+class Server {
+ public:
+  // Binds, then serves on background threads. Fails with invalid_input for bad
+  // options (no repo source, unreadable cache) and io when the port is taken.
+  static Result<std::unique_ptr<Server>> start(ServeOptions options);
+
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int port() const;
+  int cdn_port() const;      // 0 without CDN mode
+  std::string url() const;   // "http://127.0.0.1:PORT"
+  std::string cdn_url() const;
+  Stats stats() const;
+  void reset_stats();
+  // Replaces the fault settings of a running server (rule counters restart).
+  void set_faults(FaultOptions faults);
+  void stop();               // idempotent; interrupts stalls and throttled bodies
+
+  class Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hubload::serve

@@ -1,0 +1,60 @@
+#include "config/families.h"
+
+#include <array>
+
+namespace hubload::config_internal {
+namespace {
+
+constexpr auto G = MlpKind::gated;
+constexpr auto P = MlpKind::plain;
+
+// tie defaults: PretrainedConfig's is true; the classes marked false override it.
+constexpr std::array kFamilies = {
+    Family{"llama", false, G, false, read_llama},
+    Family{"mistral", false, G, false, read_llama_like},
+    Family{"mixtral", false, G, false, read_local_experts},
+    Family{"qwen2", false, G, false, read_llama_like},
+    Family{"qwen2_vl", false, G, false, read_llama_like},
+    Family{"qwen2_5_vl", false, G, false, read_llama_like},
+    Family{"qwen2_vl_text", false, G, false, read_llama_like},
+    Family{"qwen2_5_vl_text", false, G, false, read_llama_like},
+    Family{"qwen3", false, G, false, read_llama_like},
+    Family{"qwen3_vl_text", false, G, false, read_llama_like},
+    Family{"qwen2_moe", false, G, false, read_qwen_moe},
+    Family{"qwen3_moe", false, G, false, read_qwen_moe},
+    Family{"qwen3_vl_moe_text", false, G, false, read_qwen_moe},
+    Family{"gemma", true, G, false, read_llama_like},
+    Family{"gemma2", true, G, false, read_llama_like},
+    Family{"gemma3_text", true, G, false, read_llama_like},
+    Family{"phi3", false, G, false, read_llama_like},
+    Family{"phi", false, P, false, read_llama_like},
+    Family{"gpt_neox", false, P, false, read_llama_like},
+    Family{"deepseek_v2", false, G, false, read_deepseek},
+    Family{"deepseek_v3", false, G, false, read_deepseek},
+    Family{"gpt_oss", false, G, false, read_local_experts},
+    Family{"nemotron-nas", false, G, false, read_nemotron_nas},
+    Family{"deci", false, G, false, read_nemotron_nas},
+    Family{"gpt2", true, P, true, read_gpt2},
+    Family{"bloom", true, P, false, read_bloom},
+    // Falcon configs written before the key existed are tied (vLLM reads them so).
+    Family{"falcon", true, P, false, read_falcon},
+    Family{"RefinedWeb", true, P, false, read_refined_web},
+    Family{"RefinedWebModel", true, P, false, read_refined_web},
+    Family{"opt", true, P, true, read_opt},
+    Family{"t5", true, P, false, read_t5},  // gated when feed_forward_proj says so
+    Family{"mt5", false, P, false, read_t5},
+    Family{"umt5", true, P, false, read_t5},
+    Family{"chatglm", false, G, false, read_chatglm},
+    Family{"qwen", false, G, false, read_qwen_v1},
+};
+
+}  // namespace
+
+const Family* find_family(std::string_view model_type) {
+  for (const Family& f : kFamilies) {
+    if (f.name == model_type) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace hubload::config_internal

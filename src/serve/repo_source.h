@@ -1,0 +1,59 @@
+// Where a served repo's bytes come from: a Hub cache folder or a plain folder.
+// A source answers three questions: which commit a revision names, which files
+// a commit has, and which refs exist. Everything above it (routing, headers,
+// faults) is shared.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hubload/error.h"
+#include "serve/hash.h"
+
+namespace hubload::serve {
+
+struct RepoFile {
+  std::string path;            // repo path, '/'-separated: "sub/notes.txt"
+  std::filesystem::path disk;  // the bytes (a blob, or the folder's file)
+  std::uint64_t size = 0;
+  bool lfs = false;
+  std::string sha256;          // LFS content hash when already known (cache blob name)
+  std::string git_sha1;        // git blob sha1 when already known (cache blob name)
+};
+
+// The ids a client sees: `oid` is the git sha1 of the file, or of its LFS
+// pointer; `sha256` is set for LFS files only.
+struct FileIds {
+  std::string oid;
+  std::string sha256;
+};
+Result<FileIds> file_ids(const RepoFile& file, HashCache& hashes);
+
+struct RepoRef {
+  std::string name;    // "main", "v1.0", "refs/pr/1"
+  std::string commit;
+};
+
+using FileList = std::shared_ptr<const std::vector<RepoFile>>;  // sorted by path
+
+class RepoSource {
+ public:
+  virtual ~RepoSource() = default;
+  // not_found when the revision names nothing.
+  virtual Result<std::string> resolve(std::string_view revision) = 0;
+  virtual Result<FileList> files(const std::string& commit) = 0;
+  virtual std::vector<RepoRef> refs() = 0;
+};
+
+// "*.safetensors", "*.bin" and files above the threshold are served as LFS.
+bool looks_like_lfs(std::string_view path, std::uint64_t size, std::uint64_t threshold);
+
+// A cache repo folder (".../models--org--name").
+std::unique_ptr<RepoSource> make_cache_repo(std::filesystem::path repo_dir, std::uint64_t lfs_threshold);
+std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uint64_t lfs_threshold);
+
+}  // namespace hubload::serve

@@ -1,0 +1,86 @@
+// HEAD/GET /{repo}/resolve/{rev}/{path} (hub-protocol.md §2.3, §3.3) and the
+// CDN listener that large files redirect to.
+#include <algorithm>
+
+#include "serve/server_impl.h"
+
+namespace hubload::serve {
+namespace {
+
+const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path) {
+  auto it = std::lower_bound(files.begin(), files.end(), path,
+                             [](const RepoFile& f, const std::string& p) { return f.path < p; });
+  return it != files.end() && it->path == path ? &*it : nullptr;
+}
+
+std::string etag_value(const std::string& s) { return "\"" + s + "\""; }
+
+std::string cdn_signature(const std::string& secret, const std::string& repo_key, const std::string& commit,
+                          const std::string& path) {
+  return sha256_hex(secret + "\n" + repo_key + "\n" + commit + "\n" + path);
+}
+
+}  // namespace
+
+void Server::Impl::handle_resolve(const httplib::Request& req, httplib::Response& res, const Route& r,
+                                  RepoSource& repo) {
+  std::string rev = r.revision.empty() ? "main" : r.revision;
+  auto commit = repo.resolve(rev);
+  if (!commit) return send_error(res, 404, "RevisionNotFound", "Invalid rev id: " + rev);
+  auto files = repo.files(*commit);
+  if (!files) return send_error(res, 500, "", files.error().message());
+  const RepoFile* file = find_file(**files, r.path);
+  res.set_header("X-Repo-Commit", *commit);
+  if (file == nullptr) return send_error(res, 404, "EntryNotFound", "Entry not found: " + r.path);
+  auto ids = file_ids(*file, hashes);
+  if (!ids) return send_error(res, 500, "", ids.error().message());
+
+  if (file->lfs) {
+    res.set_header("X-Linked-Etag", etag_value(ids->sha256));
+    res.set_header("X-Linked-Size", std::to_string(file->size));
+    if (opts.cdn) {
+      // An absolute Location on another port: clients read the X-Linked-* headers of this
+      // 302 and fetch the CDN URL without their token (hub-protocol.md §2.2, §3.1).
+      std::string key = r.type + ":" + r.repo_id;
+      std::string location = "http://" + opts.host + ":" + std::to_string(cdn_port) + "/blobs/" + ids->sha256 +
+                             "?repo=" + percent_encode(key, false) + "&commit=" + *commit +
+                             "&path=" + percent_encode(file->path, false) +
+                             "&sig=" + cdn_signature(cdn_secret, key, *commit, file->path);
+      res.status = 302;
+      res.set_header("ETag", etag_value(ids->oid));  // the pointer's sha1, as on the Hub
+      res.set_header("Location", location);
+      return;
+    }
+    res.set_header("ETag", etag_value(ids->sha256));  // a mirror answering 200 sends the content hash
+  } else {
+    res.set_header("ETag", etag_value(ids->oid));
+  }
+  FaultPlan plan;
+  if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
+  serve_file_body(req, res, file->disk, file->size, plan, counters());
+}
+
+void Server::Impl::handle_cdn(const httplib::Request& req, httplib::Response& res) {
+  record(req, true);
+  FaultPlan status = faults.plan(FaultInjector::Scope::status, {req.path, req.get_param_value("path")});
+  if (status.error) return send_fault_status(res, *status.error);
+  std::string key = req.get_param_value("repo"), commit = req.get_param_value("commit");
+  std::string path = req.get_param_value("path");
+  if (!req.path.starts_with("/blobs/") || req.get_param_value("sig") != cdn_signature(cdn_secret, key, commit, path)) {
+    return send_error(res, 403, "", "invalid or expired signed URL");
+  }
+  std::size_t colon = key.find(':');
+  RepoSource* repo = colon == std::string::npos ? nullptr : find_repo(key.substr(0, colon), key.substr(colon + 1));
+  auto files = repo ? repo->files(commit) : Result<FileList>(not_found(key));
+  const RepoFile* file = files ? find_file(**files, path) : nullptr;
+  if (file == nullptr) return send_error(res, 404, "", "blob no longer available");
+  auto ids = file_ids(*file, hashes);
+  if (!ids || req.path != "/blobs/" + ids->sha256) return send_error(res, 404, "", "blob no longer available");
+  // A CDN's own ETag is not the content hash; clients must not rely on it.
+  res.set_header("ETag", etag_value(sha1_hex(ids->sha256)));
+  FaultPlan plan;
+  if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
+  serve_file_body(req, res, file->disk, file->size, plan, counters());
+}
+
+}  // namespace hubload::serve

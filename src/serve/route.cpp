@@ -1,0 +1,175 @@
+#include "serve/route.h"
+
+#include <vector>
+
+namespace hubload::serve {
+namespace {
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + 1;
+  }
+}
+
+std::string join(const std::vector<std::string>& parts, std::size_t from, std::size_t to) {
+  std::string out;
+  for (std::size_t i = from; i < to; ++i) {
+    if (i > from) out += '/';
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string join_raw(const std::vector<std::string_view>& parts, std::size_t from, std::size_t to) {
+  std::string out;
+  for (std::size_t i = from; i < to; ++i) {
+    out += '/';
+    out += parts[i];
+  }
+  return out;
+}
+
+bool is_api_action(std::string_view s) {
+  return s == "revision" || s == "tree" || s == "refs" || s == "paths-info";
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// How many segments the revision takes at `i`: a raw (unencoded) "refs/pr/N"
+// spans three, everything else one.
+std::size_t revision_length(const std::vector<std::string>& segs, std::size_t i) {
+  if (i + 2 < segs.size() && segs[i] == "refs" && (segs[i + 1] == "pr" || segs[i + 1] == "convert")) return 3;
+  return 1;
+}
+
+}  // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
+std::string percent_encode(std::string_view in, bool keep_slash) {
+  static const char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '.' || c == '_' || c == '~' || (keep_slash && c == '/');
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
+bool is_safe_repo_path(std::string_view path) {
+  if (path.empty()) return false;
+  for (std::string_view seg : split(path, '/')) {
+    if (seg.empty() || seg == "." || seg == "..") return false;
+  }
+  return path.find('\0') == std::string_view::npos && path.find('\\') == std::string_view::npos;
+}
+
+Route parse_route(std::string_view target) {
+  Route r;
+  std::string_view raw_path = target.substr(0, target.find('?'));
+  std::string_view raw_query = target.size() > raw_path.size() ? target.substr(raw_path.size()) : "";
+  if (raw_path.empty() || raw_path.front() != '/') return r;
+  std::vector<std::string_view> raw = split(raw_path.substr(1), '/');
+  std::vector<std::string> segs;
+  for (std::string_view s : raw) {
+    std::string d;
+    if (!percent_decode(s, d)) {
+      r.kind = Route::Kind::bad_path;
+      return r;
+    }
+    segs.push_back(std::move(d));
+  }
+  auto take_repo = [&](std::size_t at, std::size_t len) {
+    r.repo_id = join(segs, at, at + len);
+    r.raw_prefix = join_raw(raw, 0, at) + "/";
+    r.raw_suffix = join_raw(raw, at + len, raw.size()) + std::string(raw_query);
+  };
+  // Decoded segments may themselves contain '/' ("sub%2Fdir"); the joined path is checked whole.
+  auto take_path = [&](std::size_t from) {
+    r.path = join(segs, from, segs.size());
+    if (!r.path.empty() && !is_safe_repo_path(r.path)) r.kind = Route::Kind::bad_path;
+  };
+
+  if (segs.size() == 2 && segs[0] == "_hubload" && segs[1] == "stats") {
+    r.kind = Route::Kind::stats;
+    return r;
+  }
+  if (segs.size() >= 3 && segs[0] == "api") {
+    if (segs[1] == "models") r.type = "model";
+    else if (segs[1] == "datasets") r.type = "dataset";
+    else if (segs[1] == "spaces") r.type = "space";
+    else return r;
+    std::size_t id_len = (segs.size() >= 4 && !is_api_action(segs[3])) ? 2 : 1;
+    take_repo(2, id_len);
+    std::size_t i = 2 + id_len;
+    if (i == segs.size()) {
+      r.kind = Route::Kind::repo_info;
+    } else if (segs[i] == "revision" && i + 1 < segs.size()) {
+      r.kind = Route::Kind::repo_info;
+      r.revision = join(segs, i + 1, segs.size());
+    } else if (segs[i] == "tree" && i + 1 < segs.size()) {
+      r.kind = Route::Kind::tree;
+      std::size_t n = revision_length(segs, i + 1);
+      r.revision = join(segs, i + 1, i + 1 + n);
+      take_path(i + 1 + n);
+    } else if (segs[i] == "refs" && i + 1 == segs.size()) {
+      r.kind = Route::Kind::refs;
+    } else if (segs[i] == "paths-info" && i + 1 < segs.size()) {
+      r.kind = Route::Kind::paths_info;
+      r.revision = join(segs, i + 1, segs.size());
+    }
+    if (r.repo_id.find("..") != std::string::npos) r.kind = Route::Kind::bad_path;
+    return r;
+  }
+  std::size_t base = 0;
+  if (!segs.empty() && (segs[0] == "datasets" || segs[0] == "spaces")) {
+    r.type = segs[0] == "datasets" ? "dataset" : "space";
+    base = 1;
+  }
+  std::size_t id_len = 0;
+  if (segs.size() > base + 2 && segs[base + 2] == "resolve") id_len = 2;
+  else if (segs.size() > base + 1 && segs[base + 1] == "resolve") id_len = 1;
+  else return r;
+  take_repo(base, id_len);
+  std::size_t i = base + id_len + 1;
+  if (i >= segs.size()) return r;
+  std::size_t n = revision_length(segs, i);
+  r.revision = join(segs, i, i + n);
+  r.kind = Route::Kind::resolve;
+  take_path(i + n);
+  if (r.path.empty() || r.repo_id.find("..") != std::string::npos) r.kind = Route::Kind::bad_path;
+  return r;
+}
+
+}  // namespace hubload::serve

@@ -1,0 +1,34 @@
+// Turns a raw request target into what it asks for. Pure: no I/O, so the
+// parsing rules (percent-encoded revisions, legacy one-part repo ids, raw or
+// %2F-encoded tree paths, traversal attempts) are table-tested.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace hubload::serve {
+
+struct Route {
+  enum class Kind { resolve, repo_info, tree, refs, paths_info, stats, unknown, bad_path };
+  Kind kind = Kind::unknown;
+  std::string type = "model";  // "model", "dataset", "space"
+  std::string repo_id;
+  std::string revision;        // decoded; empty means "main"
+  std::string path;            // decoded repo path (resolve, tree)
+  // The raw target around the repo id, so a rename can answer prefix + new id + suffix.
+  std::string raw_prefix;
+  std::string raw_suffix;
+};
+
+// `target` is the request target as sent ("/acme/tiny/resolve/refs%2Fpr%2F1/a.txt?x=1").
+Route parse_route(std::string_view target);
+
+// Percent-decodes; false on a malformed escape. '+' stays '+'.
+bool percent_decode(std::string_view in, std::string& out);
+// Encodes everything but unreserved characters; `keep_slash` keeps '/'.
+std::string percent_encode(std::string_view in, bool keep_slash);
+
+// A repo path is '/'-separated segments, none empty, "." or "..", without NUL or '\'.
+bool is_safe_repo_path(std::string_view path);
+
+}  // namespace hubload::serve

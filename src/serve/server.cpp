@@ -1,0 +1,304 @@
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <random>
+#include <system_error>
+
+#include "serve/server_impl.h"
+
+namespace hubload::serve {
+namespace {
+
+namespace fs = std::filesystem;
+
+// "models--org--name" -> ("model", "org/name"); false for anything else (§10.2).
+bool parse_cache_folder(const std::string& name, std::string& type, std::string& id) {
+  std::size_t sep = name.find("--");
+  if (sep == std::string::npos) return false;
+  std::string kind = name.substr(0, sep);
+  if (kind != "models" && kind != "datasets" && kind != "spaces") return false;
+  type = kind.substr(0, kind.size() - 1);
+  id.clear();
+  for (std::size_t i = sep + 2; i < name.size(); ++i) {
+    if (name.compare(i, 2, "--") == 0) {
+      id += '/';
+      ++i;
+    } else {
+      id += name[i];
+    }
+  }
+  return !id.empty();
+}
+
+std::string random_hex() {
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 4; ++i) s += sha1_hex(std::to_string(rd()));
+  return sha256_hex(s);
+}
+
+Status load_repos(Server::Impl& impl) {
+  const ServeOptions& o = impl.opts;
+  std::error_code ec;
+  if (!o.cache_dir.empty()) {
+    if (!fs::is_directory(o.cache_dir, ec)) {
+      return invalid_input("cache directory " + o.cache_dir.string() + " does not exist or is not a directory");
+    }
+    for (const fs::directory_entry& e : fs::directory_iterator(o.cache_dir, ec)) {
+      std::string type, id;
+      if (!e.is_directory(ec) || !parse_cache_folder(e.path().filename().string(), type, id)) continue;
+      impl.repos[type + ":" + id] = make_cache_repo(e.path(), o.lfs_threshold);
+    }
+    if (ec) return errno_error(o.cache_dir.string(), ec.value());
+  }
+  for (const FolderRepo& f : o.folders) {
+    if (f.type != "model" && f.type != "dataset" && f.type != "space") {
+      return invalid_input("repo " + f.repo_id + ": type '" + f.type + "' is not model, dataset or space");
+    }
+    if (f.repo_id.empty() || f.repo_id.find("..") != std::string::npos) {
+      return invalid_input("repo id '" + f.repo_id + "' is not a valid repo id");
+    }
+    if (!fs::is_directory(f.dir, ec)) {
+      return invalid_input("repo " + f.repo_id + ": folder " + f.dir.string() + " does not exist");
+    }
+    impl.repos[f.type + ":" + f.repo_id] = make_folder_repo(f.dir, o.lfs_threshold);
+  }
+  if (impl.repos.empty() && o.cache_dir.empty()) {
+    return invalid_input("nothing to serve: give a cache directory or at least one folder repo");
+  }
+  return ok();
+}
+
+void configure(httplib::Server& svr, int threads) {
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+  // A short keep-alive wait so stop() is not held up by an idle client connection.
+  svr.set_keep_alive_timeout(2);
+  svr.set_keep_alive_max_count(1000);
+  svr.set_read_timeout(10);
+  svr.set_write_timeout(30);
+}
+
+// Binds (a free port when `port` is 0) and runs the accept loop on `thread`.
+Result<int> listen(httplib::Server& svr, const std::string& host, int port, std::thread& thread) {
+  int bound = port;
+  if (port == 0) {
+    bound = svr.bind_to_any_port(host);
+    if (bound < 0) return io_error("cannot bind " + host + " to a free port");
+  } else if (!svr.bind_to_port(host, port)) {
+    return io_error("cannot bind " + host + ":" + std::to_string(port) + " (in use, or not a local address)");
+  }
+  thread = std::thread([&svr] { svr.listen_after_bind(); });
+  // stop() only interrupts a loop that runs, so wait until it does.
+  while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return bound;
+}
+
+}  // namespace
+
+void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message) {
+  res.status = status;
+  if (!code.empty()) res.set_header("X-Error-Code", std::string(code));
+  res.set_header("X-Error-Message", std::string(message));
+  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+}
+
+void send_json(httplib::Response& res, const std::string& body) {
+  if (res.status == -1) res.status = 200;
+  res.set_content(body, "application/json");
+}
+
+bool truthy(const httplib::Request& req, const std::string& param) {
+  if (!req.has_param(param.c_str())) return false;
+  std::string v = req.get_param_value(param.c_str());
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v == "true" || v == "1";
+}
+
+void send_fault_status(httplib::Response& res, const FaultRule& rule) {
+  std::string t = std::to_string(rule.retry_after_s);
+  res.set_header("Retry-After", t);
+  if (rule.status == 429) {
+    // The Hub's IETF-draft headers (hub-protocol.md §3.4): 1.x waits t + 1 seconds.
+    res.set_header("RateLimit", "\"api\";r=0;t=" + t);
+    res.set_header("RateLimit-Policy", "\"fixed window\";\"api\";q=1000;w=300");
+    send_error(res, 429, "", "rate limited (injected fault)");
+  } else {
+    send_error(res, rule.status, "", "server error (injected fault)");
+  }
+}
+
+void Server::Impl::record(const httplib::Request& req, bool on_cdn) {
+  std::lock_guard lock(stats_mu);
+  ++stats.requests[req.method + " " + req.path];
+  if (on_cdn) {
+    ++stats.cdn_requests;
+    if (req.has_header("Authorization")) cdn_saw_authorization = true;
+  }
+}
+
+RepoSource* Server::Impl::find_repo(const std::string& type, const std::string& id) {
+  auto it = repos.find(type + ":" + id);
+  return it == repos.end() ? nullptr : it->second.get();
+}
+
+std::string Server::Impl::host_for_links(const httplib::Request& req) const {
+  std::string host = req.get_header_value("Host");
+  if (host.empty() || host.find_first_of(" /\\\r\n") != std::string::npos) {
+    host = opts.host + ":" + std::to_string(port);
+  }
+  return "http://" + host;
+}
+
+void Server::Impl::handle_stats(httplib::Response& res) {
+  Stats s;
+  {
+    std::lock_guard lock(stats_mu);
+    s = stats;
+  }
+  nlohmann::json j{{"requests", s.requests},
+                   {"bytes_sent", bytes_sent.load()},
+                   {"cdn_requests", s.cdn_requests},
+                   {"cdn_saw_authorization", cdn_saw_authorization.load()}};
+  send_json(res, j.dump());
+}
+
+void Server::Impl::handle_main(const httplib::Request& req, httplib::Response& res) {
+  record(req, false);
+  Route r = parse_route(req.target);
+  if (r.kind == Route::Kind::stats && opts.test_mode) return handle_stats(res);
+  if (r.kind == Route::Kind::bad_path) return send_error(res, 400, "BadRequest", "invalid path in " + req.path);
+  if (r.kind == Route::Kind::unknown || r.kind == Route::Kind::stats) {
+    return send_error(res, 404, "", "no such endpoint: " + req.path);
+  }
+  FaultPlan plan = faults.plan(FaultInjector::Scope::status, {req.path, r.path});
+  if (plan.error) return send_fault_status(res, *plan.error);
+
+  auto renamed = opts.renamed.find(r.repo_id);
+  if (renamed != opts.renamed.end()) {
+    // Relative, so clients follow it and keep the token (hub-protocol.md §2.2).
+    res.status = 307;
+    res.set_header("Location", r.raw_prefix + renamed->second + r.raw_suffix);
+    return;
+  }
+  RepoSource* repo = find_repo(r.type, r.repo_id);
+  if (repo == nullptr) {
+    return send_error(res, 401, "RepoNotFound", "Repository Not Found for " + r.type + " '" + r.repo_id + "'");
+  }
+  auto gate = opts.gated.find(r.repo_id);
+  if (gate != opts.gated.end()) {
+    std::string auth = req.get_header_value("Authorization");
+    if (auth.empty()) {
+      return send_error(res, 401, "GatedRepo", "Access to model " + r.repo_id + " is restricted. You must have access to it and be authenticated to access it.");
+    }
+    if (auth != "Bearer " + gate->second) {
+      return send_error(res, 403, "GatedRepo", "Access to model " + r.repo_id + " is restricted and you are not in the authorized list.");
+    }
+  }
+  switch (r.kind) {
+    case Route::Kind::resolve: return handle_resolve(req, res, r, *repo);
+    case Route::Kind::repo_info: return handle_repo_info(req, res, r, *repo);
+    case Route::Kind::tree: return handle_tree(req, res, r, *repo);
+    case Route::Kind::refs: return handle_refs(req, res, r, *repo);
+    case Route::Kind::paths_info: return handle_paths_info(req, res, r, *repo);
+    default: return send_error(res, 404, "", "no such endpoint: " + req.path);
+  }
+}
+
+Result<std::unique_ptr<Server>> Server::start(ServeOptions options) {
+  if (options.threads < 1 || options.threads > 1024) {
+    return invalid_input("threads must be between 1 and 1024, got " + std::to_string(options.threads));
+  }
+  if (options.tree_page_size == 0) return invalid_input("tree page size must be positive");
+  auto impl = std::make_unique<Impl>(std::move(options));
+  HUBLOAD_TRY(load_repos(*impl));
+  impl->cdn_secret = random_hex();
+  Impl* p = impl.get();
+
+  configure(impl->main, impl->opts.threads);
+  // Routing is ours (parse_route works on the raw target, so "refs%2Fpr%2F1" stays one
+  // segment); only POST bodies need httplib's routing, which reads the body after this hook.
+  impl->main.set_pre_routing_handler([p](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST") return httplib::Server::HandlerResponse::Unhandled;
+    // httplib would apply its own Range slicing (no clamping, no 416) to whatever we answer;
+    // serve_file_body does it per hub-protocol.md §3.3 instead. The Request object is
+    // httplib's own non-const local, so clearing it is defined behaviour.
+    const_cast<httplib::Request&>(req).ranges.clear();
+    p->handle_main(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  impl->main.Post(".*", [p](const httplib::Request& req, httplib::Response& res) { p->handle_main(req, res); });
+  HUBLOAD_ASSIGN_OR_RETURN(impl->port, listen(impl->main, impl->opts.host, impl->opts.port, impl->main_thread));
+
+  if (impl->opts.cdn) {
+    configure(impl->cdn, impl->opts.threads);
+    impl->cdn.set_pre_routing_handler([p](const httplib::Request& req, httplib::Response& res) {
+      const_cast<httplib::Request&>(req).ranges.clear();
+      p->handle_cdn(req, res);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    auto cdn_port = listen(impl->cdn, impl->opts.host, impl->opts.cdn_port, impl->cdn_thread);
+    if (!cdn_port) {
+      impl->main.stop();
+      impl->main_thread.join();
+      return std::move(cdn_port).error();
+    }
+    impl->cdn_port = *cdn_port;
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { stop(); }
+
+void Server::stop() {
+  std::call_once(impl_->stopped, [this] {
+    impl_->sleeper.stop();
+    impl_->main.stop();
+    if (impl_->cdn_thread.joinable()) impl_->cdn.stop();
+    if (impl_->main_thread.joinable()) impl_->main_thread.join();
+    if (impl_->cdn_thread.joinable()) impl_->cdn_thread.join();
+  });
+}
+
+int Server::port() const { return impl_->port; }
+int Server::cdn_port() const { return impl_->cdn_port; }
+std::string Server::url() const { return "http://" + impl_->opts.host + ":" + std::to_string(impl_->port); }
+std::string Server::cdn_url() const {
+  return impl_->cdn_port == 0 ? "" : "http://" + impl_->opts.host + ":" + std::to_string(impl_->cdn_port);
+}
+
+Stats Server::stats() const {
+  Stats s;
+  {
+    std::lock_guard lock(impl_->stats_mu);
+    s = impl_->stats;
+  }
+  s.bytes_sent = impl_->bytes_sent.load();
+  s.cdn_saw_authorization = impl_->cdn_saw_authorization.load();
+  return s;
+}
+
+void Server::reset_stats() {
+  std::lock_guard lock(impl_->stats_mu);
+  impl_->stats = Stats{};
+  impl_->bytes_sent = 0;
+  impl_->cdn_saw_authorization = false;
+}
+
+void Server::set_faults(FaultOptions faults) { impl_->faults.reset(std::move(faults)); }
+
+std::uint64_t Stats::count(std::string_view method, std::string_view path) const {
+  auto it = requests.find(std::string(method) + " " + std::string(path));
+  return it == requests.end() ? 0 : it->second;
+}
+
+std::uint64_t Stats::count_matching(std::string_view method, std::string_view fragment) const {
+  std::uint64_t n = 0;
+  std::string prefix = std::string(method) + " ";
+  for (const auto& [key, value] : requests) {
+    if (key.starts_with(prefix) && key.find(fragment, prefix.size()) != std::string::npos) n += value;
+  }
+  return n;
+}
+
+}  // namespace hubload::serve

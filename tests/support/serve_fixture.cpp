@@ -1,0 +1,131 @@
+#include "support/serve_fixture.h"
+
+#include <stdexcept>
+
+#include "serve/hash.h"
+#include "serve/repo_source.h"
+
+namespace hubload::testing {
+namespace fs = std::filesystem;
+
+FakeRepo& FakeRepo::branch(const std::string& name, RepoFiles files) {
+  revisions_[name] = std::move(files);
+  return *this;
+}
+
+FakeRepo& FakeRepo::gated(std::string token) {
+  token_ = std::move(token);
+  return *this;
+}
+
+FakeRepo& FakeRepo::renamed_from(std::string old_id) {
+  old_id_ = std::move(old_id);
+  return *this;
+}
+
+const RepoFiles& FakeRepo::files(const std::string& revision) const {
+  auto it = revisions_.find(revision);
+  if (it == revisions_.end()) throw std::runtime_error("FakeRepo " + id_ + ": no revision " + revision);
+  return it->second;
+}
+
+std::string FakeRepo::commit(const std::string& revision) const {
+  std::string text = "commit " + type_ + ":" + id_ + "\n" + revision + "\n";
+  for (const auto& [path, content] : files(revision)) text += path + '\0' + serve::git_blob_sha1(content) + "\n";
+  return serve::sha1_hex(text);
+}
+
+FakeHub::FakeHub(std::uint64_t lfs_threshold) : lfs_threshold_(lfs_threshold) {}
+FakeHub::~FakeHub() { stop(); }
+
+FakeRepo& FakeHub::repo(const std::string& type, const std::string& id) {
+  auto& slot = repos_[type + ":" + id];
+  if (!slot) slot = std::make_unique<FakeRepo>(type, id);
+  return *slot;
+}
+
+bool FakeHub::is_lfs(const std::string& path, const std::string& content) const {
+  return serve::looks_like_lfs(path, content.size(), lfs_threshold_);
+}
+
+std::string FakeHub::etag(const std::string& path, const std::string& content) const {
+  return is_lfs(path, content) ? serve::sha256_hex(content) : serve::git_blob_sha1(content);
+}
+
+fs::path FakeHub::write_cache() {
+  fs::path root = dir() / "hub";
+  fs::remove_all(root);
+  for (const auto& [key, repo] : repos_) {
+    std::string folder = repo->type() + "s--" + repo->id();
+    for (std::size_t p = folder.find('/'); p != std::string::npos; p = folder.find('/')) folder.replace(p, 1, "--");
+    fs::path base = root / folder;
+    for (const auto& [rev, files] : repo->revisions()) {
+      std::string commit = repo->commit(rev);
+      write_file(base / "refs" / rev, commit);
+      for (const auto& [path, content] : files) {
+        std::string blob = etag(path, content);
+        write_file(base / "blobs" / blob, content);
+        fs::path link = base / "snapshots" / commit / path;
+        fs::create_directories(link.parent_path());
+        fs::remove(link);
+        fs::create_symlink((base / "blobs" / blob).lexically_relative(link.parent_path()), link);
+      }
+    }
+  }
+  fs::create_directories(root);
+  return root;
+}
+
+fs::path FakeHub::write_folder(const std::string& id, const std::string& revision, const std::string& type) {
+  const FakeRepo& r = repo(type, id);
+  fs::path out = dir() / "folders" / type / id / revision;
+  fs::remove_all(out);
+  fs::create_directories(out);
+  for (const auto& [path, content] : r.files(revision)) write_file(out / path, content);
+  return out;
+}
+
+serve::Server& FakeHub::start(FakeHubOptions options) {
+  stop();
+  serve::ServeOptions o;
+  o.cache_dir = write_cache();
+  o.cdn = options.cdn;
+  o.faults = std::move(options.faults);
+  o.threads = options.threads;
+  o.tree_page_size = options.tree_page_size;
+  o.test_mode = options.test_mode;
+  o.lfs_threshold = lfs_threshold_;
+  for (const auto& [key, repo] : repos_) {
+    if (!repo->gate_token().empty()) o.gated[repo->id()] = repo->gate_token();
+    if (!repo->old_id().empty()) o.renamed[repo->old_id()] = repo->id();
+  }
+  auto server = serve::Server::start(std::move(o));
+  if (!server) throw std::runtime_error("FakeHub: " + server.error().to_string());
+  server_ = std::move(*server);
+  return *server_;
+}
+
+void FakeHub::stop() { server_.reset(); }
+
+serve::Server& FakeHub::server() {
+  if (!server_) throw std::runtime_error("FakeHub: not started");
+  return *server_;
+}
+
+std::string FakeHub::url() const { return server_ ? server_->url() : ""; }
+std::string FakeHub::cdn_url() const { return server_ ? server_->cdn_url() : ""; }
+serve::Stats FakeHub::stats() const { return server_ ? server_->stats() : serve::Stats{}; }
+void FakeHub::set_faults(serve::FaultOptions faults) { server().set_faults(std::move(faults)); }
+
+const FakeRepo& FakeHub::find(const std::string& id) const {
+  for (const auto& [key, repo] : repos_) {
+    if (repo->id() == id) return *repo;
+  }
+  throw std::runtime_error("FakeHub: no repo " + id);
+}
+
+std::string FakeHub::commit(const std::string& id, const std::string& revision) const {
+  return find(id).commit(revision);
+}
+
+}  // namespace hubload::testing
