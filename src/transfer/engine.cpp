@@ -323,6 +323,7 @@ std::size_t Engine::on_data(Conn& c, const char* p, std::size_t len) {
   }
   c.pos += take;
   c.last_byte = Clock::now();
+  job.failures = 0;  // attempts count only while no byte of this file arrives
   stats_.bytes_received += take;
   job.planner->advance(c.slot, c.pos);
   job.verifier->set_prefix(job.planner->done().prefix_end());
@@ -381,10 +382,8 @@ void Engine::on_done(Conn* c, CURLcode code) {
   --job.conns;
   if (c->doomed || job.state != JobState::active) return;
   std::uint64_t end = job.planner->end_of(c->slot);
-  bool progressed = c->pos > c->start;
   if (c->pos >= end && !c->fatal) {
     job.planner->release(c->slot);
-    if (progressed) job.failures = 0;
     if (limit_ < opt_.connections) ++limit_;  // recover after a 429 halved the budget
     return;
   }
@@ -413,7 +412,7 @@ void Engine::on_done(Conn* c, CURLcode code) {
   } else {
     reason = "body ended early";
   }
-  job.failures = progressed ? 1 : job.failures + 1;
+  ++job.failures;
   ++stats_.retries;
   if (job.failures > opt_.max_attempts) {
     ErrorKind kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::network;
