@@ -127,34 +127,24 @@ TEST_F(ServeResolveTest, SubfolderDatasetAndLegacyIds) {
   ASSERT_TRUE(legacy);
   EXPECT_EQ(legacy->body, "{}");
   // A dataset is not reachable under the model prefix.
-  auto wrong = cli.Head("/acme/data/resolve/main/data/train.csv");
-  ASSERT_TRUE(wrong);
-  EXPECT_EQ(wrong->status, 401);
+  EXPECT_TRUE(hub_error(cli.Head("/acme/data/resolve/main/data/train.csv"), 401, "RepoNotFound"));
 }
 
 TEST_F(ServeResolveTest, ErrorsCarryTheHubErrorCodes) {
   auto cli = client();
   auto missing_file = cli.Head("/acme/tiny/resolve/main/nope.txt");
-  ASSERT_TRUE(missing_file);
-  EXPECT_EQ(missing_file->status, 404);
-  EXPECT_EQ(missing_file->get_header_value("X-Error-Code"), "EntryNotFound");
+  ASSERT_TRUE(hub_error(missing_file, 404, "EntryNotFound"));
   EXPECT_EQ(missing_file->get_header_value("X-Repo-Commit"), hub.commit("acme/tiny", "main"));
 
   auto missing_rev = cli.Head("/acme/tiny/resolve/nope/config.json");
-  ASSERT_TRUE(missing_rev);
-  EXPECT_EQ(missing_rev->status, 404);
-  EXPECT_EQ(missing_rev->get_header_value("X-Error-Code"), "RevisionNotFound");
+  ASSERT_TRUE(hub_error(missing_rev, 404, "RevisionNotFound"));
   EXPECT_FALSE(missing_rev->has_header("X-Repo-Commit"));
 
   auto missing_repo = cli.Get("/acme/none/resolve/main/config.json");
-  ASSERT_TRUE(missing_repo);
-  EXPECT_EQ(missing_repo->status, 401);
-  EXPECT_EQ(missing_repo->get_header_value("X-Error-Code"), "RepoNotFound");
+  ASSERT_TRUE(hub_error(missing_repo, 401, "RepoNotFound"));
   EXPECT_NE(missing_repo->body.find("\"error\""), std::string::npos);
 
-  auto unknown = cli.Get("/api/agent-harnesses");
-  ASSERT_TRUE(unknown);
-  EXPECT_EQ(unknown->status, 404);
+  EXPECT_TRUE(hub_error(cli.Get("/api/agent-harnesses"), 404, ""));
 }
 
 TEST_F(ServeResolveTest, PathTraversalIsRefused) {

@@ -28,6 +28,12 @@ enum class DType : std::uint8_t {
 std::optional<DType> dtype_from_string(std::string_view s);  // exact case: "BF16"
 std::string_view to_string(DType dtype);
 unsigned dtype_bits(DType dtype);  // 4 for F4, 6 for F6_*, 16 for BF16, ...
+std::span<const DType> all_dtypes();  // every dtype, in enum order
+
+// Bytes of a dense tensor: prod(shape) * bits / 8. nullopt when the element or bit
+// count overflows u64, or when the bit count is not a whole number of bytes
+// (sub-byte dtypes, safetensors.md §3).
+std::optional<std::uint64_t> tensor_byte_size(DType dtype, std::span<const std::uint64_t> shape);
 
 struct TensorInfo {
   std::string name;
@@ -44,6 +50,9 @@ struct ReaderOptions {
   // Headers larger than this are refused; the reference readers use 100 MB,
   // the Hub's header-only readers 25 MB.
   std::uint64_t max_header_bytes = 100'000'000;
+  // Denial-of-service guards beyond the header cap (safetensors.md §4, stricter rules).
+  std::uint64_t max_tensors = 10'000'000;
+  std::uint64_t max_name_bytes = 64 * 1024;
 };
 
 // A parsed and fully validated header (every rule of safetensors.md §4).
@@ -66,6 +75,10 @@ Result<std::uint64_t> parse_header_length(std::span<const std::byte> first8, std
 // file size. Works for local files and for Range-fetched remote headers alike.
 Result<SafetensorsHeader> parse_header(std::span<const std::byte> prefix, std::uint64_t file_size,
                                        const ReaderOptions& options, std::string_view source);
+
+// Reads and validates the header of an open file (two preads: the 8-byte length,
+// then the 8 + N prefix, allocated only after N passed the cap and the file size).
+Result<SafetensorsHeader> read_header(const ReadFile& file, const ReaderOptions& options = {});
 
 // A safetensors file opened for positional reads. Holds the descriptor, not a mapping.
 class SafetensorsFile {

@@ -1,12 +1,103 @@
-// Placeholder until the download subcommand lands; owned by the issue that builds it.
+// hubload download MODEL: fetch a model (or a filtered repo) into the Hub cache,
+// printing the snapshot path last on stdout.
+#include <fmt/format.h>
+
+#include <iostream>
+
 #include "cli/command.h"
+#include "hubload/hub.h"
 
 namespace hubload::cli {
+namespace {
+
+struct DownloadArgs {
+  std::string model;
+  std::string revision = "main";
+  std::string cache_dir;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  bool local_files_only = false;
+  bool skip_weights = false;
+  bool with_tokenizer = false;
+  bool with_generation_config = false;
+  std::string token;
+  bool no_token = false;
+  std::string endpoint;
+  std::string repo_type = "model";
+  int workers = 8;
+  bool json = false;
+};
+
+int run_download(const DownloadArgs& args) {
+  DownloadOptions options;
+  HubOptions& hub = options.hub;
+  hub.environment = read_hub_environment();
+  hub.revision = args.revision;
+  if (!args.cache_dir.empty()) hub.cache_dir = args.cache_dir;
+  if (!args.token.empty()) hub.token = args.token;
+  hub.no_token = args.no_token;
+  if (!args.endpoint.empty()) hub.endpoint = args.endpoint;
+  Result<RepoType> type = parse_repo_type(args.repo_type);
+  if (!type) return report_error(type.error(), args.json);
+  hub.repo_type = *type;
+  hub.local_files_only = args.local_files_only;
+  std::vector<std::string> warnings;
+  hub.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
+  options.allow_patterns = args.include;
+  options.ignore_patterns = args.exclude;
+  options.skip_download_weights = args.skip_weights;
+  options.include_tokenizer = args.with_tokenizer;
+  options.include_generation_config = args.with_generation_config;
+  options.max_workers = args.workers;
+
+  Result<DownloadResult> result = download_model(args.model, options);
+  if (!result) return report_error(result.error(), args.json);
+  if (!args.json) {
+    for (const auto& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
+  }
+  if (args.json) {
+    nlohmann::json doc = {{"path", result->snapshot.string()},
+                          {"commit", result->commit},
+                          {"files", result->files},
+                          {"local_folder", result->local_folder},
+                          {"from_cache", result->from_cache},
+                          {"warnings", warnings}};
+    if (result->network_failure) doc["network_error"] = result->network_failure->to_string();
+    print_json(doc);
+    return 0;
+  }
+  std::cout << result->snapshot.string() << std::endl;
+  return 0;
+}
+
+}  // namespace
 
 Command add_download_command(CLI::App& app) {
+  auto args = std::make_shared<DownloadArgs>();
   Command c;
-  c.app = app.add_subcommand("download", "(not built yet)");
-  c.run = [] { return report_error(unsupported("'download' is not built yet"), false); };
+  c.app = app.add_subcommand(
+      "download",
+      "Download a model from the Hugging Face Hub (or a mirror) into the Hub cache shared with Python's "
+      "huggingface_hub, and print the snapshot folder. Without --include: config.json, the weight index and "
+      "exactly the shards it names (safetensors preferred over .bin). With --include: exactly the matching files "
+      "(--include '*' for the whole repo). Honours HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN.");
+  CLI::App* cmd = c.app;
+  cmd->add_option("model", args->model, "Repo id (org/name) or an existing local folder")->required();
+  cmd->add_option("--revision", args->revision, "Branch, tag, 40-hex commit or refs/pr/N")->capture_default_str();
+  cmd->add_option("--cache-dir", args->cache_dir, "Hub cache folder (default: HF_HUB_CACHE or HF_HOME/hub)");
+  cmd->add_option("--include", args->include, "fnmatch pattern of repo files to download ('*' crosses '/'); repeatable");
+  cmd->add_option("--exclude", args->exclude, "fnmatch pattern of repo files to skip; repeatable");
+  cmd->add_flag("--local-files-only", args->local_files_only, "Use the cache only; no network access at all");
+  cmd->add_flag("--skip-weights", args->skip_weights, "Only config.json and the weight index, no weights");
+  cmd->add_flag("--with-tokenizer", args->with_tokenizer, "Also fetch the tokenizer files");
+  cmd->add_flag("--with-generation-config", args->with_generation_config, "Also fetch generation_config.json");
+  auto* token = cmd->add_option("--token", args->token, "Hub token (default: HF_TOKEN, then the token file)");
+  cmd->add_flag("--no-token", args->no_token, "Send no token, even if one is configured")->excludes(token);
+  cmd->add_option("--endpoint", args->endpoint, "Hub URL (default: HF_ENDPOINT or https://huggingface.co)");
+  cmd->add_option("--repo-type", args->repo_type, "model, dataset or space")->capture_default_str();
+  cmd->add_option("--workers", args->workers, "Files downloaded in parallel")->capture_default_str();
+  cmd->add_flag("--json", args->json, "Print a JSON document instead of the path");
+  c.run = [args] { return run_download(*args); };
   return c;
 }
 

@@ -42,7 +42,11 @@ void Server::Impl::handle_resolve(const httplib::Request& req, httplib::Response
       // An absolute Location on another port: clients read the X-Linked-* headers of this
       // 302 and fetch the CDN URL without their token (hub-protocol.md §2.2, §3.1).
       std::string key = r.type + ":" + r.repo_id;
-      std::string location = "http://" + opts.host + ":" + std::to_string(cdn_port) + "/blobs/" + ids->sha256 +
+      // A wildcard bind address is no place to connect to: name the address the client reached.
+      const bool wildcard = opts.host == "0.0.0.0" || opts.host == "::";
+      std::string host = wildcard ? req.local_addr : opts.host;
+      if (host.find(':') != std::string::npos) host = "[" + host + "]";
+      std::string location = "http://" + host + ":" + std::to_string(cdn_port) + "/blobs/" + ids->sha256 +
                              "?repo=" + percent_encode(key, false) + "&commit=" + *commit +
                              "&path=" + percent_encode(file->path, false) +
                              "&sig=" + cdn_signature(cdn_secret, key, *commit, file->path);

@@ -129,7 +129,11 @@ void send_fault_status(httplib::Response& res, const FaultRule& rule) {
 
 void Server::Impl::record(const httplib::Request& req, bool on_cdn) {
   std::lock_guard lock(stats_mu);
-  ++stats.requests[req.method + " " + req.path];
+  // Bounded: a long-running server probed with random paths must not grow without limit.
+  constexpr std::size_t kMaxKeys = 100000;
+  std::string key = req.method + " " + req.path;
+  if (stats.requests.size() >= kMaxKeys && stats.requests.count(key) == 0) key = req.method + " (other)";
+  ++stats.requests[key];
   if (on_cdn) {
     ++stats.cdn_requests;
     if (req.has_header("Authorization")) cdn_saw_authorization = true;

@@ -128,4 +128,14 @@ std::string FakeHub::commit(const std::string& id, const std::string& revision) 
   return find(id).commit(revision);
 }
 
+::testing::AssertionResult hub_error(const httplib::Result& res, int status, const std::string& code) {
+  if (!res) return ::testing::AssertionFailure() << "no answer: " << httplib::to_string(res.error());
+  std::string got = res->get_header_value("X-Error-Code");
+  if (res->status != status || got != code) {
+    return ::testing::AssertionFailure() << "got " << res->status << " X-Error-Code '" << got << "', expected "
+                                         << status << " '" << code << "'";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace hubload::testing

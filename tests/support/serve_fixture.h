@@ -10,11 +10,13 @@
 //       .gated("hf_secret")            // needs "Authorization: Bearer hf_secret"
 //       .renamed_from("old/tiny");     // old/tiny answers a relative 307
 //   hub.dataset("acme/data").branch("main", {{"data/train.csv", "a,b\n"}});
-//   hub.start({.cdn = true});          // or hub.start() for direct 200 answers
+//   hub.start(FakeHubOptions().with_cdn());  // or hub.start() for direct 200 answers
 //   std::string endpoint = hub.url();  // "http://127.0.0.1:PORT" (use as HF_ENDPOINT)
 //   hub.commit("acme/tiny", "main");   // the 40-hex commit the server reports
 //   hub.stats().count("GET", "/acme/tiny/resolve/main/config.json");
-//   hub.set_faults({.rules = {*hubload::serve::parse_fault_rule("drop:100,first=1")}});
+//   hubload::serve::FaultOptions f;
+//   f.rules.push_back(*hubload::serve::parse_fault_rule("drop:100,first=1"));
+//   hub.set_faults(f);                 // or FakeHubOptions().with_faults(f) at start
 //
 // Files named *.safetensors / *.bin, or larger than lfs_threshold, are LFS files
 // (blob named by sha256, X-Linked-Etag; a 302 to the CDN listener in CDN mode);
@@ -27,6 +29,9 @@
 #include <map>
 #include <memory>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "hubload/serve.h"
 #include "support/test_support.h"
@@ -67,6 +72,13 @@ struct FakeHubOptions {
   int threads = 8;
   std::size_t tree_page_size = 1000;
   bool test_mode = true;            // GET /_hubload/stats
+
+  // Chainable setters: g++ 12 warns (-Wextra) on designated initializers that omit fields.
+  FakeHubOptions& with_cdn(bool on = true) { cdn = on; return *this; }
+  FakeHubOptions& with_faults(serve::FaultOptions f) { faults = std::move(f); return *this; }
+  FakeHubOptions& with_threads(int n) { threads = n; return *this; }
+  FakeHubOptions& with_tree_page_size(std::size_t n) { tree_page_size = n; return *this; }
+  FakeHubOptions& with_test_mode(bool on) { test_mode = on; return *this; }
 };
 
 class FakeHub {
@@ -111,5 +123,9 @@ class FakeHub {
   std::map<std::string, std::unique_ptr<FakeRepo>> repos_;  // "type:id"
   std::unique_ptr<serve::Server> server_;
 };
+
+// EXPECT_TRUE(hub_error(cli.Head(url), 404, "EntryNotFound")): the answer arrived with this
+// status and X-Error-Code (an empty code expects no X-Error-Code header).
+::testing::AssertionResult hub_error(const httplib::Result& res, int status, const std::string& code);
 
 }  // namespace hubload::testing

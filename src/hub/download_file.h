@@ -1,0 +1,31 @@
+// One repo file into the cache (hf_hub_download's algorithm, hub-protocol.md §3).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "hub/hub_context.h"
+
+namespace hubload::hub_internal {
+
+struct FileOutcome {
+  std::filesystem::path path;
+  // Set when the Hub failed (network, 5xx, 429) and the cached file was used.
+  std::optional<Error> network_failure;
+};
+
+// `revision` may be a branch, tag, PR ref or commit. Writes refs/<revision>
+// (not for a commit) and .no_exist on EntryNotFound. Never touches the network
+// when the revision is a commit already in the snapshot, or when ctx.offline.
+Result<FileOutcome> download_file(const HubContext& ctx, std::string_view revision, std::string_view path);
+
+// Whether an error is the kind that may be answered from the cache instead
+// (the Hub is unreachable or refusing service), never "does not exist".
+bool may_fall_back_to_cache(const Error& error);
+
+// The cached snapshot file for (revision, path) or an `offline` error naming
+// what is missing.
+Result<std::filesystem::path> cached_file(const HubContext& ctx, std::string_view revision, std::string_view path);
+
+}  // namespace hubload::hub_internal

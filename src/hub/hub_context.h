@@ -1,0 +1,52 @@
+// What every Hub request of one call needs, resolved once from HubOptions:
+// endpoint, token, transport, cache. Private to src/hub.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hubload/cache.h"
+#include "hubload/hub.h"
+#include "hubload/transport.h"
+
+namespace hubload::hub_internal {
+
+inline constexpr std::string_view kUserAgent = "hubload/0.1.0";
+inline constexpr int kMaxRelativeRedirects = 10;
+
+struct HubContext {
+  std::string endpoint;  // no trailing '/'
+  std::optional<std::string> token;
+  std::shared_ptr<Transport> transport;
+  RepoCache cache;
+  bool offline = false;  // local_files_only or HF_HUB_OFFLINE
+  const HubOptions* options = nullptr;
+};
+
+// Validates the repo id and builds the context. Touches neither disk nor network
+// except to read a token file when token discovery reaches it.
+Result<HubContext> make_context(std::string_view repo_id, const HubOptions& options);
+
+// "scheme://host[:port]" of a URL (lower-cased host), empty when it has none.
+std::string url_origin(std::string_view url);
+
+// Percent-encoding as the Python client does it: everything but unreserved
+// characters; keep_slash keeps '/' (file paths in /resolve/).
+std::string percent_encode(std::string_view text, bool keep_slash);
+
+// {endpoint}/{prefix}{repo}/resolve/{rev}/{path}
+std::string resolve_url(const HubContext& ctx, std::string_view revision, std::string_view path);
+// {endpoint}/api/{type}s/{repo}[/suffix]
+std::string api_url(const HubContext& ctx, std::string_view suffix);
+
+// Headers for a request to `url`: user agent, identity encoding, and the token
+// only when `url` is on the endpoint's own host.
+HttpHeaders request_headers(const HubContext& ctx, std::string_view url);
+
+HttpRequest make_request(const HubContext& ctx, std::string method, std::string url);
+
+// An HTTP error answer → the Error kind the Hub's X-Error-Code (or status) means.
+Error hub_error(const HttpResponse& response, std::string_view url, std::string_view what);
+
+}  // namespace hubload::hub_internal
