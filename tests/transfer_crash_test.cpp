@@ -11,31 +11,22 @@
 #include "hubload/transfer.h"
 #include "support/test_support.h"
 #include "support/transfer_origin.h"
-#include "transfer/content_hasher.h"
+#include "support/transfer_data.h"
 #include "transfer/journal.h"
 
 namespace hubload {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::random_bytes;
+using testing::sha256_hex;
 using testing::TempDir;
 using testing::TransferOrigin;
 
 constexpr std::uint64_t kChunk = 256 << 10;
 constexpr int kConnections = 4;
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
-std::string sha256_hex(std::string_view s) {
-  auto h = transfer::ContentHasher::for_etag_length(64, s.size());
-  h->update(std::as_bytes(std::span(s.data(), s.size())));
-  return h->final_hex();
-}
 
 TransferOptions options() {
   TransferOptions o;

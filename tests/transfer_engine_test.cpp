@@ -9,34 +9,21 @@
 #include "hubload/transfer.h"
 #include "support/test_support.h"
 #include "support/transfer_origin.h"
-#include "transfer/content_hasher.h"
+#include "support/transfer_data.h"
 
 namespace hubload {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::git_sha1_hex;
+using testing::random_bytes;
+using testing::sha256_hex;
 using testing::OriginFaults;
 using testing::TempDir;
 using testing::TransferOrigin;
 
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
-std::string sha256_hex(std::string_view s) {
-  auto h = transfer::ContentHasher::for_etag_length(64, s.size());
-  h->update(std::as_bytes(std::span(s.data(), s.size())));
-  return h->final_hex();
-}
 
-std::string git_sha1_hex(std::string_view s) {
-  auto h = transfer::ContentHasher::for_etag_length(40, s.size());
-  h->update(std::as_bytes(std::span(s.data(), s.size())));
-  return h->final_hex();
-}
 
 int leftovers(const fs::path& dir) {
   int n = 0;

@@ -9,18 +9,15 @@
 
 #include "hubload/transfer.h"
 #include "support/serve_fixture.h"
-#include "transfer/content_hasher.h"
+#include "support/transfer_data.h"
 
 namespace hubload {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::random_bytes;
+using testing::sha256_hex;
 
-std::string sha256_hex(std::string_view s) {
-  auto h = transfer::ContentHasher::for_etag_length(64, s.size());
-  h->update(std::as_bytes(std::span(s.data(), s.size())));
-  return h->final_hex();
-}
 
 struct MatrixCase {
   std::string fault;  // serve::parse_fault_rule syntax
@@ -38,9 +35,7 @@ std::string case_name(const ::testing::TestParamInfo<MatrixCase>& info) {
 class TransferFaultMatrix : public ::testing::TestWithParam<MatrixCase> {
  protected:
   static void SetUpTestSuite() {
-    content_ = new std::string(6 << 20, '\0');
-    std::mt19937_64 rng(5);
-    for (auto& c : *content_) c = static_cast<char>(rng());
+    content_ = new std::string(random_bytes(6 << 20, 5));
   }
   static void TearDownTestSuite() { delete content_; }
 
