@@ -50,6 +50,9 @@ struct HubOptions {
   int stall_timeout_ms = 30000;
   int max_retries = 3;             // per file, on network errors and 5xx during the transfer
   int retry_backoff_ms = 1000;     // doubled after each retry
+  // Connections per file for the parallel ranged transfer (transfer.h); used
+  // unless `transport` is injected (then one stream through it).
+  int connections = 8;
   ProgressCallback on_progress;
   WarningCallback on_warning;
 };

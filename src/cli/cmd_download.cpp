@@ -2,9 +2,16 @@
 // printing the snapshot path last on stdout.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <map>
+#include <mutex>
 
 #include "cli/command.h"
+#include "cli/progress_render.h"
 #include "hubload/hub.h"
 
 namespace hubload::cli {
@@ -25,7 +32,69 @@ struct DownloadArgs {
   std::string endpoint;
   std::string repo_type = "model";
   int workers = 8;
+  int connections = 8;
+  bool quiet = false;
+  std::string progress = "auto";  // tty, json, none; auto = tty on a terminal
   bool json = false;
+};
+
+// Draws the Hub's per-file progress on stderr. Files report from several worker
+// threads, so one mutex serialises drawing; redraws are capped at 10 per second.
+class ProgressPrinter {
+ public:
+  explicit ProgressPrinter(bool json) : json_(json), start_(std::chrono::steady_clock::now()) {}
+
+  void on_file(const FileProgress& p) {
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = files_.try_emplace(p.path, Seen{files_.size(), 0, p.bytes_total});
+    std::uint64_t delta = p.bytes_done >= it->second.done ? p.bytes_done - it->second.done : 0;
+    it->second.done = p.bytes_done;
+    it->second.size = p.bytes_total;
+    received_ += delta;
+    TransferEvent e;
+    e.kind = fresh ? TransferEventKind::start
+                   : p.bytes_done == p.bytes_total ? TransferEventKind::done : TransferEventKind::progress;
+    e.file_index = it->second.index;
+    e.name = p.path;
+    e.file_bytes = p.bytes_done;
+    e.file_size = p.bytes_total;
+    for (const auto& [name, f] : files_) {
+      e.total_bytes += f.done;
+      e.total_size += f.size;
+    }
+    e.bytes_received = received_;
+    auto now = std::chrono::steady_clock::now();
+    double t = std::chrono::duration<double>(now - start_).count();
+    if (json_) {
+      if (e.kind != TransferEventKind::progress || now - last_draw_ >= std::chrono::milliseconds(100)) {
+        std::cerr << json_progress_line(e) << std::flush;
+        last_draw_ = now;
+      }
+      return;
+    }
+    tty_.update(e, t);
+    if (e.kind != TransferEventKind::progress || now - last_draw_ >= std::chrono::milliseconds(100)) {
+      std::cerr << tty_.frame() << std::flush;
+      last_draw_ = now;
+    }
+  }
+
+  void finish() {
+    std::lock_guard lock(mu_);
+    if (!json_) std::cerr << tty_.clear() << std::flush;
+  }
+
+ private:
+  struct Seen {
+    std::size_t index;
+    std::uint64_t done, size;
+  };
+  std::mutex mu_;
+  bool json_;
+  TtyProgress tty_;
+  std::map<std::string, Seen> files_;
+  std::uint64_t received_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_{};
 };
 
 int run_download(const DownloadArgs& args) {
@@ -49,8 +118,22 @@ int run_download(const DownloadArgs& args) {
   options.include_tokenizer = args.with_tokenizer;
   options.include_generation_config = args.with_generation_config;
   options.max_workers = args.workers;
+  hub.connections = args.connections;
+  // HF_HUB_DOWNLOAD_TIMEOUT (seconds without a byte before a connection is
+  // retried), read here at the edge like the rest of the environment.
+  if (const char* t = std::getenv("HF_HUB_DOWNLOAD_TIMEOUT"); t && std::atof(t) > 0) {
+    hub.stall_timeout_ms = static_cast<int>(std::atof(t) * 1000);
+  }
+  std::string mode = args.quiet ? "none" : args.progress;
+  if (mode == "auto") mode = ::isatty(2) && !args.json ? "tty" : "none";
+  std::unique_ptr<ProgressPrinter> printer;
+  if (mode == "tty" || mode == "json") {
+    printer = std::make_unique<ProgressPrinter>(mode == "json");
+    hub.on_progress = [p = printer.get()](const FileProgress& f) { p->on_file(f); };
+  }
 
   Result<DownloadResult> result = download_model(args.model, options);
+  if (printer) printer->finish();
   if (!result) return report_error(result.error(), args.json);
   if (!args.json) {
     for (const auto& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
@@ -96,6 +179,15 @@ Command add_download_command(CLI::App& app) {
   cmd->add_option("--endpoint", args->endpoint, "Hub URL (default: HF_ENDPOINT or https://huggingface.co)");
   cmd->add_option("--repo-type", args->repo_type, "model, dataset or space")->capture_default_str();
   cmd->add_option("--workers", args->workers, "Files downloaded in parallel")->capture_default_str();
+  cmd->add_option("--connections", args->connections,
+                  "Parallel byte-range connections per file (resumable, hash-verified transfer)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", args->quiet, "No progress output");
+  cmd->add_option("--progress", args->progress,
+                  "Progress on stderr: tty (redrawn lines), json (one object per line), none; "
+                  "default tty on a terminal")
+      ->check(CLI::IsMember({"auto", "tty", "json", "none"}));
   cmd->add_flag("--json", args->json, "Print a JSON document instead of the path");
   c.run = [args] { return run_download(*args); };
   return c;

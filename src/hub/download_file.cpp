@@ -38,6 +38,7 @@ Status materialize(const HubContext& ctx, const FileMetadata& meta, std::string_
       fetch.stall_timeout_ms = options.stall_timeout_ms;
       fetch.max_retries = options.max_retries;
       fetch.retry_backoff_ms = options.retry_backoff_ms;
+      fetch.connections = options.transport ? 0 : options.connections;
       HUBLOAD_TRY(fetch_blob(*ctx.transport, fetch));
     }
   }

@@ -26,6 +26,10 @@ struct BlobFetch {
   int stall_timeout_ms = 30000;
   int max_retries = 3;        // on network errors and 5xx; each retry restarts from 0
   int retry_backoff_ms = 1000;
+  // > 0: fetch with the parallel ranged transfer engine (transfer.h) over this
+  // many connections instead of one stream through `transport`. The Hub passes
+  // 0 when a test injected its own Transport, so that seam keeps working.
+  int connections = 0;
 };
 
 // Publishes blobs_dir/etag or fails leaving nothing behind (no partial blob).

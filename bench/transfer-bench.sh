@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Transfer benchmark on 127.0.0.1: hubload download vs curl (one stream) vs
+# aria2c -x16 -s16, same server (`hubload serve`), same random files.
+#   bench/transfer-bench.sh [BUILD_DIR] [RUNS] [SINGLE_MIB] [SHARD_MIB] [SHARDS]
+# Defaults: build 3 2048 512 4 (a 2 GiB single-file repo and a 4 x 512 MiB one),
+# each uncapped and capped at 50 MB/s per connection (--limit-rate). Prints MB/s
+# medians and peak RSS; deletes the generated data at the end.
+set -euo pipefail
+BUILD=${1:-build}; RUNS=${2:-3}; SINGLE=${3:-2048}; SHARD=${4:-512}; SHARDS=${5:-4}
+HUBLOAD=$(realpath "$BUILD/bin/hubload")
+WORK=$(mktemp -d /tmp/hubload-transfer-bench.XXXXXX)
+trap 'kill $SERVER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/single" "$WORK/sharded"
+head -c $((SINGLE << 20)) /dev/urandom > "$WORK/single/model.safetensors"
+for i in $(seq 1 "$SHARDS"); do head -c $((SHARD << 20)) /dev/urandom > "$WORK/sharded/shard-$i.safetensors"; done
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b / s / 1e6}'; }
+
+start_server() {  # $1: --limit-rate value or ""
+  local rate=()
+  [ -n "$1" ] && rate=(--limit-rate "$1")
+  "$HUBLOAD" serve --repo bench/single="$WORK/single" --repo bench/sharded="$WORK/sharded" \
+    --port-file "$WORK/port" --threads 64 "${rate[@]}" > /dev/null 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+  PORT=$(cat "$WORK/port")
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; rm -f "$WORK/port"; }
+
+run_case() {  # $1 label, $2 repo, $3 bytes
+  local label=$1 repo=$2 bytes=$3 files url
+  files=$(ls "$WORK/${repo}")
+  local h=() c=() a=() rss=0
+  for r in $(seq 1 "$RUNS"); do
+    rm -rf "$WORK/cache" "$WORK/dl"; mkdir -p "$WORK/dl"; sync
+    local t0 t1
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$WORK/time.txt" "$HUBLOAD" download "bench/$repo" --include '*' --quiet \
+      --endpoint "http://127.0.0.1:$PORT" --cache-dir "$WORK/cache" > /dev/null
+    t1=$(date +%s.%N)
+    h+=("$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")")
+    rss=$(awk -F: '/Maximum resident/ {print $2+0}' "$WORK/time.txt")
+    t0=$(date +%s.%N)
+    for f in $files; do curl -s -o "$WORK/dl/$f" "http://127.0.0.1:$PORT/bench/$repo/resolve/main/$f"; done
+    t1=$(date +%s.%N); c+=("$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")"); rm -rf "$WORK/dl"/*
+    t0=$(date +%s.%N)
+    for f in $files; do aria2c -q -x16 -s16 -k1M -d "$WORK/dl" -o "$f" "http://127.0.0.1:$PORT/bench/$repo/resolve/main/$f"; done
+    t1=$(date +%s.%N); a+=("$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")"); rm -rf "$WORK/dl"/*
+  done
+  local hm cm am
+  hm=$(printf '%s\n' "${h[@]}" | median); cm=$(printf '%s\n' "${c[@]}" | median); am=$(printf '%s\n' "${a[@]}" | median)
+  printf '| %s | %s | %s | %s | %.2f | %s |\n' "$label" "$hm" "$cm" "$am" "$(echo "$hm / $am" | bc -l)" "$((rss / 1024))"
+}
+
+# The machine's ceiling: one curl stream to /dev/null, and dd of the same bytes
+# from page cache into the cache's file system.
+start_server ""
+cat "$WORK/single/model.safetensors" > /dev/null
+t0=$(date +%s.%N); curl -s -o /dev/null "http://127.0.0.1:$PORT/bench/single/resolve/main/model.safetensors"; t1=$(date +%s.%N)
+CURL_NULL=$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")
+t0=$(date +%s.%N); dd if="$WORK/single/model.safetensors" of="$WORK/dd.out" bs=4M status=none; t1=$(date +%s.%N); rm -f "$WORK/dd.out"
+DD=$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")
+echo "ceiling: curl -o /dev/null ${CURL_NULL} MB/s, dd into the cache file system ${DD} MB/s"
+echo "| case | hubload MB/s | curl MB/s | aria2c MB/s | hubload / aria2c | hubload peak RSS MiB |"
+echo "|---|---|---|---|---|---|"
+run_case "single ${SINGLE} MiB, uncapped" single $((SINGLE << 20))
+run_case "${SHARDS} x ${SHARD} MiB, uncapped" sharded $((SHARDS * SHARD << 20))
+stop_server
+start_server 50m
+run_case "single ${SINGLE} MiB, 50 MB/s per connection" single $((SINGLE << 20))
+run_case "${SHARDS} x ${SHARD} MiB, 50 MB/s per connection" sharded $((SHARDS * SHARD << 20))
+stop_server

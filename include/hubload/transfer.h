@@ -1,0 +1,126 @@
+// The transfer engine: fetches files over HTTP(S) into place, fast, resumably and
+// verified.
+//
+// - Parallel byte ranges over libcurl's multi interface (one thread drives every
+//   connection). All files of one call share ONE connection budget
+//   (`connections`). When a connection frees up and no unassigned bytes are left,
+//   the largest range still in flight is split in two (aria2-style) so one slow
+//   connection never holds up the end of a file.
+// - Every byte goes through a hasher before the file is published: sha256 for a
+//   64-hex expected hash, the git blob sha1 for a 40-hex one. The file is renamed
+//   into place only if hash and size match. A mismatch deletes the bytes, retries
+//   once from scratch, then fails with ErrorKind::integrity naming both hashes.
+// - Resume: bytes land in `<dest>.<8 hex>.incomplete` with a sidecar journal
+//   `<dest>.<8 hex>.journal.incomplete` listing the byte ranges known to be on
+//   disk. A later run adopts the partial of a dead owner (validated by its
+//   journal) and fetches only what is missing.
+// - Cross-process: a per-file flock (`lock_path`) de-duplicates work; correctness
+//   never depends on it (unique partial names, claim by rename, atomic publish),
+//   so file systems where flock silently succeeds stay safe.
+// - Retries: connection errors, stalls, truncated bodies, 408/429/5xx are retried
+//   with exponential backoff and jitter, honouring Retry-After and the Hub's
+//   `RateLimit: "<policy>";r=<n>;t=<seconds>` header; a 429 also halves the
+//   connection budget for a while.
+//
+// Thread-safety: download_files() may be called from several threads at once;
+// each call owns its own curl handles and threads. Callbacks run on the calling
+// thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hubload/error.h"
+
+namespace hubload {
+
+struct TransferFile {
+  std::string url;
+  std::string dest;           // final path; published by atomic rename
+  std::uint64_t size = 0;     // expected size in bytes (from the HEAD / tree listing)
+  std::string expected_hash;  // 64 hex: sha256; 40 hex: git blob sha1; empty: size check only
+  // Extra request headers ("authorization: Bearer ..."). Never logged.
+  std::vector<std::string> headers;
+  // flock taken around the download and publish; empty = `<dest>.lock`, "-" = none
+  // (the caller already serialises, e.g. the Hub cache's .locks/ file).
+  std::string lock_path;
+  std::string display_name;   // for progress and errors; empty = dest
+};
+
+enum class TransferEventKind { start, progress, done, retry, error, waiting };
+
+struct TransferEvent {
+  TransferEventKind kind = TransferEventKind::progress;
+  std::size_t file_index = 0;       // index into the files span
+  std::string name;                 // display name
+  std::uint64_t file_bytes = 0;     // bytes of this file on disk (incl. resumed)
+  std::uint64_t file_size = 0;
+  std::uint64_t total_bytes = 0;    // bytes on disk over all files of the call
+  std::uint64_t total_size = 0;
+  std::uint64_t bytes_received = 0; // bytes received from the network by this call
+  int connections = 0;              // connections open for this file
+  std::string message;              // retry / error reason
+};
+
+// Return false to cancel the whole call (ErrorKind::cancelled; partials are kept
+// for resume).
+using TransferCallback = std::function<bool(const TransferEvent&)>;
+
+struct TransferOptions {
+  // Global connection budget for the call. 8 matches huggingface_hub's worker
+  // count and stays under the point where CDNs start throttling (16, see
+  // landscape.md §2.1).
+  int connections = 8;
+  // Upper bound of a first chunk; a file smaller than connections × chunk_size
+  // is split evenly. Splits never produce ranges under min_split.
+  std::uint64_t chunk_size = 64ull << 20;
+  std::uint64_t min_split = 1ull << 20;
+  // No bytes for this long aborts and retries the connection
+  // (HF_HUB_DOWNLOAD_TIMEOUT, read by the CLI).
+  std::chrono::milliseconds stall_timeout{10'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  // Consecutive failed attempts (without any byte arriving) before a file fails.
+  int max_attempts = 6;
+  std::chrono::milliseconds backoff_base{250};
+  std::chrono::milliseconds backoff_max{10'000};
+  // Cap on a server-requested wait (Retry-After / RateLimit t=).
+  std::chrono::milliseconds max_server_wait{120'000};
+  // How often progress events fire per call (start/done/retry/error always do).
+  std::chrono::milliseconds progress_interval{100};
+  // How often the resume journal is brought up to date (data fdatasync'd first).
+  std::chrono::milliseconds journal_interval{500};
+  // Partials of other, unreachable hosts older than this are adopted.
+  std::chrono::seconds foreign_partial_age{600};
+  // A partial must not be adopted if its owner is alive: false skips the pid check
+  // (tests that simulate a dead owner inside one process).
+  bool check_owner_alive = true;
+  std::string user_agent = "hubload/0.1";
+  TransferCallback on_event;
+};
+
+struct TransferStats {
+  std::uint64_t bytes_received = 0;  // from the network in this call
+  std::uint64_t bytes_resumed = 0;   // already on disk, adopted
+  std::size_t files_fetched = 0;
+  std::size_t files_already_present = 0;
+  std::size_t requests = 0;
+  std::size_t retries = 0;
+};
+
+// Fetches every file, at most `connections` at a time over all of them. Returns
+// the first error (after the others finished or were abandoned); files that
+// completed stay published.
+Result<TransferStats> download_files(std::span<const TransferFile> files,
+                                     const TransferOptions& options);
+
+// Hash of a whole file as named by the expected hash's length (64: sha256, 40:
+// git blob sha1); lower-case hex. Used to re-verify a blob already on disk.
+Result<std::string> hash_file_for_etag(const std::string& path, std::size_t etag_length);
+
+}  // namespace hubload

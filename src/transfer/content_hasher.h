@@ -1,0 +1,33 @@
+// The hash a cache blob is named by: sha256 of the content for a 64-hex name
+// (LFS), the git blob sha1 = sha1("blob <size>\0" + content) for a 40-hex name
+// (hub-protocol.md §4). OpenSSL EVP underneath; move-only RAII.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "hubload/error.h"
+
+namespace hubload::transfer {
+
+class ContentHasher {
+ public:
+  // `etag_length` 64 -> sha256, 40 -> git blob sha1 over `size` bytes; anything
+  // else is invalid_input.
+  static Result<ContentHasher> for_etag_length(std::size_t etag_length, std::uint64_t size);
+  static bool is_hash_etag(std::string_view etag);  // 40 or 64 lower-case hex
+
+  void update(std::span<const std::byte> data);
+  std::string final_hex();  // lower-case hex; the hasher is spent afterwards
+
+ private:
+  struct Ctx;
+  struct CtxDeleter { void operator()(Ctx* c) const; };
+  explicit ContentHasher(std::unique_ptr<Ctx, CtxDeleter> ctx) : ctx_(std::move(ctx)) {}
+  std::unique_ptr<Ctx, CtxDeleter> ctx_;
+};
+
+}  // namespace hubload::transfer

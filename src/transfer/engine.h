@@ -1,0 +1,15 @@
+// The transfer engine behind download_files(): one curl multi handle, one event
+// loop on the calling thread, a per-file state machine (lock -> partial ->
+// ranges in flight -> verify -> publish) and a connection scheduler sharing
+// one budget across files.
+#pragma once
+
+#include <span>
+
+#include "hubload/transfer.h"
+
+namespace hubload::transfer {
+
+Result<TransferStats> run_transfers(std::span<const TransferFile> files, const TransferOptions& options);
+
+}  // namespace hubload::transfer

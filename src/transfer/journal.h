@@ -1,0 +1,38 @@
+// The resume journal: a small text sidecar next to a partial file saying which
+// byte ranges of it are known to be on disk, for which file (size, hash) and by
+// which owner (host, pid), so a later run can adopt it.
+//
+// Crash consistency: the writer fdatasyncs the partial before saving a journal
+// that mentions its bytes, and saves by writing a temporary file, fsyncing it and
+// renaming it over the old journal. A journal on disk therefore never claims
+// bytes that were not written, whatever moment a kill -9 (or power cut) hits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hubload/error.h"
+#include "transfer/range_set.h"
+
+namespace hubload::transfer {
+
+struct Journal {
+  std::uint64_t size = 0;
+  std::string hash;
+  std::string host;
+  long pid = 0;
+  std::vector<ByteRange> ranges;
+  friend bool operator==(const Journal&, const Journal&) = default;
+};
+
+std::string encode_journal(const Journal& j);
+// Rejects anything malformed, truncated, or with ranges outside [0, size) or out
+// of order: an invalid_input error naming `source`.
+Result<Journal> decode_journal(std::string_view text, std::string_view source);
+
+// Atomically replaces `path` (temporary file + fsync + rename).
+Status save_journal(const std::string& path, const Journal& j);
+Result<Journal> load_journal(const std::string& path);
+
+}  // namespace hubload::transfer

@@ -1,0 +1,158 @@
+#include "transfer/partial_file.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+namespace hubload::transfer {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::string_view kDataSuffix = ".incomplete";
+constexpr std::string_view kJournalSuffix = ".journal.incomplete";
+
+std::string random_tag() {
+  std::random_device rd;
+  std::uniform_int_distribution<unsigned> dist;
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", dist(rd));
+  return buf;
+}
+
+bool is_tag(std::string_view s) {
+  if (s.size() != 8) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool owner_dead(const Journal& j, const fs::path& journal, const PartialOptions& opt) {
+  if (j.host == local_host_name()) {
+    if (!opt.check_owner_alive) return true;
+    if (j.pid == static_cast<long>(::getpid())) return opt.exclusive;
+    return ::kill(static_cast<pid_t>(j.pid), 0) != 0 && errno == ESRCH;
+  }
+  std::error_code ec;
+  auto age = fs::file_time_type::clock::now() - fs::last_write_time(journal, ec);
+  return !ec && age > opt.foreign_age;
+}
+
+bool older_than(const fs::path& p, std::chrono::seconds age) {
+  std::error_code ec;
+  auto t = fs::last_write_time(p, ec);
+  return !ec && fs::file_time_type::clock::now() - t > age;
+}
+
+void remove_quietly(const fs::path& p) {
+  std::error_code ec;
+  fs::remove(p, ec);
+}
+}  // namespace
+
+std::string local_host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  std::string s(buf);
+  for (char& c : s) {
+    if (c == ' ' || c == '\n') c = '_';
+  }
+  return s;
+}
+
+Journal PartialFile::journal(const RangeSet& ranges) const {
+  return Journal{size_, hash_, local_host_name(), static_cast<long>(::getpid()), ranges.ranges()};
+}
+
+Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t size, const std::string& hash,
+                                      const PartialOptions& options) {
+  fs::path dest_path(dest);
+  fs::path dir = dest_path.parent_path().empty() ? fs::path(".") : dest_path.parent_path();
+  std::string base = dest_path.filename().string();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return io_error(dir.string() + ": cannot create folder: " + ec.message());
+
+  PartialFile p;
+  p.size_ = size;
+  p.hash_ = hash;
+  std::string tag = random_tag();
+  p.data_path_ = (dir / (base + "." + tag + std::string(kDataSuffix))).string();
+  p.journal_path_ = (dir / (base + "." + tag + std::string(kJournalSuffix))).string();
+
+  bool adopted = false;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() <= base.size() + 1 + 8 || name.compare(0, base.size() + 1, base + ".") != 0) continue;
+    std::string_view rest = std::string_view(name).substr(base.size() + 1);
+    std::string other_tag(rest.substr(0, 8));
+    if (!is_tag(other_tag)) continue;
+    rest.remove_prefix(8);
+    fs::path other_data = dir / (base + "." + other_tag + std::string(kDataSuffix));
+    if (rest == kDataSuffix) {
+      // Data without a journal: an owner that died before its first journal, or
+      // one still starting. Only age tells them apart.
+      if (!fs::exists(dir / (base + "." + other_tag + std::string(kJournalSuffix))) &&
+          older_than(entry.path(), options.foreign_age)) {
+        remove_quietly(entry.path());
+      }
+      continue;
+    }
+    if (rest != kJournalSuffix) continue;
+    auto j = load_journal(entry.path().string());
+    if (j && !owner_dead(*j, entry.path(), options)) continue;  // someone is working on it
+    if (!j && !older_than(entry.path(), options.foreign_age)) continue;
+    bool fits = j && j->size == size && j->hash == hash && !adopted;
+    if (fits && std::rename(entry.path().c_str(), p.journal_path_.c_str()) == 0) {
+      struct stat st {};
+      bool data_ok = std::rename(other_data.c_str(), p.data_path_.c_str()) == 0 &&
+                     ::stat(p.data_path_.c_str(), &st) == 0;
+      if (data_ok && (j->ranges.empty() || static_cast<std::uint64_t>(st.st_size) >= j->ranges.back().end)) {
+        for (const auto& r : j->ranges) p.adopted_.add(r);
+        adopted = true;
+        continue;
+      }
+      remove_quietly(p.journal_path_);
+      remove_quietly(p.data_path_);
+      continue;
+    }
+    // A dead owner's partial for other content (or a corrupt journal): clean up.
+    remove_quietly(entry.path());
+    remove_quietly(other_data);
+  }
+
+  // A fresh partial gets its journal (owner record) before its first byte, so
+  // no partial ever exists whose owner a later run cannot identify.
+  if (!adopted) HUBLOAD_TRY(save_journal(p.journal_path_, p.journal(RangeSet{})));
+  p.fd_.reset(::open(p.data_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
+  if (!p.fd_.valid()) return errno_error(p.data_path_, errno);
+  return p;
+}
+
+Status PartialFile::reset() {
+  HUBLOAD_TRY(save_journal(journal_path_, journal(RangeSet{})));
+  if (::ftruncate(fd_.get(), 0) != 0) return errno_error(data_path_, errno);
+  adopted_.clear();
+  return ok();
+}
+
+Status PartialFile::publish(const std::string& dest) {
+  if (std::rename(data_path_.c_str(), dest.c_str()) != 0) return errno_error(dest, errno);
+  remove_quietly(journal_path_);
+  fd_.reset();
+  return ok();
+}
+
+void PartialFile::discard() {
+  fd_.reset();
+  remove_quietly(data_path_);
+  remove_quietly(journal_path_);
+}
+
+}  // namespace hubload::transfer

@@ -1,0 +1,69 @@
+// The partial file a download writes into, and how a later run finds it again.
+//
+// Names: `<dest>.<8 hex>.incomplete` for the bytes and
+// `<dest>.<8 hex>.journal.incomplete` for the journal (both end in .incomplete
+// so huggingface_hub's cache tools treat them as orphans). The 8 hex are unique
+// per writer, so no two processes ever write the same partial, even where flock
+// silently succeeds for everyone.
+//
+// Adoption: a partial whose journal names a dead owner (same host and the pid is
+// gone, or another host and the journal is older than `foreign_age`) and the
+// same size and hash is claimed by renaming its journal to our own name (only one
+// claimant's rename can succeed), then its data. Partials that do not match, and
+// journal-less data older than `foreign_age`, are deleted.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "hubload/error.h"
+#include "hubload/file.h"
+#include "transfer/journal.h"
+#include "transfer/range_set.h"
+
+namespace hubload::transfer {
+
+struct PartialOptions {
+  std::chrono::seconds foreign_age{600};
+  bool check_owner_alive = true;
+  // This process holds the blob's lock (flock enforced, or the caller's own):
+  // a partial left by an earlier call in this same process is adoptable.
+  bool exclusive = false;
+};
+
+class PartialFile {
+ public:
+  // Opens (adopting a dead owner's partial if one fits) the partial for `dest`.
+  static Result<PartialFile> open(const std::string& dest, std::uint64_t size, const std::string& hash,
+                                  const PartialOptions& options);
+
+  int fd() const { return fd_.get(); }
+  const std::string& data_path() const { return data_path_; }
+  const std::string& journal_path() const { return journal_path_; }
+  const RangeSet& adopted() const { return adopted_; }
+  // A journal for `ranges`, owned by this process.
+  Journal journal(const RangeSet& ranges) const;
+
+  // Drops every byte (restart from scratch): saves an empty journal first, then
+  // truncates, so a crash in between never leaves a journal claiming lost bytes.
+  Status reset();
+  // Renames the data into `dest` (atomic) and deletes the journal.
+  Status publish(const std::string& dest);
+  // Deletes data and journal (a corrupt download).
+  void discard();
+
+ private:
+  PartialFile() = default;
+  UniqueFd fd_;
+  std::string data_path_;
+  std::string journal_path_;
+  std::uint64_t size_ = 0;
+  std::string hash_;
+  RangeSet adopted_;
+};
+
+// This host's name as written in journals.
+std::string local_host_name();
+
+}  // namespace hubload::transfer

@@ -1,0 +1,28 @@
+#include "support/transfer_data.h"
+
+#include <random>
+#include <span>
+
+#include "transfer/content_hasher.h"
+
+namespace hubload::testing {
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+namespace {
+std::string hash_hex(std::size_t etag_length, std::string_view s) {
+  auto h = transfer::ContentHasher::for_etag_length(etag_length, s.size());
+  h->update(std::as_bytes(std::span(s.data(), s.size())));
+  return h->final_hex();
+}
+}  // namespace
+
+std::string sha256_hex(std::string_view content) { return hash_hex(64, content); }
+std::string git_sha1_hex(std::string_view content) { return hash_hex(40, content); }
+
+}  // namespace hubload::testing

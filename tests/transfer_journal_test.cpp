@@ -1,0 +1,203 @@
+// The resume journal and the partial files it describes: encoding, rejection
+// of anything torn or lying, crash consistency of saving, and adoption of a
+// dead owner's partial.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/test_support.h"
+#include "transfer/blob_lock.h"
+#include "transfer/journal.h"
+#include "transfer/partial_file.h"
+
+namespace hubload::transfer {
+namespace {
+
+namespace fs = std::filesystem;
+using hubload::testing::TempDir;
+
+Journal sample() {
+  return Journal{1000, std::string(64, 'a'), "node7", 4242, {{0, 100}, {300, 1000}}};
+}
+
+TEST(Journal, EncodesToStableTextAndDecodesBack) {
+  std::string text = encode_journal(sample());
+  EXPECT_EQ(text, "hubload-partial 1\nsize 1000\nhash " + std::string(64, 'a') +
+                      "\nowner node7 4242\nrange 0 100\nrange 300 1000\nend\n");
+  auto j = decode_journal(text, "j");
+  ASSERT_TRUE(j);
+  EXPECT_EQ(*j, sample());
+}
+
+TEST(Journal, RejectsTruncatedText) {
+  std::string text = encode_journal(sample());
+  // Every proper prefix is torn: none may be read as a valid (smaller) journal.
+  for (std::size_t n = 0; n < text.size(); ++n) {
+    auto j = decode_journal(text.substr(0, n), "p.journal");
+    EXPECT_FALSE(j) << "prefix of " << n << " bytes was accepted";
+    if (!j) {
+      EXPECT_EQ(j.error().kind(), ErrorKind::invalid_input);
+    }
+  }
+}
+
+TEST(Journal, RejectsRangesPastTheSizeOrOutOfOrder) {
+  Journal past = sample();
+  past.ranges = {{0, 1001}};
+  auto a = decode_journal(encode_journal(past), "x");
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().message().find("x: bad resume journal"), std::string::npos);
+  Journal disorder = sample();
+  disorder.ranges = {{300, 400}, {0, 100}};
+  EXPECT_FALSE(decode_journal(encode_journal(disorder), "x"));
+  Journal overlap = sample();
+  overlap.ranges = {{0, 100}, {50, 150}};
+  EXPECT_FALSE(decode_journal(encode_journal(overlap), "x"));
+}
+
+TEST(Journal, SaveReplacesAtomicallyAndLeavesNoTemporary) {
+  TempDir dir;
+  std::string path = (dir / "f.journal").string();
+  ASSERT_TRUE(save_journal(path, sample()));
+  Journal next = sample();
+  next.ranges = {{0, 1000}};
+  ASSERT_TRUE(save_journal(path, next));
+  auto loaded = load_journal(path);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(*loaded, next);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST(Journal, AKilledWriterLeavesTheOldOrTheNewJournalNeverATornOne) {
+  TempDir dir;
+  std::string path = (dir / "f.journal").string();
+  ASSERT_TRUE(save_journal(path, sample()));
+  for (int round = 0; round < 20; ++round) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      Journal j = sample();
+      for (std::uint64_t i = 0;; ++i) {
+        j.ranges = {{0, 100 + i % 800}};
+        (void)save_journal(path, j);
+      }
+    }
+    ::usleep(2000 + round * 500);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    auto j = load_journal(path);
+    ASSERT_TRUE(j) << j.error().to_string();
+    EXPECT_EQ(j->size, 1000u);
+  }
+}
+
+PartialOptions dead_owner_options() {
+  PartialOptions o;
+  o.check_owner_alive = false;  // treat every journal's owner as gone
+  return o;
+}
+
+TEST(PartialFile, AdoptsADeadOwnersPartialWithTheSameSizeAndHash) {
+  TempDir dir;
+  std::string dest = (dir / "blob").string();
+  std::string hash(64, 'b');
+  std::string old_data, old_journal;
+  {
+    auto p = PartialFile::open(dest, 10, hash, {});
+    ASSERT_TRUE(p);
+    ASSERT_EQ(::pwrite(p->fd(), "0123456789", 10, 0), 10);
+    RangeSet done;
+    done.add({0, 6});
+    ASSERT_TRUE(save_journal(p->journal_path(), p->journal(done)));
+    old_data = p->data_path();
+    old_journal = p->journal_path();
+  }
+  auto q = PartialFile::open(dest, 10, hash, dead_owner_options());
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->adopted().ranges(), (std::vector<ByteRange>{{0, 6}}));
+  EXPECT_NE(q->data_path(), old_data);
+  EXPECT_FALSE(fs::exists(old_data));
+  EXPECT_FALSE(fs::exists(old_journal));
+  EXPECT_EQ(hubload::testing::read_file(q->data_path()), "0123456789");
+}
+
+TEST(PartialFile, LeavesALiveOwnersPartialAlone) {
+  TempDir dir;
+  std::string dest = (dir / "blob").string();
+  auto p = PartialFile::open(dest, 10, "", {});
+  ASSERT_TRUE(p);
+  RangeSet done;
+  done.add({0, 4});
+  ASSERT_TRUE(save_journal(p->journal_path(), p->journal(done)));
+  // Same process = a live owner: the second writer must start its own partial.
+  auto q = PartialFile::open(dest, 10, "", {});
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->adopted().empty());
+  EXPECT_TRUE(fs::exists(p->data_path()));
+  EXPECT_NE(q->data_path(), p->data_path());
+}
+
+TEST(PartialFile, DeletesADeadOwnersPartialForOtherContent) {
+  TempDir dir;
+  std::string dest = (dir / "blob").string();
+  std::string old_data;
+  {
+    auto p = PartialFile::open(dest, 10, std::string(64, 'c'), {});
+    ASSERT_TRUE(p);
+    ASSERT_TRUE(save_journal(p->journal_path(), p->journal(RangeSet{})));
+    old_data = p->data_path();
+  }
+  auto q = PartialFile::open(dest, 20, std::string(64, 'c'), dead_owner_options());
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->adopted().empty());
+  EXPECT_FALSE(fs::exists(old_data));
+}
+
+TEST(PartialFile, RejectsAJournalClaimingBytesPastTheDataFile) {
+  TempDir dir;
+  std::string dest = (dir / "blob").string();
+  {
+    auto p = PartialFile::open(dest, 10, "", {});
+    ASSERT_TRUE(p);
+    ASSERT_EQ(::pwrite(p->fd(), "0123", 4, 0), 4);
+    RangeSet lie;
+    lie.add({0, 8});
+    ASSERT_TRUE(save_journal(p->journal_path(), p->journal(lie)));
+  }
+  auto q = PartialFile::open(dest, 10, "", dead_owner_options());
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->adopted().empty());
+}
+
+TEST(PartialFile, PublishRenamesIntoPlaceAndRemovesTheJournal) {
+  TempDir dir;
+  std::string dest = (dir / "blob").string();
+  auto p = PartialFile::open(dest, 3, "", {});
+  ASSERT_TRUE(p);
+  ASSERT_EQ(::pwrite(p->fd(), "xyz", 3, 0), 3);
+  ASSERT_TRUE(save_journal(p->journal_path(), p->journal(RangeSet{})));
+  std::string journal = p->journal_path();
+  ASSERT_TRUE(p->publish(dest));
+  EXPECT_EQ(hubload::testing::read_file(dest), "xyz");
+  EXPECT_FALSE(fs::exists(journal));
+}
+
+TEST(BlobLock, SecondHolderIsToldToWait) {
+  TempDir dir;
+  std::string path = (dir / "locks" / "x.lock").string();
+  auto a = BlobLock::try_acquire(path);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->has_value());
+  auto b = BlobLock::try_acquire(path);  // another open file description: flock conflicts
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->has_value());
+  a->reset();
+  auto c = BlobLock::try_acquire(path);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->has_value());
+}
+
+}  // namespace
+}  // namespace hubload::transfer
