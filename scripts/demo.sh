@@ -75,10 +75,9 @@ export HF_ENDPOINT="$ENDPOINT" HF_HUB_CACHE="$WORK/cache" HF_HUB_DISABLE_TELEMET
 unset HF_TOKEN HUGGING_FACE_HUB_TOKEN HF_HUB_OFFLINE
 
 step "3. download into a fresh Hub cache (the layout Python's huggingface_hub uses)"
-PROGRESS=()
-if "$HUBLOAD" download --help | grep -q -- '--progress'; then PROGRESS=(--progress); fi
+# --progress tty redraws one line per file on stderr; the snapshot path is the last line on stdout.
 T0=$(now)
-SNAPSHOT=$("$HUBLOAD" download "$REPO" --no-token "${PROGRESS[@]}" | tail -n 1)
+SNAPSHOT=$("$HUBLOAD" download "$REPO" --no-token --progress tty | tail -n 1)
 T1=$(now)
 # The snapshot holds relative links into blobs/, exactly as huggingface_hub lays them out.
 for f in "$SNAPSHOT"/*; do echo "  $(basename "$f") -> $(readlink "$f")"; done
