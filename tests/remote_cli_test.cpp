@@ -116,5 +116,22 @@ TEST_F(RemoteCliTest, RemoteErrorsExitWithTheirKindsCode) {
   EXPECT_EQ(json::parse(offline.out)["error"]["kind"], "not_found") << offline.out;
 }
 
+TEST_F(RemoteCliTest, PlanAndLoadResolveARepoIdThroughTheCacheWithoutTheNetwork) {
+  auto full = cli("download acme/llama " + hub_flags("full"));
+  ASSERT_EQ(full.exit_code, 0) << full.out;
+  hub.stop();  // from here on, the cache alone must answer
+  const std::string cache = "--cache-dir " + (tmp / "full").string();
+  auto by_id = cli("plan acme/llama --tp 2 --json " + cache);
+  ASSERT_EQ(by_id.exit_code, 0) << by_id.out;
+  std::string snapshot = full.out.substr(0, full.out.find_last_not_of('\n') + 1);
+  snapshot = snapshot.substr(snapshot.find_last_of('\n') + 1);
+  auto by_folder = cli(fmt::format("plan {} --tp 2 --json", snapshot));
+  ASSERT_EQ(by_folder.exit_code, 0) << by_folder.out;
+  EXPECT_EQ(json::parse(by_id.out), json::parse(by_folder.out));
+  // A repo id that was never downloaded is an offline miss (exit 10), not a network call.
+  auto missing = cli("plan acme/other --tp 2 " + cache);
+  EXPECT_EQ(missing.exit_code, 10) << missing.out;
+}
+
 }  // namespace
 }  // namespace hubload

@@ -13,7 +13,8 @@ namespace {
 
 int run_plan(const TpCliOptions& o, const RemoteFlags& remote) {
   std::string folder = o.model;
-  Result<ShardPlan> plan = remote.remote ? plan_remote_from_cli(o, remote) : plan_from_cli(o, folder);
+  Result<ShardPlan> plan = remote.remote ? plan_remote_from_cli(o, remote)
+                                                 : plan_from_cli(o, folder, hub_options(remote.hub));
   if (!plan) return report_error(plan.error(), o.json);
   if (o.json) {
     print_json(nlohmann::json::parse(plan_to_json(*plan)));

@@ -1,13 +1,16 @@
 #include "cli/tp_options.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "cli/hub_flags.h"
 #include "hubload/file.h"
+#include "hubload/hub.h"
 
 namespace hubload::cli {
 
 void add_tp_options(CLI::App* app, TpCliOptions& o) {
-  app->add_option("MODEL", o.model, "Model folder (config.json plus safetensors shards)")->required();
+  app->add_option("MODEL", o.model, "Model folder (config.json plus safetensors shards), or a repo id already in the Hub cache")->required();
   app->add_option("--tp", o.tp, "Tensor-parallel world size W")->required();
   app->add_option("--rules", o.rules_file,
                   "JSON rules file {\"rules\":[{\"pattern\":REGEX,\"strategy\":S,\"dim\":D}]}, tried before "
@@ -22,11 +25,18 @@ void add_tp_options(CLI::App* app, TpCliOptions& o) {
   app->add_flag("--json", o.json, "Machine-readable output");
 }
 
-Result<std::string> resolve_model_folder(const std::string& model) {
+Result<std::string> resolve_model_folder(const std::string& model, const HubOptions& hub) {
+  // A folder as is; a repo id through the cache only (never the network):
+  // `hubload download` first, then plan/shard/load by the same name. An argument
+  // that can only be a path (absolute, relative, or deeper than org/name) and is
+  // missing is a missing folder, not a malformed repo id.
   std::error_code ec;
-  if (!std::filesystem::is_directory(model, ec))
-    return not_found("model folder '" + model + "' does not exist (MODEL must be a local folder)");
-  return model;
+  const bool path_like = model.starts_with('/') || model.starts_with('.') ||
+                         std::count(model.begin(), model.end(), '/') > 1;
+  if (path_like && !std::filesystem::is_directory(model, ec))
+    return not_found("model folder '" + model + "' does not exist");
+  HUBLOAD_ASSIGN_OR_RETURN(std::filesystem::path folder, resolve_model_path(model, hub));
+  return folder.string();
 }
 
 Result<PlanOptions> plan_options_from_cli(const TpCliOptions& o) {
@@ -43,7 +53,11 @@ Result<PlanOptions> plan_options_from_cli(const TpCliOptions& o) {
 }
 
 Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder) {
-  HUBLOAD_ASSIGN_OR_RETURN(folder, resolve_model_folder(o.model));
+  return plan_from_cli(o, folder, hub_options(HubFlags{}));
+}
+
+Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder, const HubOptions& hub) {
+  HUBLOAD_ASSIGN_OR_RETURN(folder, resolve_model_folder(o.model, hub));
   HUBLOAD_ASSIGN_OR_RETURN(PlanOptions options, plan_options_from_cli(o));
   return plan_model_folder(folder, options);
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "hubload/hub.h"
 #include "hubload/plan.h"
 
 namespace hubload::cli {
@@ -21,12 +22,14 @@ struct TpCliOptions {
 
 void add_tp_options(CLI::App* app, TpCliOptions& o);
 
-// MODEL -> a local folder. Only folders for now; repo ids resolve through the
-// cache once that lands, here and nowhere else.
-Result<std::string> resolve_model_folder(const std::string& model);
+// MODEL -> a local folder: a folder as is, a repo id through the Hub cache
+// (offline; hub carries --revision/--cache-dir), here and nowhere else.
+Result<std::string> resolve_model_folder(const std::string& model, const HubOptions& hub);
 
-// Reads the rules file and builds the plan for the resolved folder.
+// Reads the rules file and builds the plan for the resolved folder; the first
+// form resolves repo ids with the environment's cache and revision "main".
 Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder);
+Result<ShardPlan> plan_from_cli(const TpCliOptions& o, std::string& folder, const HubOptions& hub);
 
 // The planner's options from the flags (reads the rules file); also used by `plan --remote`.
 Result<PlanOptions> plan_options_from_cli(const TpCliOptions& o);
