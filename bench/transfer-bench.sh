@@ -5,6 +5,8 @@
 # Defaults: build 3 2048 512 4 (a 2 GiB single-file repo and a 4 x 512 MiB one),
 # each uncapped and capped at 50 MB/s per connection (--limit-rate). Prints MB/s
 # medians and peak RSS; deletes the generated data at the end.
+# ONLY="capped-single" (any of: ceiling single sharded capped-single
+# capped-sharded) runs just those parts.
 set -euo pipefail
 BUILD=${1:-build}; RUNS=${2:-3}; SINGLE=${3:-2048}; SHARD=${4:-512}; SHARDS=${5:-4}
 HUBLOAD=$(realpath "$BUILD/bin/hubload")
@@ -13,6 +15,8 @@ trap 'kill $SERVER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/single" "$WORK/sharded"
 head -c $((SINGLE << 20)) /dev/urandom > "$WORK/single/model.safetensors"
 for i in $(seq 1 "$SHARDS"); do head -c $((SHARD << 20)) /dev/urandom > "$WORK/sharded/shard-$i.safetensors"; done
+ONLY=${ONLY:-}
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b / s / 1e6}'; }
 
@@ -55,18 +59,20 @@ run_case() {  # $1 label, $2 repo, $3 bytes
 # The machine's ceiling: one curl stream to /dev/null, and dd of the same bytes
 # from page cache into the cache's file system.
 start_server ""
+if want ceiling; then
 cat "$WORK/single/model.safetensors" > /dev/null
 t0=$(date +%s.%N); curl -s -o /dev/null "http://127.0.0.1:$PORT/bench/single/resolve/main/model.safetensors"; t1=$(date +%s.%N)
 CURL_NULL=$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")
 t0=$(date +%s.%N); dd if="$WORK/single/model.safetensors" of="$WORK/dd.out" bs=4M status=none; t1=$(date +%s.%N); rm -f "$WORK/dd.out"
 DD=$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")
 echo "ceiling: curl -o /dev/null ${CURL_NULL} MB/s, dd into the cache file system ${DD} MB/s"
+fi
 echo "| case | hubload MB/s | curl MB/s | aria2c MB/s | hubload / aria2c | hubload peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
-run_case "single ${SINGLE} MiB, uncapped" single $((SINGLE << 20))
-run_case "${SHARDS} x ${SHARD} MiB, uncapped" sharded $((SHARDS * SHARD << 20))
+want single && run_case "single ${SINGLE} MiB, uncapped" single $((SINGLE << 20))
+want sharded && run_case "${SHARDS} x ${SHARD} MiB, uncapped" sharded $((SHARDS * SHARD << 20))
 stop_server
 start_server 50m
-run_case "single ${SINGLE} MiB, 50 MB/s per connection" single $((SINGLE << 20))
-run_case "${SHARDS} x ${SHARD} MiB, 50 MB/s per connection" sharded $((SHARDS * SHARD << 20))
+want capped-single && run_case "single ${SINGLE} MiB, 50 MB/s per connection" single $((SINGLE << 20))
+want capped-sharded && run_case "${SHARDS} x ${SHARD} MiB, 50 MB/s per connection" sharded $((SHARDS * SHARD << 20))
 stop_server

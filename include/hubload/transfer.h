@@ -30,6 +30,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -72,6 +74,38 @@ struct TransferEvent {
 // for resume).
 using TransferCallback = std::function<bool(const TransferEvent&)>;
 
+// One connection budget shared by several download_files() calls running at
+// once (e.g. the per-file workers of one Hub download), so that together they
+// never open more than `slots` connections. A call takes a slot just before it
+// starts a request and gives it back when that request ends; it never waits
+// for a slot while holding one, so calls sharing a budget cannot deadlock (a
+// call with no slot simply starts nothing until another call frees one).
+// Thread-safe.
+class ConnectionBudget {
+ public:
+  explicit ConnectionBudget(int slots) : free_(slots < 1 ? 1 : slots), slots_(slots < 1 ? 1 : slots) {}
+  ConnectionBudget(const ConnectionBudget&) = delete;
+  ConnectionBudget& operator=(const ConnectionBudget&) = delete;
+
+  // Takes a slot if one is free; never blocks.
+  bool try_acquire() {
+    std::lock_guard lock(mu_);
+    if (free_ == 0) return false;
+    --free_;
+    return true;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    if (free_ < slots_) ++free_;
+  }
+  int slots() const { return slots_; }
+
+ private:
+  std::mutex mu_;
+  int free_;
+  const int slots_;
+};
+
 struct TransferOptions {
   // Global connection budget for the call. 8 matches huggingface_hub's worker
   // count and stays under the point where CDNs start throttling (16, see
@@ -101,6 +135,9 @@ struct TransferOptions {
   // (tests that simulate a dead owner inside one process).
   bool check_owner_alive = true;
   std::string user_agent = "hubload/0.1";
+  // Shared with other calls running at the same time: every request of this
+  // call also needs one of its slots. Null: only `connections` limits.
+  std::shared_ptr<ConnectionBudget> budget;
   TransferCallback on_event;
 };
 

@@ -39,6 +39,7 @@ Status materialize(const HubContext& ctx, const FileMetadata& meta, std::string_
       fetch.max_retries = options.max_retries;
       fetch.retry_backoff_ms = options.retry_backoff_ms;
       fetch.connections = options.transport ? 0 : options.connections;
+      fetch.budget = ctx.connection_budget;
       HUBLOAD_TRY(fetch_blob(*ctx.transport, fetch));
     }
   }

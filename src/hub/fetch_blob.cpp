@@ -67,6 +67,7 @@ Status fetch_with_engine(const BlobFetch& fetch) {
   for (const auto& [name, value] : fetch.headers.entries()) file.headers.push_back(name + ": " + value);
   TransferOptions options;
   options.connections = fetch.connections;
+  options.budget = fetch.budget;
   options.connect_timeout = std::chrono::milliseconds(fetch.connect_timeout_ms);
   options.stall_timeout = std::chrono::milliseconds(fetch.stall_timeout_ms);
   options.max_attempts = std::max(1, fetch.max_retries + 1);

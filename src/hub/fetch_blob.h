@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hubload/error.h"
+#include "hubload/transfer.h"
 #include "hubload/transport.h"
 
 namespace hubload::hub_internal {
@@ -30,6 +31,8 @@ struct BlobFetch {
   // many connections instead of one stream through `transport`. The Hub passes
   // 0 when a test injected its own Transport, so that seam keeps working.
   int connections = 0;
+  // Shared with the other blobs of the same download (may be null).
+  std::shared_ptr<ConnectionBudget> budget;
 };
 
 // Publishes blobs_dir/etag or fails leaving nothing behind (no partial blob).

@@ -13,7 +13,8 @@ Result<HubContext> make_context(std::string_view repo_id, const HubOptions& opti
   HubContext ctx{std::move(endpoint), std::move(token),
                  options.transport ? options.transport : make_curl_transport(),
                  RepoCache(std::move(root), std::string(repo_id), options.repo_type),
-                 options.local_files_only || hub_offline(options.environment), &options};
+                 options.local_files_only || hub_offline(options.environment), &options,
+                 std::make_shared<ConnectionBudget>(options.connections)};
   return ctx;
 }
 

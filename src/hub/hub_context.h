@@ -8,6 +8,7 @@
 
 #include "hubload/cache.h"
 #include "hubload/hub.h"
+#include "hubload/transfer.h"
 #include "hubload/transport.h"
 
 namespace hubload::hub_internal {
@@ -22,6 +23,9 @@ struct HubContext {
   RepoCache cache;
   bool offline = false;  // local_files_only or HF_HUB_OFFLINE
   const HubOptions* options = nullptr;
+  // One budget of options->connections for every blob fetched under this
+  // context (one download_model call), however many files run at once.
+  std::shared_ptr<ConnectionBudget> connection_budget;
 };
 
 // Validates the repo id and builds the context. Touches neither disk nor network

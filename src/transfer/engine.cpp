@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "transfer/blob_lock.h"
 #include "transfer/chunk_planner.h"
@@ -32,6 +33,41 @@ struct CurlEasyDeleter {
 };
 struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+// One slot of a shared ConnectionBudget, given back when the connection that
+// holds it goes away. Without a budget it is always granted.
+class BudgetSlot {
+ public:
+  BudgetSlot() = default;
+  static BudgetSlot take(ConnectionBudget* budget) {
+    BudgetSlot s;
+    s.granted_ = !budget || budget->try_acquire();
+    if (s.granted_) s.budget_ = budget;
+    return s;
+  }
+  BudgetSlot(BudgetSlot&& o) noexcept : budget_(std::exchange(o.budget_, nullptr)), granted_(std::exchange(o.granted_, false)) {}
+  BudgetSlot& operator=(BudgetSlot&& o) noexcept {
+    if (this != &o) {
+      reset();
+      budget_ = std::exchange(o.budget_, nullptr);
+      granted_ = std::exchange(o.granted_, false);
+    }
+    return *this;
+  }
+  BudgetSlot(const BudgetSlot&) = delete;
+  BudgetSlot& operator=(const BudgetSlot&) = delete;
+  ~BudgetSlot() { reset(); }
+  explicit operator bool() const { return granted_; }
+
+ private:
+  void reset() {
+    if (budget_) budget_->release();
+    budget_ = nullptr;
+    granted_ = false;
+  }
+  ConnectionBudget* budget_ = nullptr;
+  bool granted_ = false;
 };
 
 enum class JobState { pending, active, finished };
@@ -77,6 +113,7 @@ struct Conn {
   std::optional<Error> fatal;  // not worth retrying (disk error, bad answer)
   Clock::time_point last_byte{};
   char errbuf[CURL_ERROR_SIZE] = {};
+  BudgetSlot budget_slot;  // released when the connection is erased, right after it ends
 };
 
 class Engine {
@@ -100,7 +137,7 @@ class Engine {
   void start_pending_jobs(Clock::time_point now);
   Status open_job(Job& job);
   void fill_connections(Clock::time_point now);
-  bool start_conn(Job& job, const ChunkPlanner::Assignment& a);
+  bool start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot& slot);
   void on_done(Conn* c, CURLcode code);
   void finish_job(Job& job);
   void fail_job(Job& job, Error error);
@@ -226,9 +263,10 @@ void Engine::start_pending_jobs(Clock::time_point now) {
   }
 }
 
-bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a) {
+bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot& slot) {
   conns_.emplace_back();
   Conn& c = conns_.back();
+  c.budget_slot = std::move(slot);
   c.engine = this;
   c.job = &job;
   c.slot = a.id;
@@ -258,6 +296,7 @@ bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a) {
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c.errbuf);
   if (curl_multi_add_handle(multi_.get(), e) != CURLM_OK) {
     job.planner->release(a.id);
+    slot = std::move(c.budget_slot);
     conns_.pop_back();
     return false;
   }
@@ -349,6 +388,10 @@ Status Engine::restart_whole(Job& job, Conn& keep) {
 void Engine::fill_connections(Clock::time_point now) {
   if (now < global_not_before_) return;
   while (active_ < limit_) {
+    // The shared slot is taken before anything is assigned (an assignment may
+    // split a range); if nothing starts it is given back on leaving.
+    BudgetSlot slot = BudgetSlot::take(opt_.budget.get());
+    if (!slot) return;
     // Fewest connections first, so every file gets one before any gets more.
     Job* best = nullptr;
     for (auto& job : jobs_) {
@@ -359,14 +402,14 @@ void Engine::fill_connections(Clock::time_point now) {
     }
     if (!best) return;
     auto a = best->planner->assign();
-    bool started = a && start_conn(*best, *a);
+    bool started = a && start_conn(*best, *a, slot);
     if (!started) {
       // Nothing left to hand out for this file: try the others once.
       bool any = false;
       for (auto& job : jobs_) {
         if (&job == best || job.state != JobState::active || now < job.not_before || job.planner->complete()) continue;
         if (!job.ranges_ok && job.conns > 0) continue;
-        if (auto b = job.planner->assign(); b && start_conn(job, *b)) {
+        if (auto b = job.planner->assign(); b && start_conn(job, *b, slot)) {
           any = true;
           break;
         }

@@ -93,6 +93,24 @@ void TransferOrigin::serve(int fd) {
     req.append(buf, static_cast<std::size_t>(n));
   }
   ++requests_;
+  // In flight from the parsed request until just BEFORE its last body byte is
+  // sent: the client cannot have finished (and started its next request) by
+  // then, so the high-water mark never counts one request after its successor.
+  struct InFlight {
+    std::atomic<int>& open;
+    bool ended = false;
+    InFlight(std::atomic<int>& o, std::atomic<int>& max) : open(o) {
+      int now = ++open;
+      int seen = max.load();
+      while (now > seen && !max.compare_exchange_weak(seen, now)) {
+      }
+    }
+    void end() {
+      if (!ended) --open;
+      ended = true;
+    }
+    ~InFlight() { end(); }
+  } in_flight(open_, max_open_);
   auto sp1 = req.find(' ');
   auto sp2 = req.find(' ', sp1 + 1);
   std::string path = req.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -149,6 +167,7 @@ void TransferOrigin::serve(int fd) {
                                    std::to_string(last) + "/" + std::to_string(total) + "\r\n"
                              : "HTTP/1.1 200 OK\r\n";
   head += "Accept-Ranges: bytes\r\nContent-Length: " + std::to_string(len) + "\r\nConnection: close\r\n\r\n";
+  if (len == 0) in_flight.end();
   if (!send_all(fd, head.data(), head.size())) {
     ::close(fd);
     return;
@@ -169,6 +188,7 @@ void TransferOrigin::serve(int fd) {
     }
     std::uint64_t n = std::min<std::uint64_t>(16384, len - sent);
     if (drop || stall) n = std::min(n, f.drop_after - sent);
+    if (sent + n == len) in_flight.end();
     if (!send_all(fd, data + sent, n)) break;
     sent += n;
     body_bytes_ += n;

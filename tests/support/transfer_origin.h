@@ -39,6 +39,9 @@ class TransferOrigin {
   std::string url(const std::string& path) const;
   std::uint64_t body_bytes_sent() const { return body_bytes_.load(); }
   int requests() const { return requests_.load(); }
+  // Most requests in flight at once since start. Every response closes its
+  // connection, so this is also the most connections busy at once.
+  int max_concurrent_requests() const { return max_open_.load(); }
 
  private:
   void accept_loop();
@@ -55,6 +58,8 @@ class TransferOrigin {
   int errors_sent_ = 0, drops_sent_ = 0, stalls_sent_ = 0, corrupt_sent_ = 0;
   std::atomic<std::uint64_t> body_bytes_{0};
   std::atomic<int> requests_{0};
+  std::atomic<int> open_{0};
+  std::atomic<int> max_open_{0};
 };
 
 }  // namespace hubload::testing
