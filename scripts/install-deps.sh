@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev                   # unit and end-to-end tests
   libbenchmark-dev                            # micro-benchmarks
   clang                                       # libFuzzer targets
-  curl aria2                                  # benchmark baselines
+  curl aria2 time                             # benchmark baselines (time: peak RSS)
   python3                                     # demo / bench helper scripts
   ca-certificates
 )
