@@ -71,6 +71,7 @@ TEST(RankLoader, BytesEqualThePlanAppliedToTheFile) {
       EXPECT_EQ(got.bytes_planned, rp.bytes_to_read());
       EXPECT_EQ(got.bytes_out, rp.bytes_out());
       EXPECT_GE(got.bytes_read, got.bytes_planned);
+      EXPECT_LE(got.bytes_read * 16, got.bytes_planned * 17);  // default over-read bound: 1/16
     }
   }
 }
@@ -95,6 +96,7 @@ TEST(RankLoader, PreadMmapThreadsAndChunkingAgree) {
     EXPECT_EQ(separate.bytes_read, separate.bytes_planned);  // nothing beyond the rank's share
     LoadOptions wide = base;
     wide.max_gap_bytes = 1 << 20;  // covering reads, then gather
+    wide.max_overread = 1e9;       // however much they skip
     LoadedRank covering = load(*m, r, wide);
     expect_same(ref, covering);
     EXPECT_LT(covering.read_calls, separate.read_calls);

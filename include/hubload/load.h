@@ -30,13 +30,18 @@ struct LoadOptions {
   // (round-to-nearest-even); tensors of other dtypes keep theirs.
   std::optional<DType> convert_to;
   // Runs separated by at most this many bytes are read as one covering range and
-  // gathered: fewer syscalls for dense strided slices, at most this much extra read per gap.
+  // gathered: fewer syscalls for dense strided slices, at most this much extra read per gap...
   std::uint64_t max_gap_bytes = 4096;
+  // ...and only while a covering range's gap bytes stay within this fraction of the
+  // bytes it delivers, so a rank never reads much beyond its share (the default keeps
+  // bytes read within 1/16 of the plan's; 0 merges nothing, a huge value ignores it).
+  double max_overread = 1.0 / 16;
   // Reads are cut at this size so that the threads share long runs.
   std::uint64_t chunk_bytes = 8u << 20;
 };
 
-// Owns an aligned, uninitialised host allocation. Move-only.
+// Owns a page-aligned, zero-filled host allocation (an anonymous mapping; from
+// 2 MiB up, aligned to 2 MiB and advised for transparent huge pages). Move-only.
 class HostBuffer {
  public:
   static constexpr std::size_t kAlignment = 4096;
@@ -51,8 +56,10 @@ class HostBuffer {
   std::size_t size() const { return size_; }
 
  private:
+  void release() noexcept;
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t mapped_ = 0;
 };
 
 struct LoadedTensor {
@@ -82,9 +89,20 @@ class RankLoader {
   // invalid_input for io_threads < 1 or a convert_to outside BF16/F16/F32.
   static Result<RankLoader> create(std::string root, LoadOptions options = {});
 
-  // Reads every tensor of `plan`. Errors name the file and byte range; a failed
-  // read stops the other threads. Safe to call concurrently on one loader.
+  // Reads every tensor of `plan` into a new HostBuffer (LoadedRank::storage). Errors
+  // name the file and byte range; a failed read stops the other threads. Safe to
+  // call concurrently on one loader.
   Result<LoadedRank> load(const RankPlan& plan) const;
+
+  // The same into caller-owned memory (pinned host memory, a tensor's storage, a
+  // reused arena): `arena` must hold arena_bytes(plan) bytes and be 256-byte
+  // aligned (invalid_input otherwise). The result's tensors point into `arena`;
+  // its storage stays empty.
+  Result<LoadedRank> load_into(const RankPlan& plan, std::span<std::byte> arena) const;
+
+  // Bytes of the arena load() allocates for `plan`: every tensor after dtype
+  // conversion, each starting on a 256-byte boundary.
+  std::uint64_t arena_bytes(const RankPlan& plan) const;
 
   const LoadOptions& options() const { return options_; }
 

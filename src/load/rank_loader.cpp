@@ -82,41 +82,73 @@ Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::b
 Result<RankLoader> RankLoader::create(std::string root, LoadOptions options) {
   if (options.io_threads < 1)
     return invalid_input("io_threads must be at least 1, got " + std::to_string(options.io_threads));
+  if (!(options.max_overread >= 0))  // also rejects NaN
+    return invalid_input("max_overread must be a fraction >= 0, got " + std::to_string(options.max_overread));
   if (options.convert_to && !is_convertible_float(*options.convert_to))
     return invalid_input("cannot convert tensors to " + std::string(to_string(*options.convert_to)) +
                          "; choose BF16, F16 or F32");
   return RankLoader(std::move(root), options);
 }
 
+namespace {
+
+// Where each tensor of `plan` starts in the arena, and its dtype once loaded.
+struct Layout {
+  std::vector<std::uint64_t> offsets;
+  std::vector<DType> types;
+  std::uint64_t total = 0;      // arena bytes
+  std::uint64_t bytes_out = 0;  // tensor bytes (total less alignment padding)
+};
+
+Layout lay_out(const RankPlan& plan, const LoadOptions& options) {
+  Layout l;
+  for (const RankTensor& t : plan.tensors) {
+    DType to = loaded_dtype(t.dtype, options);
+    std::uint64_t bytes = t.bytes;
+    if (to != t.dtype) bytes = t.bytes / (dtype_bits(t.dtype) / 8) * (dtype_bits(to) / 8);
+    l.total = (l.total + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    l.offsets.push_back(l.total);
+    l.types.push_back(to);
+    l.total += bytes;
+    l.bytes_out += bytes;
+  }
+  return l;
+}
+
+}  // namespace
+
+std::uint64_t RankLoader::arena_bytes(const RankPlan& plan) const { return lay_out(plan, options_).total; }
+
 Result<LoadedRank> RankLoader::load(const RankPlan& plan) const {
   const auto start = std::chrono::steady_clock::now();
+  HUBLOAD_ASSIGN_OR_RETURN(HostBuffer storage, HostBuffer::allocate(arena_bytes(plan)));
+  HUBLOAD_ASSIGN_OR_RETURN(LoadedRank out, load_into(plan, {storage.data(), storage.size()}));
+  out.storage = std::move(storage);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::byte> arena) const {
+  const auto start = std::chrono::steady_clock::now();
+  const Layout layout = lay_out(plan, options_);
+  if (arena.size() < layout.total)
+    return invalid_input("rank " + std::to_string(plan.rank) + " needs an arena of " + std::to_string(layout.total) +
+                         " bytes; the one given holds " + std::to_string(arena.size()));
+  if (reinterpret_cast<std::uintptr_t>(arena.data()) % kTensorAlignment != 0)
+    return invalid_input("the arena for rank " + std::to_string(plan.rank) + " must be " +
+                         std::to_string(kTensorAlignment) + "-byte aligned");
   std::map<std::string, std::size_t> file_index;
   HUBLOAD_ASSIGN_OR_RETURN(Sources sources, open_sources(root_, plan, options_.method, file_index));
 
   LoadedRank out;
   out.rank = plan.rank;
   out.world_size = plan.world_size;
-  // Lay the tensors out in one arena; sizes after conversion.
-  std::vector<std::uint64_t> offsets;
-  std::vector<DType> out_types;
-  std::uint64_t total = 0;
-  for (const RankTensor& t : plan.tensors) {
-    DType to = loaded_dtype(t.dtype, options_);
-    std::uint64_t bytes = t.bytes;
-    if (to != t.dtype) bytes = t.bytes / (dtype_bits(t.dtype) / 8) * (dtype_bits(to) / 8);
-    total = (total + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-    offsets.push_back(total);
-    out_types.push_back(to);
-    total += bytes;
-    out.bytes_out += bytes;
-  }
-  HUBLOAD_ASSIGN_OR_RETURN(out.storage, HostBuffer::allocate(total));
-
+  out.bytes_out = layout.bytes_out;
   std::vector<Destination> dests;
   for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
     const RankTensor& t = plan.tensors[i];
-    std::byte* base = out.storage.data() + offsets[i];
-    DType to = out_types[i];
+    std::byte* base = arena.data() + layout.offsets[i];
+    DType to = layout.types[i];
     std::uint64_t scale_num = dtype_bits(to), scale_den = dtype_bits(t.dtype);
     std::uint64_t bytes = t.bytes * scale_num / scale_den;
     for (const SliceRange& z : t.zero_fill)

@@ -21,15 +21,18 @@ std::vector<ReadTask> build_read_tasks(const RankPlan& plan, const std::vector<D
         if (!tasks.empty()) {
           ReadTask& last = tasks.back();
           std::uint64_t end = last.offset + last.length;
-          if (last.file == d.file && offset >= end && offset - end <= options.max_gap_bytes &&
-              offset + length - last.offset <= chunk) {
+          std::uint64_t gap = offset - end, gaps = last.gap_bytes + gap;
+          if (last.file == d.file && offset >= end && gap <= options.max_gap_bytes &&
+              offset + length - last.offset <= chunk &&
+              static_cast<double>(gaps) <= options.max_overread * static_cast<double>(last.length - last.gap_bytes + length)) {
             piece.task_offset = offset - last.offset;
             last.length = offset + length - last.offset;
+            last.gap_bytes = gaps;
             last.pieces.push_back(piece);
             continue;
           }
         }
-        tasks.push_back(ReadTask{d.file, offset, length, {piece}});
+        tasks.push_back(ReadTask{d.file, offset, length, 0, {piece}});
       }
     }
   }

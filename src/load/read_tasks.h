@@ -23,6 +23,7 @@ struct ReadTask {
   std::size_t file = 0;  // index into the loader's open files
   std::uint64_t offset = 0;
   std::uint64_t length = 0;  // covering range: pieces plus the gaps between them
+  std::uint64_t gap_bytes = 0;  // of `length`, the bytes read only to be skipped
   std::vector<Piece> pieces;
   // The task is a single piece filling the destination as is: read straight into it.
   bool direct() const {

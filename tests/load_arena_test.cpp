@@ -1,0 +1,171 @@
+// Where a rank's bytes land and how much is read to get them: HostBuffer arenas,
+// load_into() caller-owned memory, and the over-read bound of covering reads.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+
+#include "hubload/load.h"
+#include "support/test_support.h"
+#include "support/tp_models.h"
+
+namespace hubload {
+namespace {
+
+TEST(HostBuffer, LargeArenasAreHugePageAlignedZeroedAndMovable) {
+  const std::size_t n = (3u << 20) + 17;
+  HostBuffer b = *HostBuffer::allocate(n);
+  ASSERT_NE(b.data(), nullptr);
+  EXPECT_EQ(b.size(), n);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % (2u << 20), 0u);
+  for (std::size_t i = 0; i < n; i += 4093) ASSERT_EQ(b.data()[i], std::byte{0}) << i;
+  std::memset(b.data(), 0x5a, n);  // every byte writable, the tail included
+  HostBuffer moved = std::move(b);
+  EXPECT_EQ(b.data(), nullptr);
+  EXPECT_EQ(moved.size(), n);
+  EXPECT_EQ(moved.data()[n - 1], std::byte{0x5a});
+
+  HostBuffer small = *HostBuffer::allocate(100);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(small.data()) % HostBuffer::kAlignment, 0u);
+  moved = std::move(small);  // releases the large one
+  EXPECT_EQ(moved.size(), 100u);
+  EXPECT_EQ(HostBuffer::allocate(0)->data(), nullptr);
+}
+
+struct TinyLlama {
+  testing::TempDir dir;
+  RankPlan rank;
+};
+
+std::unique_ptr<TinyLlama> tiny_llama_rank(int w, int r) {
+  auto m = std::make_unique<TinyLlama>();
+  testing::write_tiny_model(m->dir.path(), "llama", testing::TinyDims{}, DType::BF16);
+  PlanOptions o;
+  o.world_size = w;
+  m->rank = *rank_plan(*plan_model_folder(m->dir.path().string(), o), r);
+  return m;
+}
+
+TEST(RankLoader, LoadIntoCallerMemoryEqualsLoad) {
+  auto m = tiny_llama_rank(2, 1);
+  for (ReadMethod method : {ReadMethod::pread, ReadMethod::mmap}) {
+    LoadOptions o;
+    o.method = method;
+    RankLoader loader = *RankLoader::create(m->dir.path().string(), o);
+    LoadedRank want = *loader.load(m->rank);
+    const std::uint64_t need = loader.arena_bytes(m->rank);
+    EXPECT_EQ(need, want.storage.size());
+    EXPECT_GE(need, want.bytes_out);
+    // A reused arena full of stale bytes: everything the tensors cover is overwritten.
+    std::vector<std::byte> memory(need + 256, std::byte{0xab});
+    auto* aligned = reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(memory.data()) + 255) / 256 * 256);
+    Result<LoadedRank> got = loader.load_into(m->rank, {aligned, need});
+    ASSERT_TRUE(got.has_value()) << got.error().to_string();
+    EXPECT_EQ(got->storage.data(), nullptr);
+    ASSERT_EQ(got->tensors.size(), want.tensors.size());
+    for (std::size_t i = 0; i < want.tensors.size(); ++i) {
+      const auto& a = got->tensors[i].bytes;
+      ASSERT_GE(a.data(), aligned);
+      ASSERT_LE(a.data() + a.size(), aligned + need);
+      ASSERT_EQ(a.size(), want.tensors[i].bytes.size());
+      EXPECT_EQ(0, std::memcmp(a.data(), want.tensors[i].bytes.data(), a.size())) << want.tensors[i].name;
+    }
+    EXPECT_EQ(got->bytes_read, want.bytes_read);
+  }
+}
+
+TEST(RankLoader, LoadIntoRejectsShortOrMisalignedArenas) {
+  auto m = tiny_llama_rank(2, 0);
+  RankLoader loader = *RankLoader::create(m->dir.path().string());
+  const std::uint64_t need = loader.arena_bytes(m->rank);
+  HostBuffer arena = *HostBuffer::allocate(need + 256);
+  Result<LoadedRank> short_arena = loader.load_into(m->rank, {arena.data(), need - 1});
+  ASSERT_FALSE(short_arena.has_value());
+  EXPECT_EQ(short_arena.error().kind(), ErrorKind::invalid_input);
+  EXPECT_NE(short_arena.error().message().find(std::to_string(need)), std::string::npos)
+      << short_arena.error().message();
+  Result<LoadedRank> skewed = loader.load_into(m->rank, {arena.data() + 8, need});
+  ASSERT_FALSE(skewed.has_value());
+  EXPECT_EQ(skewed.error().kind(), ErrorKind::invalid_input);
+  EXPECT_NE(skewed.error().message().find("aligned"), std::string::npos) << skewed.error().message();
+}
+
+// One U8 tensor whose runs are `count` runs of `run` bytes separated by `gap` bytes.
+struct Strided {
+  testing::TempDir dir;
+  RankPlan plan;
+  std::string file;
+};
+
+std::unique_ptr<Strided> strided(std::uint64_t run, std::uint64_t gap, int count) {
+  auto s = std::make_unique<Strided>();
+  s->file.resize((run + gap) * static_cast<std::uint64_t>(count));
+  for (std::size_t i = 0; i < s->file.size(); ++i) s->file[i] = static_cast<char>(i * 131 % 251);
+  testing::write_file(s->dir / "w.bin", s->file);
+  RankTensor t{"t", "w.bin", DType::U8, {run * static_cast<std::uint64_t>(count)}, run * static_cast<std::uint64_t>(count), {}, {}};
+  for (int i = 0; i < count; ++i) {
+    std::uint64_t k = static_cast<std::uint64_t>(i);
+    t.runs.push_back({k * (run + gap), run, k * run});
+  }
+  s->plan.tensors.push_back(t);
+  return s;
+}
+
+LoadedRank load_strided(const Strided& s, LoadOptions o) {
+  o.io_threads = 1;
+  Result<LoadedRank> r = RankLoader::create(s.dir.path().string(), o)->load(s.plan);
+  EXPECT_TRUE(r.has_value()) << r.error().to_string();
+  LoadedRank out = std::move(r).value();
+  // Whatever the reads, the tensor is the runs' bytes back to back.
+  const RankTensor& t = s.plan.tensors[0];
+  for (const ByteRun& run : t.runs)
+    EXPECT_EQ(0, std::memcmp(out.tensors[0].bytes.data() + run.dest_offset, s.file.data() + run.file_offset, run.length));
+  return out;
+}
+
+TEST(RankLoader, CoveringReadsStayWithinTheOverReadBound) {
+  // Gaps of 1 % of a run: all 8 runs become one read of 7 gaps more than the share.
+  auto narrow = strided(1000, 10, 8);
+  LoadedRank one = load_strided(*narrow, {});
+  EXPECT_EQ(one.read_calls, 1u);
+  EXPECT_EQ(one.bytes_read, 8000u + 7 * 10);
+
+  // Gaps as large as the runs (a dense row split at W = 2): merging would read 2x,
+  // so by default each run is its own read and exactly the share is read.
+  auto dense = strided(1024, 1024, 8);
+  LoadedRank exact = load_strided(*dense, {});
+  EXPECT_EQ(exact.read_calls, 8u);
+  EXPECT_EQ(exact.bytes_read, exact.bytes_planned);
+  LoadOptions greedy;
+  greedy.max_overread = 1.0;  // allowed to read as much again
+  LoadedRank merged = load_strided(*dense, greedy);
+  EXPECT_EQ(merged.read_calls, 1u);
+  EXPECT_EQ(merged.bytes_read, 8u * 1024 + 7 * 1024);
+
+  // Gaps of 10 %: a range takes runs while its gaps stay <= 1/16 of what it delivers,
+  // i.e. pairs (100 / 2000 = 5 %), never triples (200 / 3000 = 6.7 %).
+  auto tenth = strided(1000, 100, 8);
+  LoadedRank pairs = load_strided(*tenth, {});
+  EXPECT_EQ(pairs.read_calls, 4u);
+  EXPECT_EQ(pairs.bytes_read, 8000u + 4 * 100);
+  EXPECT_LE(pairs.bytes_read * 16, pairs.bytes_planned * 17);
+
+  LoadOptions none;
+  none.max_overread = 0;
+  EXPECT_EQ(load_strided(*narrow, none).read_calls, 8u);
+}
+
+TEST(RankLoaderErrors, NegativeOrNanOverReadIsRejected) {
+  for (double bad : {-0.5, std::nan("")}) {
+    LoadOptions o;
+    o.max_overread = bad;
+    Result<RankLoader> r = RankLoader::create(".", o);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), ErrorKind::invalid_input);
+    EXPECT_NE(r.error().message().find("max_overread"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace hubload
