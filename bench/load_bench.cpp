@@ -1,19 +1,29 @@
 // Tensor-parallel rank loading on a generated ~4 GiB bf16 Llama-shaped checkpoint:
-// rank 0 of W = 1, 2, 4, 8 with pread and mmap from the page cache, beside a
-// memcpy of the same number of bytes into the same destination, a naive baseline
-// (read each whole tensor, then slice), and a cold read after evicting the file
-// from the page cache with posix_fadvise(DONTNEED) (drop_caches is not permitted
-// here). Prints Markdown rows for bench/RESULTS.md.
+// rank 0 of W = 1, 2, 4, 8 with pread and mmap from the page cache, each beside a
+// memcpy of the same number of bytes into a destination in the same state, in the
+// same run, with as many threads as the loader's I/O threads:
+//   - fresh: load() into its own new arena vs memcpy into a new HostBuffer (both pay
+//     the destination's first-touch page faults);
+//   - reused: load_into() an arena already written once vs memcpy into that arena.
+// Loads and memcpys alternate, three of each, and the medians are reported.
+// The memcpy source is a mapping of the checkpoint, pre-faulted before timing. Also a
+// naive baseline (read each whole tensor, then slice) and a cold read after evicting
+// the file with posix_fadvise(DONTNEED) (drop_caches is not permitted here). Prints
+// Markdown rows for bench/RESULTS.md.
 //
 //   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep]
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -113,17 +123,48 @@ double naive(const std::string& dir, const ShardPlan& plan, const RankPlan& rank
   return now() - t0;
 }
 
-double memcpy_into(LoadedRank& loaded) {
-  // Same destination, same byte count, from a pre-faulted 256 MiB source.
-  static std::vector<std::byte> src(256u << 20, std::byte{1});
+// A mapping of the checkpoint with every page touched, so that copying out of it
+// costs what a memcpy costs and no page faults on the source side.
+// Only its first `bytes` are touched; it must be gone before the file is evicted
+// (mapped pages stay in the page cache).
+struct Source {
+  MappedFile map;
+  Source(const std::string& path, std::uint64_t bytes) : map(must(MappedFile::open(path))) {
+    volatile std::uint8_t sink = 0;
+    for (std::size_t i = 0; i < std::min<std::uint64_t>(bytes, map.size()); i += 4096)
+      sink = sink + static_cast<std::uint8_t>(map.bytes()[i]);
+  }
+};
+
+// Copies `dest.size()` bytes from the start of the source with `threads` threads.
+double memcpy_into(const Source& src, std::span<std::byte> dest, int threads) {
   double t0 = now();
-  std::uint64_t total = loaded.storage.size();
-  for (std::uint64_t done = 0; done < total;) {
-    std::uint64_t n = std::min<std::uint64_t>(src.size(), total - done);
-    std::memcpy(loaded.storage.data() + done, src.data(), n);
-    done += n;
+  const std::size_t n = std::min(dest.size(), src.map.size()), per = (n / static_cast<std::size_t>(threads) + 4095) / 4096 * 4096;
+  {
+    std::vector<std::jthread> pool;
+    for (std::size_t at = 0; at < n; at += per)
+      pool.emplace_back([&, at] { std::memcpy(dest.data() + at, src.map.bytes().data() + at, std::min(per, n - at)); });
   }
   return now() - t0;
+}
+
+double memcpy_fresh(const Source& src, std::uint64_t bytes, int threads) {
+  HostBuffer b = must(HostBuffer::allocate(bytes));
+  return memcpy_into(src, {b.data(), b.size()}, threads);
+}
+
+std::string first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line.empty() ? "unknown" : line;
+}
+
+constexpr int kRepeats = 3;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 double gbps(std::uint64_t bytes, double s) { return static_cast<double>(bytes) / s / 1e9; }
@@ -143,43 +184,68 @@ int main(int argc, char** argv) {
   }
   double g0 = now();
   if (!std::filesystem::exists(dir + "/model.safetensors")) generate(dir);
-  std::cout << fmt::format("checkpoint: {} bytes, generated/opened in {:.1f} s; io_threads {}\n\n",
-                           std::filesystem::file_size(dir + "/model.safetensors"), now() - g0, threads);
-  std::cout << "| W | method | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
-               "memcpy GB/s | vs memcpy |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout << fmt::format("checkpoint: {} bytes, generated/opened in {:.1f} s; io_threads {}; transparent huge pages: {}\n\n",
+                           std::filesystem::file_size(dir + "/model.safetensors"), now() - g0, threads,
+                           first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
+  std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
+               "memcpy GB/s | vs memcpy |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (int w : {1, 2, 4, 8}) {
     PlanOptions po;
     po.world_size = w;
     ShardPlan plan = must(plan_model_folder(dir, po));
     RankPlan rank = must(rank_plan(plan, 0));
-    auto row = [&](const char* method, const LoadedRank& l, double mc) {
-      std::cout << fmt::format("| {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} |\n", w, method,
-                               l.bytes_out, l.bytes_read,
+    std::optional<Source> source;
+    source.emplace(dir + "/model.safetensors", rank.bytes_out() + (64u << 20));
+    auto row = [&](const char* method, const char* destination, const LoadedRank& l, double seconds, double mc) {
+      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} |\n", w, method,
+                               destination, l.bytes_out, l.bytes_read,
                                static_cast<double>(l.bytes_read) / static_cast<double>(l.bytes_planned), l.read_calls,
-                               l.seconds, gbps(l.bytes_out, l.seconds), gbps(l.bytes_out, mc),
-                               gbps(l.bytes_out, l.seconds) / gbps(l.bytes_out, mc));
+                               seconds, gbps(l.bytes_out, seconds), gbps(l.bytes_out, mc),
+                               gbps(l.bytes_out, seconds) / gbps(l.bytes_out, mc));
     };
     for (ReadMethod m : {ReadMethod::pread, ReadMethod::mmap}) {
       LoadOptions o;
       o.io_threads = threads;
       o.method = m;
+      const char* name = m == ReadMethod::pread ? "pread" : "mmap";
       RankLoader loader = must(RankLoader::create(dir, o));
-      { LoadedRank warm = must(loader.load(rank)); }  // page cache warm for this rank's bytes
-      LoadedRank l = must(loader.load(rank));
-      double mc = memcpy_into(l);
-      row(m == ReadMethod::pread ? "pread" : "mmap", l, mc);
+      HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));
+      LoadedRank last = must(loader.load_into(rank, {arena.data(), arena.size()}));  // page cache warm, arena written
+      // Load and memcpy alternate, kRepeats times each, so both meet the machine's
+      // memory in the same states (freed pages are cheaper to fault in again for a
+      // while); medians are reported.
+      std::vector<double> load_s, copy_s;
+      for (int i = 0; i < kRepeats; ++i) {
+        LoadedRank l = must(loader.load(rank));
+        load_s.push_back(l.seconds);
+        l = LoadedRank{};
+        copy_s.push_back(memcpy_fresh(*source, rank.bytes_out(), threads));
+      }
+      row(name, "fresh", last, median(load_s), median(copy_s));
+      load_s.clear();
+      copy_s.clear();
+      for (int i = 0; i < kRepeats; ++i) {
+        last = must(loader.load_into(rank, {arena.data(), arena.size()}));
+        load_s.push_back(last.seconds);
+        copy_s.push_back(memcpy_into(*source, {arena.data(), rank.bytes_out()}, threads));
+      }
+      row(name, "reused", last, median(load_s), median(copy_s));
     }
     std::uint64_t naive_read = 0;
     double tn = naive(dir, plan, rank, naive_read);
-    std::cout << fmt::format("| {} | naive whole-tensor pread | {} | {} | {:.3f} | - | {:.3f} | {:.2f} | - | - |\n", w,
+    std::cout << fmt::format("| {} | naive whole-tensor pread | fresh | {} | {} | {:.3f} | - | {:.3f} | {:.2f} | - | - |\n", w,
                              rank.bytes_out(), naive_read,
                              static_cast<double>(naive_read) / static_cast<double>(rank.bytes_to_read()), tn,
                              gbps(rank.bytes_out(), tn));
+    // Cold beside the warm fresh memcpy: the source mapping is dropped first so the
+    // eviction can take every page of the file.
+    const double warm_memcpy = memcpy_fresh(*source, rank.bytes_out(), threads);
+    source.reset();
     evict(dir + "/model.safetensors");
     LoadOptions o;
     o.io_threads = threads;
     LoadedRank cold = must(must(RankLoader::create(dir, o)).load(rank));
-    row("pread, cold (fadvise DONTNEED)", cold, memcpy_into(cold));
+    row("pread, cold (fadvise DONTNEED)", "fresh", cold, cold.seconds, warm_memcpy);
   }
   if (!keep) std::filesystem::remove_all(dir);
   return 0;

@@ -4,7 +4,8 @@
 #   bench/transfer-bench.sh [BUILD_DIR] [RUNS] [SINGLE_MIB] [SHARD_MIB] [SHARDS]
 # Defaults: build 3 2048 512 4 (a 2 GiB single-file repo and a 4 x 512 MiB one),
 # each uncapped and capped at 50 MB/s per connection (--limit-rate). Prints MB/s
-# medians and peak RSS; deletes the generated data at the end.
+# medians of RUNS runs (each run's figure in brackets) and the peak RSS of the
+# runs; deletes the generated data at the end.
 # ONLY="capped-single" (any of: ceiling single sharded capped-single
 # capped-sharded) runs just those parts.
 set -euo pipefail
@@ -43,7 +44,9 @@ run_case() {  # $1 label, $2 repo, $3 bytes
       --endpoint "http://127.0.0.1:$PORT" --cache-dir "$WORK/cache" > /dev/null
     t1=$(date +%s.%N)
     h+=("$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")")
-    rss=$(awk -F: '/Maximum resident/ {print $2+0}' "$WORK/time.txt")
+    local run_rss
+    run_rss=$(awk -F: '/Maximum resident/ {print $2+0}' "$WORK/time.txt")
+    [ "$run_rss" -gt "$rss" ] && rss=$run_rss
     t0=$(date +%s.%N)
     for f in $files; do curl -s -o "$WORK/dl/$f" "http://127.0.0.1:$PORT/bench/$repo/resolve/main/$f"; done
     t1=$(date +%s.%N); c+=("$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")"); rm -rf "$WORK/dl"/*
@@ -53,7 +56,9 @@ run_case() {  # $1 label, $2 repo, $3 bytes
   done
   local hm cm am
   hm=$(printf '%s\n' "${h[@]}" | median); cm=$(printf '%s\n' "${c[@]}" | median); am=$(printf '%s\n' "${a[@]}" | median)
-  printf '| %s | %s | %s | %s | %.2f | %s |\n' "$label" "$hm" "$cm" "$am" "$(echo "$hm / $am" | bc -l)" "$((rss / 1024))"
+  # Medians, each run's figure in brackets; RSS is the largest of the runs.
+  printf '| %s | %s (%s) | %s (%s) | %s (%s) | %.2f | %s |\n' "$label" "$hm" "${h[*]}" "$cm" "${c[*]}" "$am" "${a[*]}" \
+    "$(echo "$hm / $am" | bc -l)" "$((rss / 1024))"
 }
 
 # The machine's ceiling: one curl stream to /dev/null, and dd of the same bytes
@@ -61,10 +66,15 @@ run_case() {  # $1 label, $2 repo, $3 bytes
 start_server ""
 if want ceiling; then
 cat "$WORK/single/model.safetensors" > /dev/null
-t0=$(date +%s.%N); curl -s -o /dev/null "http://127.0.0.1:$PORT/bench/single/resolve/main/model.safetensors"; t1=$(date +%s.%N)
-CURL_NULL=$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")
-t0=$(date +%s.%N); dd if="$WORK/single/model.safetensors" of="$WORK/dd.out" bs=4M status=none; t1=$(date +%s.%N); rm -f "$WORK/dd.out"
-DD=$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")
+cn=(); dn=()
+for r in $(seq 1 "$RUNS"); do
+  t0=$(date +%s.%N); curl -s -o /dev/null "http://127.0.0.1:$PORT/bench/single/resolve/main/model.safetensors"; t1=$(date +%s.%N)
+  cn+=("$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")")
+  t0=$(date +%s.%N); dd if="$WORK/single/model.safetensors" of="$WORK/dd.out" bs=4M status=none; t1=$(date +%s.%N); rm -f "$WORK/dd.out"
+  dn+=("$(mbps $((SINGLE << 20)) "$(echo "$t1 - $t0" | bc)")")
+done
+CURL_NULL="$(printf '%s\n' "${cn[@]}" | median) (${cn[*]})"
+DD="$(printf '%s\n' "${dn[@]}" | median) (${dn[*]})"
 echo "ceiling: curl -o /dev/null ${CURL_NULL} MB/s, dd into the cache file system ${DD} MB/s"
 fi
 echo "| case | hubload MB/s | curl MB/s | aria2c MB/s | hubload / aria2c | hubload peak RSS MiB |"

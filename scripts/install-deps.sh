@@ -17,6 +17,7 @@ packages=(
   clang                                       # libFuzzer targets
   curl aria2 time                             # benchmark baselines (time: peak RSS)
   python3                                     # demo / bench helper scripts
+  iproute2                                    # ss: a test reads the server's listen backlog
   ca-certificates
 )
 if [[ "${HUBLOAD_WITH_MPI:-0}" == 1 ]]; then packages+=(libopenmpi-dev openmpi-bin); fi

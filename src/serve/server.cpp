@@ -1,5 +1,8 @@
 #include <nlohmann/json.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <random>
 #include <system_error>
@@ -80,6 +83,14 @@ void configure(httplib::Server& svr, int threads) {
 
 // Binds (a free port when `port` is 0) and runs the accept loop on `thread`.
 Result<int> listen(httplib::Server& svr, const std::string& host, int port, std::thread& thread) {
+  // Debian's compiled cpp-httplib listens with a backlog of 5: a client opening 8
+  // connections at once overflows it, and each dropped SYN costs the client a 1 s
+  // retransmit. Keep the socket so that listen() can raise the backlog after bind.
+  socket_t sock = INVALID_SOCKET;
+  svr.set_socket_options([&sock](socket_t s) {
+    httplib::default_socket_options(s);
+    sock = s;
+  });
   int bound = port;
   if (port == 0) {
     bound = svr.bind_to_any_port(host);
@@ -87,6 +98,9 @@ Result<int> listen(httplib::Server& svr, const std::string& host, int port, std:
   } else if (!svr.bind_to_port(host, port)) {
     return io_error("cannot bind " + host + ":" + std::to_string(port) + " (in use, or not a local address)");
   }
+  svr.set_socket_options(httplib::default_socket_options);
+  if (sock != INVALID_SOCKET && ::listen(sock, SOMAXCONN) != 0)
+    return errno_error("raising the listen backlog of " + host + ":" + std::to_string(bound), errno);
   thread = std::thread([&svr] { svr.listen_after_bind(); });
   // stop() only interrupts a loop that runs, so wait until it does.
   while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
