@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "cli/command.h"
+#include "cli/hub_flags.h"
 #include "cli/progress_render.h"
 #include "hubload/hub.h"
 
@@ -19,17 +20,13 @@ namespace {
 
 struct DownloadArgs {
   std::string model;
-  std::string revision = "main";
-  std::string cache_dir;
+  HubFlags hub;
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   bool local_files_only = false;
   bool skip_weights = false;
   bool with_tokenizer = false;
   bool with_generation_config = false;
-  std::string token;
-  bool no_token = false;
-  std::string endpoint;
   std::string repo_type = "model";
   int workers = 8;
   int connections = 8;
@@ -99,13 +96,8 @@ class ProgressPrinter {
 
 int run_download(const DownloadArgs& args) {
   DownloadOptions options;
+  options.hub = hub_options(args.hub);
   HubOptions& hub = options.hub;
-  hub.environment = read_hub_environment();
-  hub.revision = args.revision;
-  if (!args.cache_dir.empty()) hub.cache_dir = args.cache_dir;
-  if (!args.token.empty()) hub.token = args.token;
-  hub.no_token = args.no_token;
-  if (!args.endpoint.empty()) hub.endpoint = args.endpoint;
   Result<RepoType> type = parse_repo_type(args.repo_type);
   if (!type) return report_error(type.error(), args.json);
   hub.repo_type = *type;
@@ -166,17 +158,13 @@ Command add_download_command(CLI::App& app) {
       "(--include '*' for the whole repo). Honours HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN.");
   CLI::App* cmd = c.app;
   cmd->add_option("model", args->model, "Repo id (org/name) or an existing local folder")->required();
-  cmd->add_option("--revision", args->revision, "Branch, tag, 40-hex commit or refs/pr/N")->capture_default_str();
-  cmd->add_option("--cache-dir", args->cache_dir, "Hub cache folder (default: HF_HUB_CACHE or HF_HOME/hub)");
+  add_hub_flags(cmd, args->hub);
   cmd->add_option("--include", args->include, "fnmatch pattern of repo files to download ('*' crosses '/'); repeatable");
   cmd->add_option("--exclude", args->exclude, "fnmatch pattern of repo files to skip; repeatable");
   cmd->add_flag("--local-files-only", args->local_files_only, "Use the cache only; no network access at all");
   cmd->add_flag("--skip-weights", args->skip_weights, "Only config.json and the weight index, no weights");
   cmd->add_flag("--with-tokenizer", args->with_tokenizer, "Also fetch the tokenizer files");
   cmd->add_flag("--with-generation-config", args->with_generation_config, "Also fetch generation_config.json");
-  auto* token = cmd->add_option("--token", args->token, "Hub token (default: HF_TOKEN, then the token file)");
-  cmd->add_flag("--no-token", args->no_token, "Send no token, even if one is configured")->excludes(token);
-  cmd->add_option("--endpoint", args->endpoint, "Hub URL (default: HF_ENDPOINT or https://huggingface.co)");
   cmd->add_option("--repo-type", args->repo_type, "model, dataset or space")->capture_default_str();
   cmd->add_option("--workers", args->workers, "Files downloaded in parallel")->capture_default_str();
   cmd->add_option("--connections", args->connections,

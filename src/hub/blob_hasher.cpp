@@ -1,73 +1,45 @@
 #include "hub/blob_hasher.h"
 
-#include <openssl/evp.h>
+#include <optional>
 
 #include <fmt/format.h>
 
-#include "hubload/cache.h"
+#include "util/digest.h"
 
 namespace hubload::hub_internal {
-namespace {
-
-bool is_lower_hex(std::string_view s) {
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
-std::string finish_hex(EVP_MD_CTX* ctx) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
-}  // namespace
 
 struct BlobHasher::Impl {
   std::string etag;
   std::uint64_t size = 0;
-  const EVP_MD* md = nullptr;  // null: no hash to check
   bool git_blob = false;
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx{EVP_MD_CTX_new()};
+  // nullopt: no hash to check; an error: OpenSSL could not start one.
+  std::optional<Result<util::Digest>> digest;
 };
 
 BlobHasher::BlobHasher(std::string_view etag, std::uint64_t size) : impl_(std::make_unique<Impl>()) {
   impl_->etag = std::string(etag);
   impl_->size = size;
-  if (etag.size() == 64 && is_lower_hex(etag)) impl_->md = EVP_sha256();
-  if (etag.size() == 40 && is_lower_hex(etag)) {
-    impl_->md = EVP_sha1();
-    impl_->git_blob = true;
-  }
+  impl_->git_blob = etag.size() == 40;
   reset();
 }
 
 BlobHasher::~BlobHasher() = default;
 
 void BlobHasher::reset() {
-  if (impl_->md == nullptr) return;
-  EVP_DigestInit_ex(impl_->ctx.get(), impl_->md, nullptr);
-  if (impl_->git_blob) {
-    const std::string header = fmt::format("blob {}", impl_->size);
-    EVP_DigestUpdate(impl_->ctx.get(), header.data(), header.size() + 1);  // with the '\0'
-  }
+  const std::string_view etag = impl_->etag;
+  if ((etag.size() != 64 && etag.size() != 40) || !util::is_lower_hex(etag)) return;
+  impl_->digest = impl_->git_blob ? util::Digest::start_git_blob(impl_->size)
+                                  : util::Digest::start(util::DigestAlgo::sha256);
 }
 
 void BlobHasher::update(std::span<const char> bytes) {
-  if (impl_->md != nullptr) EVP_DigestUpdate(impl_->ctx.get(), bytes.data(), bytes.size());
+  if (impl_->digest && *impl_->digest) (*impl_->digest)->update(std::as_bytes(bytes));
 }
 
 Status BlobHasher::verify(std::string_view what) {
-  if (impl_->md == nullptr) return ok();
-  const std::string hex = finish_hex(impl_->ctx.get());
+  if (!impl_->digest) return ok();
+  if (!*impl_->digest) return impl_->digest->error();
+  const std::string hex = (*impl_->digest)->finish_hex();
   if (hex != impl_->etag) {
     return integrity_error(fmt::format("{}: content {} is {} but the server named it {}; not published", what,
                                        impl_->git_blob ? "git-blob sha1" : "sha256", hex, impl_->etag));
@@ -75,24 +47,7 @@ Status BlobHasher::verify(std::string_view what) {
   return ok();
 }
 
-}  // namespace hubload::hub_internal
-
-namespace hubload::hub_internal {
-namespace {
-std::string digest_of(std::string_view etag_shape, std::string_view content) {
-  const EVP_MD* md = etag_shape.size() == 40 ? EVP_sha1() : EVP_sha256();
-  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx{EVP_MD_CTX_new()};
-  EVP_DigestInit_ex(ctx.get(), md, nullptr);
-  if (etag_shape.size() == 40) {
-    const std::string header = fmt::format("blob {}", content.size());
-    EVP_DigestUpdate(ctx.get(), header.data(), header.size() + 1);
-  }
-  EVP_DigestUpdate(ctx.get(), content.data(), content.size());
-  return finish_hex(ctx.get());
-}
-}  // namespace
-
-std::string git_blob_sha1_hex(std::string_view content) { return digest_of(std::string(40, '0'), content); }
-std::string sha256_hex(std::string_view content) { return digest_of(std::string(64, '0'), content); }
+std::string git_blob_sha1_hex(std::string_view content) { return util::git_blob_sha1_hex(util::bytes_of(content)); }
+std::string sha256_hex(std::string_view content) { return util::sha256_hex(util::bytes_of(content)); }
 
 }  // namespace hubload::hub_internal

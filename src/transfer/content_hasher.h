@@ -1,15 +1,16 @@
 // The hash a cache blob is named by: sha256 of the content for a 64-hex name
 // (LFS), the git blob sha1 = sha1("blob <size>\0" + content) for a 40-hex name
-// (hub-protocol.md §4). OpenSSL EVP underneath; move-only RAII.
+// (hub-protocol.md §4). util::Digest underneath; move-only RAII.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "hubload/error.h"
+#include "util/digest.h"
 
 namespace hubload::transfer {
 
@@ -20,14 +21,13 @@ class ContentHasher {
   static Result<ContentHasher> for_etag_length(std::size_t etag_length, std::uint64_t size);
   static bool is_hash_etag(std::string_view etag);  // 40 or 64 lower-case hex
 
-  void update(std::span<const std::byte> data);
-  std::string final_hex();  // lower-case hex; the hasher is spent afterwards
+  void update(std::span<const std::byte> data) { digest_.update(data); }
+  Status update_from(const ReadFile& file) { return digest_.update_from(file); }  // the whole file
+  std::string final_hex() { return digest_.finish_hex(); }  // lower-case hex; the hasher is spent afterwards
 
  private:
-  struct Ctx;
-  struct CtxDeleter { void operator()(Ctx* c) const; };
-  explicit ContentHasher(std::unique_ptr<Ctx, CtxDeleter> ctx) : ctx_(std::move(ctx)) {}
-  std::unique_ptr<Ctx, CtxDeleter> ctx_;
+  explicit ContentHasher(util::Digest digest) : digest_(std::move(digest)) {}
+  util::Digest digest_;
 };
 
 }  // namespace hubload::transfer
