@@ -1,15 +1,15 @@
 // Tensor-parallel rank loading on a generated ~4 GiB bf16 Llama-shaped checkpoint:
 // rank 0 of W = 1, 2, 4, 8 with pread and mmap from the page cache, each beside a
-// memcpy of the same number of bytes into a destination in the same state, in the
-// same run, with as many threads as the loader's I/O threads:
+// memcpy of the same bytes into a destination in the same state, in the
+// same run (the same runs of the file, copied from a pre-faulted mapping to the
+// same places in the arena), with as many threads as the loader's I/O threads:
 //   - fresh: load() into its own new arena vs memcpy into a new HostBuffer (both pay
 //     the destination's first-touch page faults);
 //   - reused: load_into() an arena already written once vs memcpy into that arena.
 // Loads and memcpys alternate, three of each, and the medians are reported.
-// The memcpy source is a mapping of the checkpoint, pre-faulted before timing. Also a
-// naive baseline (read each whole tensor, then slice) and a cold read after evicting
-// the file with posix_fadvise(DONTNEED) (drop_caches is not permitted here). Prints
-// Markdown rows for bench/RESULTS.md.
+// Also a naive baseline (read each whole tensor, then slice) and a cold read after
+// evicting the file with posix_fadvise(DONTNEED) (drop_caches is not permitted
+// here). Prints Markdown rows for bench/RESULTS.md.
 //
 //   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep]
 #include <fcntl.h>
@@ -124,33 +124,60 @@ double naive(const std::string& dir, const ShardPlan& plan, const RankPlan& rank
 }
 
 // A mapping of the checkpoint with every page touched, so that copying out of it
-// costs what a memcpy costs and no page faults on the source side.
-// Only its first `bytes` are touched; it must be gone before the file is evicted
-// (mapped pages stay in the page cache).
+// costs what a memcpy costs and no page faults on the source side. It must be gone
+// before the file is evicted (mapped pages stay in the page cache).
 struct Source {
   MappedFile map;
-  Source(const std::string& path, std::uint64_t bytes) : map(must(MappedFile::open(path))) {
+  explicit Source(const std::string& path) : map(must(MappedFile::open(path))) {
     volatile std::uint8_t sink = 0;
-    for (std::size_t i = 0; i < std::min<std::uint64_t>(bytes, map.size()); i += 4096)
-      sink = sink + static_cast<std::uint8_t>(map.bytes()[i]);
+    for (std::size_t i = 0; i < map.size(); i += 4096) sink = sink + static_cast<std::uint8_t>(map.bytes()[i]);
   }
 };
 
-// Copies `dest.size()` bytes from the start of the source with `threads` threads.
-double memcpy_into(const Source& src, std::span<std::byte> dest, int threads) {
+// The baseline copies the same bytes the loader reads: each run of the rank plan,
+// from its place in the file to its place in the arena (the loader's layout).
+struct Copy {
+  std::uint64_t from = 0, to = 0, length = 0;
+};
+
+std::vector<Copy> rank_copies(const RankPlan& rank, const LoadedRank& layout) {
+  std::vector<Copy> copies;
+  const std::byte* base = layout.tensors.empty() ? nullptr : layout.tensors[0].bytes.data();
+  for (std::size_t t = 0; t < rank.tensors.size(); ++t) {
+    auto at = static_cast<std::uint64_t>(layout.tensors[t].bytes.data() - base);
+    for (const ByteRun& r : rank.tensors[t].runs) copies.push_back({r.file_offset, at + r.dest_offset, r.length});
+  }
+  return copies;
+}
+
+// Runs the copies into `dest` with `threads` threads, each taking a contiguous
+// share of the list by bytes.
+double memcpy_into(const Source& src, const std::vector<Copy>& copies, std::byte* dest, int threads) {
+  std::uint64_t total = 0;
+  for (const Copy& c : copies) total += c.length;
+  std::vector<std::size_t> cuts{0};
+  std::uint64_t acc = 0;
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    acc += copies[i].length;
+    if (acc * static_cast<std::uint64_t>(threads) >= total * cuts.size() && cuts.size() < static_cast<std::size_t>(threads))
+      cuts.push_back(i + 1);
+  }
+  cuts.push_back(copies.size());
   double t0 = now();
-  const std::size_t n = std::min(dest.size(), src.map.size()), per = (n / static_cast<std::size_t>(threads) + 4095) / 4096 * 4096;
   {
     std::vector<std::jthread> pool;
-    for (std::size_t at = 0; at < n; at += per)
-      pool.emplace_back([&, at] { std::memcpy(dest.data() + at, src.map.bytes().data() + at, std::min(per, n - at)); });
+    for (std::size_t k = 0; k + 1 < cuts.size(); ++k)
+      pool.emplace_back([&, k] {
+        for (std::size_t i = cuts[k]; i < cuts[k + 1]; ++i)
+          std::memcpy(dest + copies[i].to, src.map.bytes().data() + copies[i].from, copies[i].length);
+      });
   }
   return now() - t0;
 }
 
-double memcpy_fresh(const Source& src, std::uint64_t bytes, int threads) {
-  HostBuffer b = must(HostBuffer::allocate(bytes));
-  return memcpy_into(src, {b.data(), b.size()}, threads);
+double memcpy_fresh(const Source& src, const std::vector<Copy>& copies, std::uint64_t arena_bytes, int threads) {
+  HostBuffer b = must(HostBuffer::allocate(arena_bytes));
+  return memcpy_into(src, copies, b.data(), threads);
 }
 
 std::string first_line(const char* path) {
@@ -195,7 +222,7 @@ int main(int argc, char** argv) {
     ShardPlan plan = must(plan_model_folder(dir, po));
     RankPlan rank = must(rank_plan(plan, 0));
     std::optional<Source> source;
-    source.emplace(dir + "/model.safetensors", rank.bytes_out() + (64u << 20));
+    source.emplace(dir + "/model.safetensors");
     auto row = [&](const char* method, const char* destination, const LoadedRank& l, double seconds, double mc) {
       std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} |\n", w, method,
                                destination, l.bytes_out, l.bytes_read,
@@ -211,6 +238,7 @@ int main(int argc, char** argv) {
       RankLoader loader = must(RankLoader::create(dir, o));
       HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));
       LoadedRank last = must(loader.load_into(rank, {arena.data(), arena.size()}));  // page cache warm, arena written
+      const std::vector<Copy> copies = rank_copies(rank, last);
       // Load and memcpy alternate, kRepeats times each, so both meet the machine's
       // memory in the same states (freed pages are cheaper to fault in again for a
       // while); medians are reported.
@@ -219,7 +247,7 @@ int main(int argc, char** argv) {
         LoadedRank l = must(loader.load(rank));
         load_s.push_back(l.seconds);
         l = LoadedRank{};
-        copy_s.push_back(memcpy_fresh(*source, rank.bytes_out(), threads));
+        copy_s.push_back(memcpy_fresh(*source, copies, arena.size(), threads));
       }
       row(name, "fresh", last, median(load_s), median(copy_s));
       load_s.clear();
@@ -227,7 +255,7 @@ int main(int argc, char** argv) {
       for (int i = 0; i < kRepeats; ++i) {
         last = must(loader.load_into(rank, {arena.data(), arena.size()}));
         load_s.push_back(last.seconds);
-        copy_s.push_back(memcpy_into(*source, {arena.data(), rank.bytes_out()}, threads));
+        copy_s.push_back(memcpy_into(*source, copies, arena.data(), threads));
       }
       row(name, "reused", last, median(load_s), median(copy_s));
     }
@@ -239,12 +267,14 @@ int main(int argc, char** argv) {
                              gbps(rank.bytes_out(), tn));
     // Cold beside the warm fresh memcpy: the source mapping is dropped first so the
     // eviction can take every page of the file.
-    const double warm_memcpy = memcpy_fresh(*source, rank.bytes_out(), threads);
-    source.reset();
-    evict(dir + "/model.safetensors");
     LoadOptions o;
     o.io_threads = threads;
-    LoadedRank cold = must(must(RankLoader::create(dir, o)).load(rank));
+    RankLoader cold_loader = must(RankLoader::create(dir, o));
+    const double warm_memcpy =
+        memcpy_fresh(*source, rank_copies(rank, must(cold_loader.load(rank))), cold_loader.arena_bytes(rank), threads);
+    source.reset();
+    evict(dir + "/model.safetensors");
+    LoadedRank cold = must(cold_loader.load(rank));
     row("pread, cold (fadvise DONTNEED)", "fresh", cold, cold.seconds, warm_memcpy);
   }
   if (!keep) std::filesystem::remove_all(dir);
