@@ -108,8 +108,9 @@ Result<RepoInfo> fetch_repo_info(std::string_view repo_id, const HubOptions& opt
 
 // GET of bytes [range.first, range.last] of a repo file at options.revision
 // (following the Hub's redirects, the token only to the Hub's own host). The
-// answer must be 206 for exactly that range (a 200 with the full body is
-// sliced); at most 64 MiB per call.
+// answer must be 206 for exactly that range; a 200 (a server that ignores Range)
+// is read only up to the range's end, then the transfer is cut off and sliced.
+// At most 64 MiB per call.
 Result<std::string> fetch_file_range(std::string_view repo_id, std::string_view path, ByteRange range,
                                      const HubOptions& options);
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "hub/file_metadata.h"
+#include "hub/range_get.h"
 
 namespace hubload {
 namespace {
@@ -26,35 +27,9 @@ Result<std::string> fetch_file_range(std::string_view repo_id, std::string_view 
                                                  path, repo_id));
   }
   const std::string url = resolve_url(ctx, options.revision, path);
-  HttpRequest request = make_request(ctx, "GET", url);
-  request.range = range;
-  request.max_collected_bytes = kMaxRangeBytes;
-  HUBLOAD_ASSIGN_OR_RETURN(Answer answer, send_following_relative(ctx, request));
-  if (answer.response.status >= 300 && answer.response.status < 400) {
-    // The CDN hop: the Location is pre-signed, and the token stays behind.
-    HttpRequest cdn = make_request(ctx, "GET", *answer.response.headers.get("Location"));
-    cdn.range = range;
-    cdn.max_collected_bytes = kMaxRangeBytes;
-    HUBLOAD_ASSIGN_OR_RETURN(HttpResponse response, ctx.transport->send(cdn));
-    answer = Answer{std::move(response), cdn.url};
-  }
-  const HttpResponse& response = answer.response;
-  const std::string what = fmt::format("bytes {}-{} of {} in {}", range.first, *range.last, path, repo_id);
-  const std::uint64_t want = *range.last - range.first + 1;
-  if (response.status == 206) {
-    const std::string expected = fmt::format("bytes {}-", range.first);
-    if (!response.headers.get("Content-Range").value_or("").starts_with(expected)) {
-      return invalid_input(fmt::format("{}: {} answered 206 with Content-Range '{}'", what, answer.url,
-                                       response.headers.get("Content-Range").value_or("")));
-    }
-    if (response.body.size() > want) return invalid_input(fmt::format("{}: {} sent more bytes than asked", what, answer.url));
-    return response.body;
-  }
-  if (response.status == 200) {  // a server that ignores Range: slice the full body
-    if (range.first >= response.body.size()) return std::string();
-    return response.body.substr(range.first, want);
-  }
-  return hub_error(response, answer.url, what);
+  // A server that ignores Range is read only up to the range's end, then cut off.
+  HUBLOAD_ASSIGN_OR_RETURN(RangeBytes got, get_range(ctx, url, range.first, *range.last, {}));
+  return std::move(got.bytes);
 }
 
 }  // namespace hubload
