@@ -12,6 +12,7 @@ packages=(
   libcli11-dev                                # command-line parsing
   libfmt-dev                                  # formatting
   libcpp-httplib-dev                          # HTTP server for `hubload serve`
+  liburing-dev                                # batched positional reads (io_uring) for the rank loader
   libgtest-dev libgmock-dev                   # unit and end-to-end tests
   libbenchmark-dev                            # micro-benchmarks
   clang                                       # libFuzzer targets

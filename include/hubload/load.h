@@ -26,6 +26,12 @@ enum class ReadMethod : std::uint8_t {
 struct LoadOptions {
   int io_threads = 4;  // threads per load() call; 1 = read on the calling thread
   ReadMethod method = ReadMethod::pread;
+  // Batch pread-method reads through io_uring where the kernel allows; false: one
+  // pread per read. A rank's dim-1 slices are tens of thousands of KiB-sized row
+  // reads, and one system call per batch instead of per row is most of their cost.
+  // Where io_uring is refused (old kernel, seccomp, kernel.io_uring_disabled) the
+  // loader falls back to pread silently.
+  bool io_uring = true;
   // Float tensors (BF16, F16, F32) are converted to this dtype while loading
   // (round-to-nearest-even); tensors of other dtypes keep theirs.
   std::optional<DType> convert_to;
@@ -76,7 +82,7 @@ struct LoadedRank {
   std::uint64_t bytes_read = 0;       // bytes fetched from the files (covering ranges included)
   std::uint64_t bytes_planned = 0;    // bytes the plan's runs name (this rank's share)
   std::uint64_t bytes_out = 0;        // bytes of the loaded tensors
-  std::uint64_t read_calls = 0;       // preads issued (or copies from the mapping)
+  std::uint64_t read_calls = 0;       // reads issued (pread or io_uring) or copies from the mapping
   double seconds = 0;                 // wall time of the load
   HostBuffer storage;
 

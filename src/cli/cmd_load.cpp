@@ -16,6 +16,7 @@ struct LoadCli {
   int rank = 0;
   int threads = 4;
   bool mmap = false;
+  bool no_io_uring = false;
   std::string dtype;
   std::string out;  // write the rank's tensors here as one safetensors file
 };
@@ -38,6 +39,7 @@ int run_load(const LoadCli& o) {
   LoadOptions options;
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
+  options.io_uring = !o.no_io_uring;
   if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
   Result<RankLoader> loader = RankLoader::create(folder, options);
   if (!loader) return report_error(loader.error(), o.tp.json);
@@ -81,6 +83,8 @@ Command add_load_command(CLI::App& app) {
   c.app->add_option("--rank", o->rank, "The rank to load (0 <= R < W)")->required();
   c.app->add_option("--threads", o->threads, "I/O threads")->check(CLI::PositiveNumber);
   c.app->add_flag("--mmap", o->mmap, "Copy out of a memory mapping instead of pread");
+  c.app->add_flag("--no-io-uring", o->no_io_uring,
+                  "One pread per read instead of batches through io_uring (used where the kernel allows)");
   c.app->add_option("--dtype", o->dtype, "Convert float tensors while loading")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   c.app->add_option("--out", o->out, "Also write the rank's tensors to this safetensors file");

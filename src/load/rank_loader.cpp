@@ -1,5 +1,7 @@
 // RankLoader::load: allocate one aligned arena for the rank, zero the padding,
-// then let io_threads workers take read tasks in order until done or failed.
+// then let io_threads workers take batches of read tasks in order until done or
+// failed; with pread, each worker sends its batch's direct reads through its own
+// io_uring in one submission when the kernel allows it.
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -12,15 +14,21 @@
 #include "hubload/file.h"
 #include "hubload/load.h"
 #include "load/read_tasks.h"
+#include "load/uring_reader.h"
 
 namespace hubload {
 namespace {
 
 using load_internal::Destination;
 using load_internal::Piece;
+using load_internal::PositionalRead;
 using load_internal::ReadTask;
+using load_internal::UringReader;
 
 constexpr std::uint64_t kTensorAlignment = 256;
+// A batch: up to this many tasks (the ring's depth) or this many bytes.
+constexpr std::size_t kBatchTasks = 64;
+constexpr std::uint64_t kBatchBytes = 1u << 20;
 
 using Source = std::variant<ReadFile, MappedFile>;
 
@@ -57,14 +65,18 @@ Status deliver(const Piece& p, const std::byte* src) {
   return convert_floats(p.from, p.to, {src, p.length}, {p.dest, out_len});
 }
 
+Status check_in_file(const ReadTask& task, const Sources& sources, std::uint64_t file_size) {
+  if (task.offset <= file_size && task.length <= file_size - task.offset) return ok();
+  return invalid_input(sources.names[task.file] + ": byte range [" + std::to_string(task.offset) + ", " +
+                       std::to_string(task.offset + task.length) + ") is past the end of the file (" +
+                       std::to_string(file_size) + " bytes)");
+}
+
 // One task; `scratch` is the calling thread's buffer for covering reads.
 Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::byte>& scratch) {
   const Source& source = sources.files[task.file];
   if (const auto* map = std::get_if<MappedFile>(&source)) {
-    if (task.offset > map->size() || task.length > map->size() - task.offset)
-      return invalid_input(sources.names[task.file] + ": byte range [" + std::to_string(task.offset) + ", " +
-                           std::to_string(task.offset + task.length) + ") is past the end of the file (" +
-                           std::to_string(map->size()) + " bytes)");
+    HUBLOAD_TRY(check_in_file(task, sources, map->size()));
     const std::byte* base = map->bytes().data() + task.offset;
     for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, base + p.task_offset));
     return ok();
@@ -75,6 +87,23 @@ Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::b
   HUBLOAD_TRY(file.read_at(task.offset, {scratch.data(), task.length}));
   for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, scratch.data() + p.task_offset));
   return ok();
+}
+
+// A batch of tasks: with a ring, its direct reads go out in one submission
+// (after the others ran); `direct` is the calling thread's list, reused.
+Status run_batch(std::span<const ReadTask> batch, const Sources& sources, std::vector<std::byte>& scratch,
+                 UringReader* ring, std::vector<PositionalRead>& direct) {
+  direct.clear();
+  for (const ReadTask& task : batch) {
+    if (ring == nullptr || !task.direct()) {
+      HUBLOAD_TRY(run_task(task, sources, scratch));
+      continue;
+    }
+    const ReadFile& file = std::get<ReadFile>(sources.files[task.file]);
+    HUBLOAD_TRY(check_in_file(task, sources, file.size()));
+    direct.push_back(PositionalRead{file.fd(), task.offset, task.length, task.pieces[0].dest, file.path()});
+  }
+  return direct.empty() ? ok() : ring->read_all(direct);
 }
 
 }  // namespace
@@ -162,16 +191,28 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   for (const ReadTask& t : tasks) out.bytes_read += t.length;
   out.read_calls = tasks.size();
 
+  // Batches only pay off where a worker has a ring; otherwise one task per claim.
+  const bool batched = options_.io_uring && options_.method == ReadMethod::pread;
+  const std::vector<std::size_t> bounds =
+      load_internal::batch_bounds(tasks, batched ? kBatchTasks : 1, batched ? kBatchBytes : 0);
+  const std::size_t batches = bounds.size() - 1;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::optional<Error> first_error;
   auto worker = [&] {
     std::vector<std::byte> scratch;
+    std::vector<PositionalRead> direct;
+    // Where the kernel refuses io_uring this worker reads with pread, batch by batch.
+    std::optional<UringReader> ring;
+    if (batched) {
+      if (Result<UringReader> r = UringReader::create(kBatchTasks)) ring.emplace(std::move(r).value());
+    }
     while (!failed.load(std::memory_order_relaxed)) {
-      std::size_t i = next.fetch_add(1);
-      if (i >= tasks.size()) return;
-      Status s = run_task(tasks[i], sources, scratch);
+      std::size_t b = next.fetch_add(1);
+      if (b >= batches) return;
+      Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), sources, scratch,
+                           ring ? &*ring : nullptr, direct);
       if (!s) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::move(s).error();
@@ -179,7 +220,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       }
     }
   };
-  std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options_.io_threads), tasks.size());
+  std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options_.io_threads), batches);
   if (threads <= 1) {
     worker();
   } else {

@@ -39,4 +39,19 @@ std::vector<ReadTask> build_read_tasks(const RankPlan& plan, const std::vector<D
   return tasks;
 }
 
+std::vector<std::size_t> batch_bounds(const std::vector<ReadTask>& tasks, std::size_t max_tasks,
+                                      std::uint64_t max_bytes) {
+  std::vector<std::size_t> bounds{0};
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    bytes += tasks[i].length;
+    if (i + 1 - bounds.back() >= max_tasks || bytes >= max_bytes) {
+      bounds.push_back(i + 1);
+      bytes = 0;
+    }
+  }
+  if (bounds.back() != tasks.size()) bounds.push_back(tasks.size());
+  return bounds;
+}
+
 }  // namespace hubload::load_internal

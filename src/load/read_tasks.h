@@ -43,4 +43,11 @@ struct Destination {
 std::vector<ReadTask> build_read_tasks(const RankPlan& plan, const std::vector<Destination>& dests,
                                        const LoadOptions& options);
 
+// Consecutive tasks grouped for one claim by a worker (one io_uring submission):
+// a batch closes at `max_tasks` tasks or once it holds `max_bytes`, so long
+// chunks are still shared among the threads. Returns each batch's first task
+// index, then tasks.size().
+std::vector<std::size_t> batch_bounds(const std::vector<ReadTask>& tasks, std::size_t max_tasks,
+                                      std::uint64_t max_bytes);
+
 }  // namespace hubload::load_internal
