@@ -1,5 +1,6 @@
 // Tensor-parallel rank loading on a generated ~4 GiB bf16 Llama-shaped checkpoint:
-// rank 0 of W = 1, 2, 4, 8 with pread and mmap from the page cache, each beside a
+// rank 0 of W = 1, 2, 4, 8 with pread (io_uring batches, and one syscall a read)
+// and mmap from the page cache, each beside a
 // memcpy of the same bytes into a destination in the same state, in the
 // same run (the same runs of the file, copied from a pre-faulted mapping to the
 // same places in the arena), with as many threads as the loader's I/O threads:
@@ -230,11 +231,19 @@ int main(int argc, char** argv) {
                                seconds, gbps(l.bytes_out, seconds), gbps(l.bytes_out, mc),
                                gbps(l.bytes_out, seconds) / gbps(l.bytes_out, mc));
     };
-    for (ReadMethod m : {ReadMethod::pread, ReadMethod::mmap}) {
+    struct Variant {
+      const char* name;
+      ReadMethod method;
+      bool io_uring;
+    };
+    for (const Variant& v : {Variant{"pread (io_uring)", ReadMethod::pread, true},
+                             Variant{"pread (one syscall a read)", ReadMethod::pread, false},
+                             Variant{"mmap", ReadMethod::mmap, false}}) {
       LoadOptions o;
       o.io_threads = threads;
-      o.method = m;
-      const char* name = m == ReadMethod::pread ? "pread" : "mmap";
+      o.method = v.method;
+      o.io_uring = v.io_uring;
+      const char* name = v.name;
       RankLoader loader = must(RankLoader::create(dir, o));
       HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));
       LoadedRank last = must(loader.load_into(rank, {arena.data(), arena.size()}));  // page cache warm, arena written
