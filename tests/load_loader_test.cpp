@@ -8,40 +8,15 @@
 
 #include "hubload/load.h"
 #include "support/test_support.h"
+#include "support/load_models.h"
 #include "support/tp_models.h"
 
 namespace hubload {
 namespace {
 
 using testing::TinyDims;
-
-struct Model {
-  testing::TempDir dir;
-  ShardPlan plan;
-  std::vector<std::byte> file;
-};
-
-std::unique_ptr<Model> make_model(const std::string& family, int w, DType dtype) {
-  auto m = std::make_unique<Model>();
-  TinyDims d;
-  testing::write_tiny_model(m->dir.path(), family, d, dtype);
-  PlanOptions o;
-  o.world_size = w;
-  Result<ShardPlan> plan = plan_model_folder(m->dir.path().string(), o);
-  EXPECT_TRUE(plan.has_value()) << plan.error().to_string();
-  m->plan = *plan;
-  std::string bytes = testing::read_file(m->dir / "model.safetensors");
-  m->file.resize(bytes.size());
-  std::memcpy(m->file.data(), bytes.data(), bytes.size());
-  return m;
-}
-
-LoadedRank load(const Model& m, int rank, LoadOptions o) {
-  RankLoader loader = *RankLoader::create(m.dir.path().string(), o);
-  Result<LoadedRank> r = loader.load(*rank_plan(m.plan, rank));
-  EXPECT_TRUE(r.has_value()) << r.error().to_string();
-  return std::move(r).value();
-}
+using testing::load_rank;
+using testing::planned_tiny_model;
 
 void expect_same(const LoadedRank& a, const LoadedRank& b) {
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
@@ -55,11 +30,11 @@ void expect_same(const LoadedRank& a, const LoadedRank& b) {
 
 TEST(RankLoader, BytesEqualThePlanAppliedToTheFile) {
   for (const std::string family : {"llama", "gpt2", "falcon"}) {
-    auto m = make_model(family, 4, DType::BF16);
+    auto m = planned_tiny_model(family, 4, DType::BF16);
     for (int r = 0; r < 4; ++r) {
       RankPlan rp = *rank_plan(m->plan, r);
       auto want = testing::apply_rank_plan(rp, m->file);
-      LoadedRank got = load(*m, r, {});
+      LoadedRank got = load_rank(*m, r, {});
       ASSERT_EQ(got.tensors.size(), want.size());
       for (std::size_t i = 0; i < want.size(); ++i) {
         EXPECT_EQ(reinterpret_cast<std::uintptr_t>(got.tensors[i].bytes.data()) % 256, 0u);
@@ -77,27 +52,27 @@ TEST(RankLoader, BytesEqualThePlanAppliedToTheFile) {
 }
 
 TEST(RankLoader, PreadMmapThreadsAndChunkingAgree) {
-  auto m = make_model("qwen2", 2, DType::BF16);
+  auto m = planned_tiny_model("qwen2", 2, DType::BF16);
   LoadOptions base;
   base.io_threads = 1;
   for (int r = 0; r < 2; ++r) {
-    LoadedRank ref = load(*m, r, base);
+    LoadedRank ref = load_rank(*m, r, base);
     LoadOptions mm = base;
     mm.method = ReadMethod::mmap;
-    expect_same(ref, load(*m, r, mm));
+    expect_same(ref, load_rank(*m, r, mm));
     LoadOptions threads = base;
     threads.io_threads = 4;
     threads.chunk_bytes = 64;  // many small tasks across threads
-    expect_same(ref, load(*m, r, threads));
+    expect_same(ref, load_rank(*m, r, threads));
     LoadOptions no_gap = threads;
     no_gap.max_gap_bytes = 0;  // every strided run its own read
-    LoadedRank separate = load(*m, r, no_gap);
+    LoadedRank separate = load_rank(*m, r, no_gap);
     expect_same(ref, separate);
     EXPECT_EQ(separate.bytes_read, separate.bytes_planned);  // nothing beyond the rank's share
     LoadOptions wide = base;
     wide.max_gap_bytes = 1 << 20;  // covering reads, then gather
     wide.max_overread = 1e9;       // however much they skip
-    LoadedRank covering = load(*m, r, wide);
+    LoadedRank covering = load_rank(*m, r, wide);
     expect_same(ref, covering);
     EXPECT_LT(covering.read_calls, separate.read_calls);
   }
@@ -156,11 +131,11 @@ TEST(Convert, F32ToF16HandlesOverflowSubnormalsAndTies) {
 }
 
 TEST(Convert, LoaderRoundTripsBf16ThroughF32Exactly) {
-  auto m = make_model("llama", 2, DType::BF16);
-  LoadedRank bf16 = load(*m, 1, {});
+  auto m = planned_tiny_model("llama", 2, DType::BF16);
+  LoadedRank bf16 = load_rank(*m, 1, {});
   LoadOptions to_f32;
   to_f32.convert_to = DType::F32;
-  LoadedRank f32 = load(*m, 1, to_f32);
+  LoadedRank f32 = load_rank(*m, 1, to_f32);
   ASSERT_EQ(f32.tensors.size(), bf16.tensors.size());
   for (std::size_t i = 0; i < f32.tensors.size(); ++i) {
     EXPECT_EQ(f32.tensors[i].dtype, DType::F32);
@@ -172,12 +147,12 @@ TEST(Convert, LoaderRoundTripsBf16ThroughF32Exactly) {
   LoadOptions mm = to_f32;
   mm.method = ReadMethod::mmap;
   mm.io_threads = 3;
-  expect_same(f32, load(*m, 1, mm));
+  expect_same(f32, load_rank(*m, 1, mm));
 }
 
 TEST(RankLoader, VocabPaddingRowsAreZero) {
-  auto m = make_model("gpt2", 4, DType::F32);  // vocab 50: padded to 64, rank 3 holds rows 48..49 + 14 zero rows
-  LoadedRank r3 = load(*m, 3, {});
+  auto m = planned_tiny_model("gpt2", 4, DType::F32);  // vocab 50: padded to 64, rank 3 holds rows 48..49 + 14 zero rows
+  LoadedRank r3 = load_rank(*m, 3, {});
   const LoadedTensor* wte = r3.find("wte.weight");
   ASSERT_NE(wte, nullptr);
   EXPECT_EQ(wte->shape, (std::vector<std::uint64_t>{16, 32}));

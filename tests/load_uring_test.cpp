@@ -14,6 +14,7 @@
 #include "hubload/load.h"
 #include "load/uring_reader.h"
 #include "support/test_support.h"
+#include "support/load_models.h"
 #include "support/tp_models.h"
 
 namespace hubload {
@@ -22,32 +23,8 @@ namespace {
 using load_internal::PositionalRead;
 using load_internal::UringReader;
 
-struct Model {
-  testing::TempDir dir;
-  ShardPlan plan;
-  std::vector<std::byte> file;
-};
-
-std::unique_ptr<Model> make_model(const std::string& family, int w) {
-  auto m = std::make_unique<Model>();
-  testing::write_tiny_model(m->dir.path(), family, testing::TinyDims{}, DType::BF16);
-  PlanOptions o;
-  o.world_size = w;
-  Result<ShardPlan> plan = plan_model_folder(m->dir.path().string(), o);
-  EXPECT_TRUE(plan.has_value()) << plan.error().to_string();
-  m->plan = *plan;
-  std::string bytes = testing::read_file(m->dir / "model.safetensors");
-  m->file.resize(bytes.size());
-  std::memcpy(m->file.data(), bytes.data(), bytes.size());
-  return m;
-}
-
-LoadedRank load(const Model& m, int rank, LoadOptions o) {
-  RankLoader loader = *RankLoader::create(m.dir.path().string(), o);
-  Result<LoadedRank> r = loader.load(*rank_plan(m.plan, rank));
-  EXPECT_TRUE(r.has_value()) << r.error().to_string();
-  return std::move(r).value();
-}
+using testing::load_rank;
+using testing::planned_tiny_model;
 
 std::string why_no_ring() {
   Result<UringReader> ring = UringReader::create(64);
@@ -64,7 +41,7 @@ TEST(UringLoad, SameBytesAsPreadForEveryRankAndTaskShape) {
   };
   const Shape shapes[] = {{4, 8u << 20, 4096}, {4, 8u << 20, 0}, {1, 64, 0}, {3, 64, 0}, {3, 64, 4096}};
   for (const std::string family : {"llama", "gpt2", "falcon"}) {
-    auto m = make_model(family, 4);
+    auto m = planned_tiny_model(family, 4, DType::BF16);
     for (int r = 0; r < 4; ++r) {
       const auto want = testing::apply_rank_plan(*rank_plan(m->plan, r), m->file);
       for (const Shape& shape : shapes) {
@@ -73,9 +50,9 @@ TEST(UringLoad, SameBytesAsPreadForEveryRankAndTaskShape) {
         o.chunk_bytes = shape.chunk_bytes;
         o.max_gap_bytes = shape.max_gap_bytes;
         o.io_uring = false;
-        LoadedRank off = load(*m, r, o);
+        LoadedRank off = load_rank(*m, r, o);
         o.io_uring = true;
-        LoadedRank on = load(*m, r, o);
+        LoadedRank on = load_rank(*m, r, o);
         SCOPED_TRACE(family + " rank " + std::to_string(r) + " threads " + std::to_string(shape.threads) +
                      " chunk " + std::to_string(shape.chunk_bytes) + " gap " + std::to_string(shape.max_gap_bytes));
         ASSERT_EQ(on.tensors.size(), want.size());

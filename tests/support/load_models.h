@@ -1,0 +1,28 @@
+// A tiny model of one family written to a temporary folder and planned for W
+// ranks, with its file image kept for byte comparisons: the loader tests' model.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hubload/load.h"
+#include "hubload/plan.h"
+#include "support/test_support.h"
+
+namespace hubload::testing {
+
+struct PlannedModel {
+  TempDir dir;
+  ShardPlan plan;
+  std::vector<std::byte> file;  // model.safetensors as written
+};
+
+// Fails the calling test (and returns an empty plan) when planning fails.
+std::unique_ptr<PlannedModel> planned_tiny_model(const std::string& family, int world_size, DType dtype);
+
+// Loads `rank` of the model with `options`; fails the calling test on an error.
+LoadedRank load_rank(const PlannedModel& model, int rank, LoadOptions options);
+
+}  // namespace hubload::testing
