@@ -33,12 +33,8 @@ class TransferBudget : public ::testing::Test {
       contents.push_back(random_bytes(1 << 20, 100 + i));
       std::string path = "/file" + std::to_string(i);
       origin_.add_file(path, contents.back());
-      TransferFile f;
-      f.url = origin_.url(path);
-      f.dest = (dir_ / ("file" + std::to_string(i))).string();
-      f.size = contents.back().size();
-      f.expected_hash = sha256_hex(contents.back());
-      files.push_back(f);
+      files.push_back(testing::transfer_file(origin_.url(path), (dir_ / ("file" + std::to_string(i))).string(),
+                                             contents.back()));
     }
     // Slow enough per connection that the calls overlap for a while.
     origin_.set_faults({.bytes_per_second = 4u << 20});

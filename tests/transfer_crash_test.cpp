@@ -69,11 +69,7 @@ TEST(TransferCrash, KilledAtRandomMomentsResumesAndRefetchesLittle) {
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     TempDir dir;
-    TransferFile file;
-    file.url = origin.url("/blob");
-    file.dest = (dir / "blob").string();
-    file.size = content.size();
-    file.expected_hash = sha256_hex(content);
+    TransferFile file = testing::transfer_file(origin.url("/blob"), (dir / "blob").string(), content);
 
     pid_t child = spawn_download(file);
     ASSERT_GT(child, 0);
@@ -102,11 +98,7 @@ TEST(TransferCrash, FourProcessesRacingWithFaultsPublishOneBlobFetchedOnce) {
   origin.add_file("/blob", content);
   origin.set_faults({.drop_first = 2, .drop_after = 300'000});
   TempDir dir;
-  TransferFile file;
-  file.url = origin.url("/blob");
-  file.dest = (dir / "blob").string();
-  file.size = content.size();
-  file.expected_hash = sha256_hex(content);
+  TransferFile file = testing::transfer_file(origin.url("/blob"), (dir / "blob").string(), content);
   std::vector<pid_t> kids;
   for (int i = 0; i < 4; ++i) kids.push_back(spawn_download(file));
   for (pid_t k : kids) {

@@ -50,10 +50,7 @@ class TransferEngine : public ::testing::Test {
   void SetUp() override {
     content_ = random_bytes(4 << 20, 7);
     origin_.add_file("/blob", content_);
-    file_.url = origin_.url("/blob");
-    file_.dest = (dir_ / "blobs" / "target").string();
-    file_.size = content_.size();
-    file_.expected_hash = sha256_hex(content_);
+    file_ = testing::transfer_file(origin_.url("/blob"), (dir_ / "blobs" / "target").string(), content_);
   }
 
   Result<TransferStats> fetch(const TransferOptions& o) { return download_files(std::span(&file_, 1), o); }

@@ -44,10 +44,8 @@ class TransferFaultMatrix : public ::testing::TestWithParam<MatrixCase> {
     testing::FakeHubOptions hub_options;
     hub_options.cdn = true;
     hub_.start(hub_options);
-    file_.url = hub_.url() + "/acme/big/resolve/main/model.safetensors";
-    file_.dest = (out_ / "blobs" / sha256_hex(*content_)).string();
-    file_.size = content_->size();
-    file_.expected_hash = sha256_hex(*content_);
+    file_ = testing::transfer_file(hub_.url() + "/acme/big/resolve/main/model.safetensors",
+                                   (out_ / "blobs" / sha256_hex(*content_)).string(), *content_);
   }
 
   TransferOptions options(int connections) const {

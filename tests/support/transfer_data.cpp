@@ -2,6 +2,7 @@
 
 #include <random>
 #include <span>
+#include <utility>
 
 #include "transfer/content_hasher.h"
 
@@ -24,5 +25,14 @@ std::string hash_hex(std::size_t etag_length, std::string_view s) {
 
 std::string sha256_hex(std::string_view content) { return hash_hex(64, content); }
 std::string git_sha1_hex(std::string_view content) { return hash_hex(40, content); }
+
+TransferFile transfer_file(std::string url, std::string dest, std::string_view content) {
+  TransferFile f;
+  f.url = std::move(url);
+  f.dest = std::move(dest);
+  f.size = content.size();
+  f.expected_hash = sha256_hex(content);
+  return f;
+}
 
 }  // namespace hubload::testing

@@ -7,10 +7,15 @@
 #include <string>
 #include <string_view>
 
+#include "hubload/transfer.h"
+
 namespace hubload::testing {
 
 std::string random_bytes(std::size_t n, unsigned seed);
 std::string sha256_hex(std::string_view content);
 std::string git_sha1_hex(std::string_view content);
+
+// The file to fetch from `url` into `dest`, expected to hold exactly `content`.
+TransferFile transfer_file(std::string url, std::string dest, std::string_view content);
 
 }  // namespace hubload::testing
