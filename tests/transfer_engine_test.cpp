@@ -10,6 +10,7 @@
 #include "support/test_support.h"
 #include "support/transfer_origin.h"
 #include "support/transfer_data.h"
+#include "transfer/journal.h"
 
 namespace hubload {
 namespace {
@@ -34,14 +35,8 @@ int leftovers(const fs::path& dir) {
 }
 
 TransferOptions fast_options() {
-  TransferOptions o;
-  o.connections = 4;
-  o.chunk_size = 256 << 10;
-  o.min_split = 64 << 10;
-  o.backoff_base = std::chrono::milliseconds(5);
-  o.backoff_max = std::chrono::milliseconds(50);
+  TransferOptions o = testing::fast_transfer_options();
   o.stall_timeout = std::chrono::milliseconds(300);
-  o.journal_interval = std::chrono::milliseconds(20);
   return o;
 }
 
@@ -203,6 +198,49 @@ TEST_F(TransferEngine, CancelledDownloadResumesFetchingOnlyWhatWasMissing) {
   expect_published();
   EXPECT_GE(second->bytes_resumed, on_disk_at_cancel);
   EXPECT_EQ(second->bytes_received + second->bytes_resumed, content_.size());
+}
+
+// Bytes claimed by the journal files in `dir` right now.
+std::uint64_t claimed_bytes(const fs::path& dir) {
+  std::uint64_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.path().string().ends_with(".journal.incomplete")) continue;
+    if (auto j = transfer::load_journal(e.path().string())) {
+      for (const auto& r : j->ranges) n += r.size();
+    }
+  }
+  return n;
+}
+
+// The journal claims bytes only once they have been written for sync_delay (and
+// synced); with no delay it claims them while the download runs.
+TEST_F(TransferEngine, JournalClaimsBytesOnlyAfterTheSyncDelay) {
+  std::string big = random_bytes(24 << 20, 13);
+  origin_.add_file("/big", big);
+  origin_.set_faults({.bytes_per_second = 8 << 20});
+  for (auto delay : {std::chrono::milliseconds(3'600'000), std::chrono::milliseconds(0)}) {
+    SCOPED_TRACE("sync_delay " + std::to_string(delay.count()) + " ms");
+    TempDir dir;
+    TransferFile f = testing::transfer_file(origin_.url("/big"), (dir / "big").string(), big);
+    auto o = fast_options();
+    o.journal_interval = std::chrono::milliseconds(10);
+    o.sync_delay = delay;
+    std::uint64_t claimed_late = 0;
+    o.on_event = [&](const TransferEvent& e) {
+      if (e.kind == TransferEventKind::progress && e.file_bytes > big.size() * 3 / 4 && claimed_late == 0)
+        claimed_late = std::max<std::uint64_t>(claimed_bytes(dir.path()), 1);  // 1: looked, found none
+      return true;
+    };
+    auto r = download_files(std::span(&f, 1), o);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(sha256_hex(testing::read_file(f.dest)), f.expected_hash);
+    ASSERT_GT(claimed_late, 0u) << "no progress event past three quarters";
+    if (delay.count() > 0) {
+      EXPECT_EQ(claimed_late, 1u);
+    } else {
+      EXPECT_GT(claimed_late, 1u);
+    }
+  }
 }
 
 TEST_F(TransferEngine, ProgressEventsEndWithTotalsEqualToTheBytesWritten) {

@@ -1,6 +1,6 @@
 // The resume journal and the partial files it describes: encoding, rejection
 // of anything torn or lying, crash consistency of saving, and adoption of a
-// dead owner's partial.
+// dead owner's partial, and the verifier that claims synced bytes in it.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include "transfer/blob_lock.h"
 #include "transfer/journal.h"
 #include "transfer/partial_file.h"
+#include "transfer/prefix_verifier.h"
 
 namespace hubload::transfer {
 namespace {
@@ -99,6 +100,58 @@ PartialOptions dead_owner_options() {
   return o;
 }
 
+// Claims lag one update: writeback of newly stable bytes starts at one update
+// and is waited for, and claimed, at the next; a final update claims all.
+TEST(PrefixVerifier, ClaimsPostedBytesOneUpdateLaterAndEverythingWhenFinal) {
+  TempDir dir;
+  std::string hash(64, 'c');
+  auto p = PartialFile::open((dir / "blob").string(), 3 << 20, hash, {});
+  ASSERT_TRUE(p);
+  std::string data(3 << 20, 'x');
+  ASSERT_EQ(::pwrite(p->fd(), data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  auto claimed = [&] {
+    auto j = load_journal(p->journal_path());
+    EXPECT_TRUE(j) << j.error().to_string();
+    return j ? j->ranges : std::vector<ByteRange>{};
+  };
+  auto posted = [&](std::uint64_t end) {
+    RangeSet r;
+    r.add({0, end});
+    return p->journal(r);
+  };
+  PrefixVerifier v(p->fd(), p->data_path(), data.size(), std::nullopt, p->journal_path());
+  v.post_journal(posted(1 << 20));
+  v.wait_idle();
+  EXPECT_EQ(claimed(), std::vector<ByteRange>{});
+  v.post_journal(posted(2 << 20));
+  v.wait_idle();
+  EXPECT_EQ(claimed(), (std::vector<ByteRange>{{0, 1 << 20}}));
+  v.post_journal(posted(3 << 20), /*final=*/true);
+  v.wait_idle();
+  EXPECT_EQ(claimed(), (std::vector<ByteRange>{{0, 3 << 20}}));
+  ASSERT_TRUE(v.finish());
+}
+
+// An adopted partial's claims stay claimed while new bytes wait for their sync.
+TEST(PrefixVerifier, KeepsTheAdoptedClaimsFromTheFirstSave) {
+  TempDir dir;
+  auto p = PartialFile::open((dir / "blob").string(), 2 << 20, std::string(64, 'd'), {});
+  ASSERT_TRUE(p);
+  std::string data(2 << 20, 'y');
+  ASSERT_EQ(::pwrite(p->fd(), data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  RangeSet adopted;
+  adopted.add({0, 1 << 20});
+  ASSERT_TRUE(save_journal(p->journal_path(), p->journal(adopted)));
+  PrefixVerifier v(p->fd(), p->data_path(), data.size(), std::nullopt, p->journal_path(), adopted);
+  RangeSet more;
+  more.add({0, 2 << 20});
+  v.post_journal(p->journal(more));
+  v.wait_idle();
+  auto j = load_journal(p->journal_path());
+  ASSERT_TRUE(j) << j.error().to_string();
+  EXPECT_EQ(j->ranges, (std::vector<ByteRange>{{0, 1 << 20}}));
+}
+
 TEST(PartialFile, AdoptsADeadOwnersPartialWithTheSameSizeAndHash) {
   TempDir dir;
   std::string dest = (dir / "blob").string();
@@ -117,6 +170,10 @@ TEST(PartialFile, AdoptsADeadOwnersPartialWithTheSameSizeAndHash) {
   auto q = PartialFile::open(dest, 10, hash, dead_owner_options());
   ASSERT_TRUE(q);
   EXPECT_EQ(q->adopted().ranges(), (std::vector<ByteRange>{{0, 6}}));
+  auto resigned = load_journal(q->journal_path());  // now names this process as owner
+  ASSERT_TRUE(resigned) << resigned.error().to_string();
+  EXPECT_EQ(resigned->pid, static_cast<long>(::getpid()));
+  EXPECT_EQ(resigned->ranges, (std::vector<ByteRange>{{0, 6}}));
   EXPECT_NE(q->data_path(), old_data);
   EXPECT_FALSE(fs::exists(old_data));
   EXPECT_FALSE(fs::exists(old_journal));

@@ -30,6 +30,22 @@ TEST(RangeSet, MergesOverlappingAndAdjacentRanges) {
   EXPECT_EQ(s.ranges(), (std::vector<ByteRange>{{0, 100}}));
 }
 
+TEST(RangeSet, RemoveSplitsTrimsAndDropsRanges) {
+  RangeSet s;
+  s.add({0, 100});
+  s.add({200, 300});
+  s.add({400, 500});
+  s.remove({40, 60});    // splits [0,100)
+  s.remove({250, 450});  // trims [200,300) and [400,500)
+  EXPECT_EQ(s.ranges(), (std::vector<ByteRange>{{0, 40}, {60, 100}, {200, 250}, {450, 500}}));
+  s.remove({0, 40});     // exactly one range
+  s.remove({100, 200});  // a gap: nothing changes
+  s.remove({70, 70});    // empty
+  EXPECT_EQ(s.ranges(), (std::vector<ByteRange>{{60, 100}, {200, 250}, {450, 500}}));
+  s.remove({0, 1000});
+  EXPECT_TRUE(s.empty());
+}
+
 TEST(ChunkPlanner, HandsOutPiecesInOrderThenSplitsTheLargestRemainder) {
   ChunkPlanner p(100, 40, 10);
   auto a = p.assign();

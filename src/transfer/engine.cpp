@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -89,6 +91,9 @@ struct Job {
   Clock::time_point not_before{};
   Clock::time_point last_journal{};
   std::uint64_t journaled_bytes = 0;
+  // The stable bytes at each journal update, oldest first: they are synced once
+  // sync_delay has passed (TransferOptions::sync_delay).
+  std::deque<std::pair<Clock::time_point, RangeSet>> stable_since;
   std::optional<Error> error;
   bool was_present = false;
   bool waiting_reported = false;
@@ -219,9 +224,11 @@ Status Engine::open_job(Job& job) {
   for (const auto& r : job.partial->adopted().ranges()) job.planner->mark_done(r);
   stats_.bytes_resumed += job.planner->done().covered();
   job.journaled_bytes = job.planner->done().covered();
+  job.stable_since.clear();  // they described the bytes before a restart
   job.verifier.reset();
   job.verifier = std::make_unique<PrefixVerifier>(job.partial->fd(), job.partial->data_path(), f.size,
-                                                  std::move(hasher), job.partial->journal_path());
+                                                  std::move(hasher), job.partial->journal_path(),
+                                                  job.partial->adopted());
   job.verifier->set_prefix(job.planner->done().prefix_end());
   return ok();
 }
@@ -487,12 +494,33 @@ void Engine::abandon_conns(Job& job) {
 
 void Engine::maybe_journal(Job& job, Clock::time_point now, bool force) {
   if (!job.partial || !job.verifier || !job.planner) return;
-  std::uint64_t covered = job.planner->done().covered();
-  if (covered == job.journaled_bytes && !force) return;
   if (!force && now - job.last_journal < opt_.journal_interval) return;
-  job.verifier->post_journal(job.partial->journal(job.planner->done()));
-  job.journaled_bytes = covered;
   job.last_journal = now;
+  std::uint64_t covered = job.planner->done().covered();
+  if (covered != job.journaled_bytes || force) {
+    // Bytes near a live connection's write position stay out: their pages may
+    // still be written, and syncing them would make that write wait for the disk
+    // (prefix_verifier.h). 2 MiB covers the largest page-cache folio.
+    constexpr std::uint64_t kFrontierMargin = 2u << 20;
+    RangeSet stable = job.planner->done();
+    for (const Conn& c : conns_) {
+      if (c.job != &job || c.doomed) continue;
+      stable.remove({c.pos > kFrontierMargin ? c.pos - kFrontierMargin : 0, c.pos + kFrontierMargin});
+    }
+    job.stable_since.emplace_back(now, std::move(stable));
+    job.journaled_bytes = covered;
+  }
+  if (force) {  // no writer is left: everything now
+    job.verifier->post_journal(job.partial->journal(job.stable_since.back().second), true);
+    job.stable_since.clear();
+    return;
+  }
+  std::optional<RangeSet> due;
+  while (!job.stable_since.empty() && now - job.stable_since.front().first >= opt_.sync_delay) {
+    due = std::move(job.stable_since.front().second);
+    job.stable_since.pop_front();
+  }
+  if (due) job.verifier->post_journal(job.partial->journal(*due));
 }
 
 void Engine::fail_job(Job& job, Error error) {

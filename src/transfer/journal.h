@@ -2,10 +2,11 @@
 // byte ranges of it are known to be on disk, for which file (size, hash) and by
 // which owner (host, pid), so a later run can adopt it.
 //
-// Crash consistency: the writer fdatasyncs the partial before saving a journal
-// that mentions its bytes, and saves by writing a temporary file, fsyncing it and
-// renaming it over the old journal. A journal on disk therefore never claims
-// bytes that were not written, whatever moment a kill -9 (or power cut) hits.
+// Crash consistency: the writer syncs the partial's bytes before saving a
+// journal that mentions them (prefix_verifier.h), and saves by writing a
+// temporary file, fsyncing it and renaming it over the old journal. A journal on
+// disk therefore never claims bytes that were not written, whatever moment a
+// kill -9 hits; after a power cut, the full-file hash is the last guard.
 #pragma once
 
 #include <cstdint>

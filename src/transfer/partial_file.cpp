@@ -128,8 +128,10 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
   }
 
   // A fresh partial gets its journal (owner record) before its first byte, so
-  // no partial ever exists whose owner a later run cannot identify.
-  if (!adopted) HUBLOAD_TRY(save_journal(p.journal_path_, p.journal(RangeSet{})));
+  // no partial ever exists whose owner a later run cannot identify; an adopted
+  // one is re-signed at once with this process as owner, or a third process
+  // could take the dead owner's name on it for ours until the next journal save.
+  HUBLOAD_TRY(save_journal(p.journal_path_, p.journal(p.adopted_)));
   p.fd_.reset(::open(p.data_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
   if (!p.fd_.valid()) return errno_error(p.data_path_, errno);
   return p;

@@ -1,15 +1,18 @@
 #include "transfer/prefix_verifier.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <utility>
 
 #include <vector>
 
 namespace hubload::transfer {
 
 PrefixVerifier::PrefixVerifier(int fd, std::string data_path, std::uint64_t size,
-                               std::optional<ContentHasher> hasher, std::string journal_path)
+                               std::optional<ContentHasher> hasher, std::string journal_path, RangeSet durable)
     : fd_(fd), data_path_(std::move(data_path)), size_(size), hasher_(std::move(hasher)),
-      journal_path_(std::move(journal_path)) {
+      journal_path_(std::move(journal_path)), synced_(std::move(durable)), claimed_(synced_.covered()) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -31,20 +34,65 @@ void PrefixVerifier::set_prefix(std::uint64_t prefix) {
   cv_.notify_all();
 }
 
-void PrefixVerifier::post_journal(Journal journal) {
+void PrefixVerifier::post_journal(Journal journal, bool final) {
   {
     std::lock_guard lock(mu_);
     pending_ = std::move(journal);
+    pending_final_ = pending_final_ || final;
   }
   cv_.notify_all();
+}
+
+void PrefixVerifier::wait_idle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return error_.has_value() || (!pending_ && idle_); });
 }
 
 Result<std::string> PrefixVerifier::finish() {
   set_prefix(size_);
   std::unique_lock lock(mu_);
+  // The file is whole: it is published or restarted next, and either drops the
+  // journal, so bringing it up to date would only cost a wait for the disk.
+  pending_.reset();
   cv_.wait(lock, [&] { return error_.has_value() || (done_hashing_ && !pending_ && idle_); });
   if (error_) return *error_;
   return digest_;
+}
+
+Status PrefixVerifier::sync_range(ByteRange r, unsigned flags) {
+  if (!range_sync_) return ok();
+  if (::sync_file_range(fd_, static_cast<off_t>(r.begin), static_cast<off_t>(r.size()), flags) == 0) return ok();
+  if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == ESPIPE) {
+    range_sync_ = false;  // not supported here: save() falls back to fdatasync
+    return ok();
+  }
+  return errno_error(data_path_, errno);
+}
+
+Status PrefixVerifier::save(Journal journal, bool final) {
+  constexpr unsigned kWait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  for (const ByteRange& r : started_.ranges()) HUBLOAD_TRY(sync_range(r, kWait));
+  for (const ByteRange& r : started_.ranges()) synced_.add(r);
+  started_.clear();
+  RangeSet fresh;
+  for (const ByteRange& r : journal.ranges) fresh.add(r);
+  for (const ByteRange& r : synced_.ranges()) fresh.remove(r);
+  if (!final) {
+    for (const ByteRange& r : fresh.ranges()) HUBLOAD_TRY(sync_range(r, SYNC_FILE_RANGE_WRITE));
+  }
+  if (final || !range_sync_) {
+    // fdatasync also flushes the allocation metadata; with no writer left (or
+    // no range sync) there is no frontier to spare.
+    if (::fdatasync(fd_) != 0) return errno_error(data_path_, errno);
+    for (const ByteRange& r : fresh.ranges()) synced_.add(r);
+  } else {
+    started_ = std::move(fresh);
+  }
+  if (synced_.covered() == claimed_) return ok();
+  journal.ranges = synced_.ranges();
+  HUBLOAD_TRY(save_journal(journal_path_, journal));
+  claimed_ = synced_.covered();
+  return ok();
 }
 
 void PrefixVerifier::run() {
@@ -57,11 +105,11 @@ void PrefixVerifier::run() {
     });
     if (pending_) {
       Journal j = std::move(*pending_);
+      bool final = std::exchange(pending_final_, false);
       pending_.reset();
       idle_ = false;
       lock.unlock();
-      Status st = ::fdatasync(fd_) == 0 ? ok() : Status(errno_error(data_path_, errno));
-      if (st) st = save_journal(journal_path_, j);
+      Status st = save(std::move(j), final);
       lock.lock();
       idle_ = true;
       if (!st && !error_) error_ = st.error();

@@ -1,8 +1,19 @@
 // One background thread per file being fetched. It hashes the contiguous prefix
 // of the partial file as it grows (reading back from the page cache with pread),
 // so hashing overlaps the transfer instead of following it, and it brings the
-// resume journal up to date off the transfer thread (fdatasync of the data, then
-// an atomic journal replace), because fdatasync can block for a while.
+// resume journal up to date off the transfer thread, because syncing data can
+// block for a while.
+//
+// The journal claims only bytes made durable with sync_file_range, and only
+// bytes the engine says no connection writes near any more. Syncing the whole
+// file (fdatasync) would put the pages at every connection's write frontier
+// under writeback, and the next pwrite into such a page waits for the disk: that
+// halved uncapped throughput (bench/RESULTS.md, "Profile"). Writeback of newly
+// stable bytes is started at one journal update and waited for at the next, so
+// the wait is usually already over. sync_file_range does not flush metadata;
+// on ext4 the journal's own fsync commits the allocation with it. Where a crash
+// of the machine still loses claimed bytes, the full-file hash catches it and
+// the download restarts from scratch: a claimed byte is never published unchecked.
 #pragma once
 
 #include <atomic>
@@ -16,29 +27,38 @@
 #include "hubload/error.h"
 #include "transfer/content_hasher.h"
 #include "transfer/journal.h"
+#include "transfer/range_set.h"
 
 namespace hubload::transfer {
 
 class PrefixVerifier {
  public:
   // `fd` is the partial file (not owned; must outlive this object). `hasher` is
-  // absent when there is no hash to check.
+  // absent when there is no hash to check. `durable`: bytes the journal on disk
+  // already claims (an adopted partial's), kept claimed from the first save on.
   PrefixVerifier(int fd, std::string data_path, std::uint64_t size, std::optional<ContentHasher> hasher,
-                 std::string journal_path);
+                 std::string journal_path, RangeSet durable = {});
   ~PrefixVerifier();  // stops the thread (pending journal work is still saved)
   PrefixVerifier(const PrefixVerifier&) = delete;
   PrefixVerifier& operator=(const PrefixVerifier&) = delete;
 
   // Bytes [0, prefix) are written; hash up to there.
   void set_prefix(std::uint64_t prefix);
-  // Save this journal (every range in it already written) once the data is synced.
-  void post_journal(Journal journal);
+  // The bytes of `journal.ranges` are written and stable: make them durable and
+  // claim them. Claims lag by one call (see above) unless `final` (no writer
+  // is left): then everything is synced and claimed now.
+  void post_journal(Journal journal, bool final = false);
+  // Waits until posted journal work is done (the journal on disk is current).
+  void wait_idle();
   // Waits until the whole size is hashed and pending journal work is done;
   // returns the hex digest ("" without a hasher) or the first I/O error.
   Result<std::string> finish();
 
  private:
   void run();
+  // Syncs and saves one posted journal (on the verifier thread).
+  Status save(Journal journal, bool final);
+  Status sync_range(ByteRange r, unsigned flags);
 
   int fd_;
   std::string data_path_;
@@ -50,6 +70,13 @@ class PrefixVerifier {
   std::condition_variable cv_;
   std::uint64_t prefix_ = 0;         // guarded by mu_
   std::optional<Journal> pending_;   // guarded by mu_
+  bool pending_final_ = false;       // guarded by mu_
+  // Owned by the verifier thread: bytes durable (claimable), bytes whose
+  // writeback was started, whether sync_file_range works on this file system.
+  RangeSet synced_;
+  RangeSet started_;
+  std::uint64_t claimed_ = ~0ull;
+  bool range_sync_ = true;
   std::atomic<bool> stop_{false};
   bool done_hashing_ = false;        // guarded by mu_
   bool idle_ = true;                 // guarded by mu_: no journal being saved

@@ -22,6 +22,22 @@ void RangeSet::add(ByteRange r) {
   map_.emplace(r.begin, r.end);
 }
 
+void RangeSet::remove(ByteRange r) {
+  if (r.begin >= r.end) return;
+  auto it = map_.upper_bound(r.begin);
+  if (it != map_.begin()) --it;
+  while (it != map_.end() && it->first < r.end) {
+    auto [b, e] = *it;
+    if (e <= r.begin) {
+      ++it;
+      continue;
+    }
+    it = map_.erase(it);
+    if (b < r.begin) map_.emplace(b, r.begin);
+    if (e > r.end) map_.emplace(r.end, e);
+  }
+}
+
 std::uint64_t RangeSet::covered() const {
   std::uint64_t n = 0;
   for (const auto& [b, e] : map_) n += e - b;

@@ -18,6 +18,8 @@ struct ByteRange {
 class RangeSet {
  public:
   void add(ByteRange r);
+  // Takes [r.begin, r.end) out, splitting a range that straddles it.
+  void remove(ByteRange r);
   void clear() { map_.clear(); }
   bool empty() const { return map_.empty(); }
   std::uint64_t covered() const;

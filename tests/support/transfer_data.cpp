@@ -26,6 +26,17 @@ std::string hash_hex(std::size_t etag_length, std::string_view s) {
 std::string sha256_hex(std::string_view content) { return hash_hex(64, content); }
 std::string git_sha1_hex(std::string_view content) { return hash_hex(40, content); }
 
+TransferOptions fast_transfer_options() {
+  TransferOptions o;
+  o.connections = 4;
+  o.chunk_size = 256 << 10;
+  o.min_split = 64 << 10;
+  o.backoff_base = std::chrono::milliseconds(5);
+  o.backoff_max = std::chrono::milliseconds(50);
+  o.journal_interval = std::chrono::milliseconds(10);
+  return o;
+}
+
 TransferFile transfer_file(std::string url, std::string dest, std::string_view content) {
   TransferFile f;
   f.url = std::move(url);
