@@ -7,7 +7,9 @@
 # medians of RUNS runs (each run's figure in brackets) and the peak RSS of the
 # runs; deletes the generated data at the end.
 # ONLY="capped-single" (any of: ceiling single sharded capped-single
-# capped-sharded) runs just those parts.
+# capped-sharded) runs just those parts. CONNECTIONS (default 16, aria2c's -x16)
+# is hubload's --connections, so both clients may open as many; the capped
+# rows' bound is connections x 50 MB/s.
 set -euo pipefail
 BUILD=${1:-build}; RUNS=${2:-3}; SINGLE=${3:-2048}; SHARD=${4:-512}; SHARDS=${5:-4}
 HUBLOAD=$(realpath "$BUILD/bin/hubload")
@@ -17,6 +19,7 @@ mkdir -p "$WORK/single" "$WORK/sharded"
 head -c $((SINGLE << 20)) /dev/urandom > "$WORK/single/model.safetensors"
 for i in $(seq 1 "$SHARDS"); do head -c $((SHARD << 20)) /dev/urandom > "$WORK/sharded/shard-$i.safetensors"; done
 ONLY=${ONLY:-}
+CONNECTIONS=${CONNECTIONS:-16}
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b / s / 1e6}'; }
@@ -29,6 +32,11 @@ start_server() {  # $1: --limit-rate value or ""
   SERVER_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
   PORT=$(cat "$WORK/port")
+  # The server hashes a file for its ETag on the first request; do that now,
+  # or the first client of every run after a restart pays for it.
+  for repo in single sharded; do
+    for f in $(ls "$WORK/$repo"); do curl -sfI -o /dev/null "http://127.0.0.1:$PORT/bench/$repo/resolve/main/$f"; done
+  done
 }
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; rm -f "$WORK/port"; }
 
@@ -40,7 +48,7 @@ run_case() {  # $1 label, $2 repo, $3 bytes
     rm -rf "$WORK/cache" "$WORK/dl"; mkdir -p "$WORK/dl"; sync
     local t0 t1
     t0=$(date +%s.%N)
-    /usr/bin/time -v -o "$WORK/time.txt" "$HUBLOAD" download "bench/$repo" --include '*' --quiet \
+    /usr/bin/time -v -o "$WORK/time.txt" "$HUBLOAD" download "bench/$repo" --include '*' --quiet --connections "$CONNECTIONS" \
       --endpoint "http://127.0.0.1:$PORT" --cache-dir "$WORK/cache" > /dev/null
     t1=$(date +%s.%N)
     h+=("$(mbps "$bytes" "$(echo "$t1 - $t0" | bc)")")
@@ -82,6 +90,7 @@ DD_SYNC="$(printf '%s\n' "${dsn[@]}" | median) (${dsn[*]})"
 echo "ceiling: curl -o /dev/null ${CURL_NULL} MB/s, dd into the cache file system ${DD} MB/s"
 echo "(not part of the ceiling: dd conv=fdatasync ${DD_SYNC} MB/s)"
 fi
+echo "hubload --connections $CONNECTIONS; aria2c -x16 -s16 -k1M"
 echo "| case | hubload MB/s | curl MB/s | aria2c MB/s | hubload / aria2c | hubload peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
 want single && run_case "single ${SINGLE} MiB, uncapped" single $((SINGLE << 20))

@@ -62,6 +62,7 @@ TEST(LoadCli, ShardThenLoadGiveTheSameDigests) {
   nlohmann::json doc = nlohmann::json::parse(load.out);
   EXPECT_EQ(doc["rank"], 1);
   EXPECT_GT(doc["bytes_read"].get<std::uint64_t>(), 0u);
+  EXPECT_LE(doc["uring_reads"].get<std::uint64_t>(), doc["read_calls"].get<std::uint64_t>());
   Result<SafetensorsFile> sf = SafetensorsFile::open((dir / "out" / "model-rank-1-part-0.safetensors").string());
   ASSERT_TRUE(sf.has_value()) << sf.error().to_string();
   ASSERT_EQ(doc["tensors"].size(), sf->tensors().size());
@@ -76,6 +77,7 @@ TEST(LoadCli, ShardThenLoadGiveTheSameDigests) {
                                    " --tp 2 --rank 0 --mmap --dtype f32");
   ASSERT_EQ(text.exit_code, 0) << text.out;
   EXPECT_NE(text.out.find("rank 0/2: read"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("(0 through io_uring)"), std::string::npos) << text.out;  // --mmap copies
   EXPECT_NE(text.out.find("F32"), std::string::npos);
 }
 

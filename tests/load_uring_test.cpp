@@ -32,8 +32,9 @@ std::string why_no_ring() {
 }
 
 TEST(UringLoad, SameBytesAsPreadForEveryRankAndTaskShape) {
-  if (std::string why = why_no_ring(); !why.empty())
-    std::cerr << "io_uring unavailable, testing the pread fallback: " << why << "\n";
+  const std::string why = why_no_ring();
+  const bool uring_available = why.empty();
+  if (!uring_available) std::cerr << "io_uring unavailable, testing the pread fallback: " << why << "\n";
   struct Shape {
     int threads;
     std::uint64_t chunk_bytes;
@@ -65,6 +66,14 @@ TEST(UringLoad, SameBytesAsPreadForEveryRankAndTaskShape) {
               << off.tensors[i].name;
         }
         EXPECT_EQ(on.read_calls, off.read_calls);
+        EXPECT_EQ(off.uring_reads, 0u);
+        // Where this kernel refuses io_uring the loader falls back to pread.
+        if (uring_available && shape.max_gap_bytes == 0) {
+          EXPECT_GT(on.uring_reads, 0u);
+        } else if (!uring_available) {
+          EXPECT_EQ(on.uring_reads, 0u);
+        }
+        EXPECT_LE(on.uring_reads, on.read_calls);
         EXPECT_EQ(on.bytes_read, off.bytes_read);
       }
     }

@@ -53,6 +53,22 @@ TEST(TtyProgress, DrawsOneLinePerActiveFileAndATotalThenRedrawsInPlace) {
   EXPECT_EQ(p.clear(), "");
 }
 
+// The first window opens at the first event, so time spent before the download
+// (metadata requests) does not count; a rate shows after 0.1 s, not before.
+TEST(TtyProgress, RateCountsFromTheFirstEventAndIsProvisionalUntilHalfASecond) {
+  TtyProgress p(60);
+  p.update(event(TransferEventKind::start, 0, "w.bin", 0, 100'000'000, 0, 100'000'000, 0), 5.0);
+  p.update(event(TransferEventKind::progress, 0, "w.bin", 1'000'000, 100'000'000, 1'000'000, 100'000'000,
+                 1'000'000), 5.05);
+  EXPECT_NE(p.frame().find("0 B/s  ETA --"), std::string::npos);
+  p.update(event(TransferEventKind::progress, 0, "w.bin", 20'000'000, 100'000'000, 20'000'000, 100'000'000,
+                 20'000'000), 5.2);
+  EXPECT_NE(p.frame().find("100.0 MB/s  ETA 1s"), std::string::npos);
+  p.update(event(TransferEventKind::progress, 0, "w.bin", 60'000'000, 100'000'000, 60'000'000, 100'000'000,
+                 60'000'000), 5.5);
+  EXPECT_NE(p.frame().find("120.0 MB/s  ETA 0s"), std::string::npos);
+}
+
 TEST(TtyProgress, LongNamesAreShortenedFromTheLeft) {
   TtyProgress p(50);
   p.update(event(TransferEventKind::start, 0, std::string(50, 'a') + "/tail.bin", 0, 10, 0, 10, 0), 0.0);

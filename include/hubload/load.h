@@ -83,6 +83,7 @@ struct LoadedRank {
   std::uint64_t bytes_planned = 0;    // bytes the plan's runs name (this rank's share)
   std::uint64_t bytes_out = 0;        // bytes of the loaded tensors
   std::uint64_t read_calls = 0;       // reads issued (pread or io_uring) or copies from the mapping
+  std::uint64_t uring_reads = 0;      // of read_calls, those submitted through io_uring (0: off or refused)
   double seconds = 0;                 // wall time of the load
   HostBuffer storage;
 

@@ -58,16 +58,17 @@ int run_load(const LoadCli& o) {
     print_json({{"rank", o.rank}, {"world_size", o.tp.tp}, {"method", o.mmap ? "mmap" : "pread"},
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
-                {"read_calls", loaded->read_calls}, {"seconds", loaded->seconds}, {"gb_per_s", gbps},
-                {"tensors", tensors}});
+                {"read_calls", loaded->read_calls}, {"uring_reads", loaded->uring_reads},
+                {"seconds", loaded->seconds}, {"gb_per_s", gbps}, {"tensors", tensors}});
     return 0;
   }
   for (const LoadedTensor& t : loaded->tensors)
     std::cout << fmt::format("{:<60} {:<5} [{}] {}\n", t.name, to_string(t.dtype), fmt::join(t.shape, ", "),
                              sha256_hex(t.bytes));
-  std::cout << fmt::format("rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads, {} tensors, {} in memory)\n",
-                           o.rank, o.tp.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps,
-                           loaded->read_calls, loaded->tensors.size(), format_bytes(loaded->bytes_out));
+  std::cout << fmt::format(
+      "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring), {} tensors, {} in memory)\n",
+      o.rank, o.tp.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
+      loaded->uring_reads, loaded->tensors.size(), format_bytes(loaded->bytes_out));
   return 0;
 }
 

@@ -53,12 +53,24 @@ void TtyProgress::update(const TransferEvent& e, double now) {
   total_size_ = e.total_size;
   received_ = e.bytes_received;
   now_ = now;
-  // The rate is smoothed over windows of at least half a second.
-  if (now - rate_at_ >= 0.5) {
-    double inst = (static_cast<double>(received_ - rate_received_)) / (now - rate_at_);
-    rate_ = rate_at_ == 0 && rate_ == 0 ? inst : 0.5 * rate_ + 0.5 * inst;
+  // The rate is smoothed over windows of at least half a second, the first
+  // starting at the first event (not at our creation: the metadata requests
+  // before it would count as a slow start). Until that first window closes, a
+  // provisional rate is shown once a tenth of a second has passed.
+  if (!window_open_) {
+    window_open_ = true;
     rate_at_ = now;
     rate_received_ = received_;
+  }
+  double elapsed = now - rate_at_;
+  double inst = elapsed > 0 ? static_cast<double>(received_ - rate_received_) / elapsed : 0;
+  if (elapsed >= 0.5) {
+    rate_ = have_rate_ ? 0.5 * rate_ + 0.5 * inst : inst;
+    have_rate_ = true;
+    rate_at_ = now;
+    rate_received_ = received_;
+  } else if (!have_rate_ && elapsed >= 0.1) {
+    rate_ = inst;
   }
   if (e.kind == TransferEventKind::done || e.kind == TransferEventKind::error) {
     active_.erase(e.file_index);

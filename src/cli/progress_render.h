@@ -35,6 +35,7 @@ class TtyProgress {
   std::map<std::size_t, FileLine> active_;
   std::uint64_t total_bytes_ = 0, total_size_ = 0, received_ = 0;
   double now_ = 0, rate_ = 0, rate_at_ = 0;
+  bool window_open_ = false, have_rate_ = false;
   std::uint64_t rate_received_ = 0;
   int lines_drawn_ = 0;
 };

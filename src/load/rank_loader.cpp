@@ -197,6 +197,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       load_internal::batch_bounds(tasks, batched ? kBatchTasks : 1, batched ? kBatchBytes : 0);
   const std::size_t batches = bounds.size() - 1;
   std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> uring_reads{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::optional<Error> first_error;
@@ -213,6 +214,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       if (b >= batches) return;
       Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), sources, scratch,
                            ring ? &*ring : nullptr, direct);
+      uring_reads.fetch_add(direct.size(), std::memory_order_relaxed);  // what run_batch sent to the ring
       if (!s) {
         std::lock_guard lock(error_mutex);
         if (!first_error) first_error = std::move(s).error();
@@ -228,6 +230,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     for (std::size_t i = 0; i < threads; ++i) pool.emplace_back(worker);
   }
   if (first_error) return std::move(*first_error).with_context("loading rank " + std::to_string(plan.rank));
+  out.uring_reads = uring_reads.load();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
