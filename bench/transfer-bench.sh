@@ -7,8 +7,8 @@
 # medians of RUNS runs (each run's figure in brackets) and the peak RSS of the
 # runs; deletes the generated data at the end.
 # ONLY="capped-single" (any of: ceiling single sharded capped-single
-# capped-sharded) runs just those parts. CONNECTIONS (default 16, aria2c's -x16)
-# is hubload's --connections, so both clients may open as many; the capped
+# capped-sharded) runs just those parts. CONNECTIONS is hubload's --connections:
+# default 8, the CLI's default; 16 gives it as many as aria2c's -x16. The capped
 # rows' bound is connections x 50 MB/s.
 set -euo pipefail
 BUILD=${1:-build}; RUNS=${2:-3}; SINGLE=${3:-2048}; SHARD=${4:-512}; SHARDS=${5:-4}
@@ -19,7 +19,7 @@ mkdir -p "$WORK/single" "$WORK/sharded"
 head -c $((SINGLE << 20)) /dev/urandom > "$WORK/single/model.safetensors"
 for i in $(seq 1 "$SHARDS"); do head -c $((SHARD << 20)) /dev/urandom > "$WORK/sharded/shard-$i.safetensors"; done
 ONLY=${ONLY:-}
-CONNECTIONS=${CONNECTIONS:-16}
+CONNECTIONS=${CONNECTIONS:-8}
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN {printf "%.0f", b / s / 1e6}'; }
