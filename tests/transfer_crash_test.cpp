@@ -43,7 +43,7 @@ std::uint64_t journaled_bytes(const fs::path& dir) {
     if (!e.path().string().ends_with(".journal.incomplete")) continue;
     auto j = transfer::load_journal(e.path().string());
     if (!j) continue;
-    for (const auto& r : j->ranges) n += r.size();
+    for (const auto& r : j->written) n += r.size();  // includes the synced ranges
   }
   return n;
 }

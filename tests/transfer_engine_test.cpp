@@ -200,20 +200,21 @@ TEST_F(TransferEngine, CancelledDownloadResumesFetchingOnlyWhatWasMissing) {
   EXPECT_EQ(second->bytes_received + second->bytes_resumed, content_.size());
 }
 
-// Bytes claimed by the journal files in `dir` right now.
-std::uint64_t claimed_bytes(const fs::path& dir) {
+// Bytes claimed by the journal files in `dir` right now, as synced or as written.
+std::uint64_t claimed_bytes(const fs::path& dir, bool written) {
   std::uint64_t n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.path().string().ends_with(".journal.incomplete")) continue;
     if (auto j = transfer::load_journal(e.path().string())) {
-      for (const auto& r : j->ranges) n += r.size();
+      for (const auto& r : written ? j->written : j->ranges) n += r.size();
     }
   }
   return n;
 }
 
-// The journal claims bytes only once they have been written for sync_delay (and
-// synced); with no delay it claims them while the download runs.
+// The journal claims bytes as synced only once they have been written for
+// sync_delay (and synced); with no delay it does so while the download runs.
+// It claims them as written at once either way.
 TEST_F(TransferEngine, JournalClaimsBytesOnlyAfterTheSyncDelay) {
   std::string big = random_bytes(24 << 20, 13);
   origin_.add_file("/big", big);
@@ -225,16 +226,19 @@ TEST_F(TransferEngine, JournalClaimsBytesOnlyAfterTheSyncDelay) {
     auto o = fast_options();
     o.journal_interval = std::chrono::milliseconds(10);
     o.sync_delay = delay;
-    std::uint64_t claimed_late = 0;
+    std::uint64_t claimed_late = 0, written_late = 0;
     o.on_event = [&](const TransferEvent& e) {
-      if (e.kind == TransferEventKind::progress && e.file_bytes > big.size() * 3 / 4 && claimed_late == 0)
-        claimed_late = std::max<std::uint64_t>(claimed_bytes(dir.path()), 1);  // 1: looked, found none
+      if (e.kind == TransferEventKind::progress && e.file_bytes > big.size() * 3 / 4 && claimed_late == 0) {
+        claimed_late = std::max<std::uint64_t>(claimed_bytes(dir.path(), false), 1);  // 1: looked, found none
+        written_late = claimed_bytes(dir.path(), true);
+      }
       return true;
     };
     auto r = download_files(std::span(&f, 1), o);
     ASSERT_TRUE(r) << r.error().to_string();
     EXPECT_EQ(sha256_hex(testing::read_file(f.dest)), f.expected_hash);
     ASSERT_GT(claimed_late, 0u) << "no progress event past three quarters";
+    EXPECT_GT(written_late, big.size() / 2);
     if (delay.count() > 0) {
       EXPECT_EQ(claimed_late, 1u);
     } else {

@@ -20,16 +20,28 @@ namespace fs = std::filesystem;
 using hubload::testing::TempDir;
 
 Journal sample() {
-  return Journal{1000, std::string(64, 'a'), "node7", 4242, {{0, 100}, {300, 1000}}};
+  return Journal{1000, std::string(64, 'a'), "node7", 4242, "b00t", {{0, 100}, {300, 400}}, {{0, 120}, {300, 1000}}};
 }
 
 TEST(Journal, EncodesToStableTextAndDecodesBack) {
   std::string text = encode_journal(sample());
   EXPECT_EQ(text, "hubload-partial 1\nsize 1000\nhash " + std::string(64, 'a') +
-                      "\nowner node7 4242\nrange 0 100\nrange 300 1000\nend\n");
+                      "\nowner node7 4242\nboot b00t\nrange 0 100\nrange 300 400\nwritten 0 120\n"
+                      "written 300 1000\nend\n");
   auto j = decode_journal(text, "j");
   ASSERT_TRUE(j);
   EXPECT_EQ(*j, sample());
+}
+
+// Journals written before the written claims have no boot line and only ranges.
+TEST(Journal, ReadsJournalsWithoutBootOrWrittenLines) {
+  auto j = decode_journal("hubload-partial 1\nsize 10\nhash -\nowner h 1\nrange 0 5\nend\n", "old");
+  ASSERT_TRUE(j) << j.error().to_string();
+  EXPECT_EQ(j->boot_id, "");
+  EXPECT_EQ(j->ranges, (std::vector<ByteRange>{{0, 5}}));
+  EXPECT_TRUE(j->written.empty());
+  // A written line before a range line is out of place.
+  EXPECT_FALSE(decode_journal("hubload-partial 1\nsize 10\nhash -\nowner h 1\nwritten 0 5\nrange 0 5\nend\n", "x"));
 }
 
 TEST(Journal, RejectsTruncatedText) {
@@ -56,6 +68,9 @@ TEST(Journal, RejectsRangesPastTheSizeOrOutOfOrder) {
   Journal overlap = sample();
   overlap.ranges = {{0, 100}, {50, 150}};
   EXPECT_FALSE(decode_journal(encode_journal(overlap), "x"));
+  Journal written_past = sample();
+  written_past.written = {{0, 1001}};
+  EXPECT_FALSE(decode_journal(encode_journal(written_past), "x"));
 }
 
 TEST(Journal, SaveReplacesAtomicallyAndLeavesNoTemporary) {
@@ -150,6 +165,43 @@ TEST(PrefixVerifier, KeepsTheAdoptedClaimsFromTheFirstSave) {
   auto j = load_journal(p->journal_path());
   ASSERT_TRUE(j) << j.error().to_string();
   EXPECT_EQ(j->ranges, (std::vector<ByteRange>{{0, 1 << 20}}));
+}
+
+TEST(PartialFile, BootIdIsTheKernelsAndStable) {
+  std::string id = current_boot_id();
+  EXPECT_EQ(id.size(), 36u) << id;  // a UUID, without the newline
+  EXPECT_EQ(current_boot_id(), id);
+}
+
+// Written claims count while the machine has not rebooted; after a reboot only
+// the synced ones do.
+TEST(PartialFile, KeepsWrittenClaimsInTheSameBootAndOnlySyncedOnesAfterAReboot) {
+  for (bool rebooted : {false, true}) {
+    SCOPED_TRACE(rebooted ? "rebooted" : "same boot");
+    TempDir dir;
+    std::string dest = (dir / "blob").string();
+    std::string hash(64, 'e');
+    PartialOptions o = dead_owner_options();
+    o.boot_id = "boot-1";
+    {
+      auto p = PartialFile::open(dest, 10, hash, o);
+      ASSERT_TRUE(p);
+      ASSERT_EQ(::pwrite(p->fd(), "0123456789", 10, 0), 10);
+      RangeSet synced, written;
+      synced.add({0, 4});
+      written.add({0, 8});
+      ASSERT_TRUE(save_journal(p->journal_path(), p->journal(synced, written)));
+    }
+    if (rebooted) o.boot_id = "boot-2";
+    auto q = PartialFile::open(dest, 10, hash, o);
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->adopted().ranges(), (std::vector<ByteRange>{{0, rebooted ? 4u : 8u}}));
+    EXPECT_EQ(q->adopted_synced().ranges(), (std::vector<ByteRange>{{0, 4}}));
+    auto resigned = load_journal(q->journal_path());
+    ASSERT_TRUE(resigned) << resigned.error().to_string();
+    EXPECT_EQ(resigned->ranges, (std::vector<ByteRange>{{0, 4}}));
+    EXPECT_EQ(resigned->written, (std::vector<ByteRange>{{0, rebooted ? 4u : 8u}}));
+  }
 }
 
 TEST(PartialFile, AdoptsADeadOwnersPartialWithTheSameSizeAndHash) {

@@ -127,15 +127,17 @@ struct TransferOptions {
   std::chrono::milliseconds max_server_wait{120'000};
   // How often progress events fire per call (start/done/retry/error always do).
   std::chrono::milliseconds progress_interval{100};
-  // How often the resume journal is brought up to date. It claims only bytes
-  // already synced to disk, away from the connections' write positions.
+  // How often the resume journal is brought up to date. It claims the bytes
+  // written so far (a kill -9 keeps them; they count until the machine
+  // reboots) and, apart, the bytes synced to the device (they count after a
+  // reboot too).
   std::chrono::milliseconds journal_interval{500};
-  // Bytes are synced (and then claimed) once they have been written this long.
-  // Writing back while the download runs costs a fifth of the throughput on a
-  // small machine (bench/RESULTS.md), and the page cache absorbs a short
-  // download whole; a power cut loses at most about this much of the download
-  // (the kernel itself keeps dirty data for up to 30 s). A kill -9 loses nothing:
-  // the bytes are in the page cache. Ctrl-C and errors sync everything.
+  // Bytes are synced once they have been written this long and are 2 MiB away
+  // from every connection's write position. Writing back while the download
+  // runs costs a fifth of the throughput on a small machine (bench/RESULTS.md),
+  // and the page cache absorbs a short download whole; a power cut loses at most
+  // about this much of the download (the kernel itself keeps dirty data for up
+  // to 30 s). Ctrl-C and errors sync everything.
   std::chrono::milliseconds sync_delay{5'000};
   // Partials of other, unreachable hosts older than this are adopted.
   std::chrono::seconds foreign_partial_age{600};

@@ -228,7 +228,7 @@ Status Engine::open_job(Job& job) {
   job.verifier.reset();
   job.verifier = std::make_unique<PrefixVerifier>(job.partial->fd(), job.partial->data_path(), f.size,
                                                   std::move(hasher), job.partial->journal_path(),
-                                                  job.partial->adopted());
+                                                  job.partial->adopted_synced());
   job.verifier->set_prefix(job.planner->done().prefix_end());
   return ok();
 }
@@ -496,22 +496,23 @@ void Engine::maybe_journal(Job& job, Clock::time_point now, bool force) {
   if (!job.partial || !job.verifier || !job.planner) return;
   if (!force && now - job.last_journal < opt_.journal_interval) return;
   job.last_journal = now;
-  std::uint64_t covered = job.planner->done().covered();
-  if (covered != job.journaled_bytes || force) {
-    // Bytes near a live connection's write position stay out: their pages may
-    // still be written, and syncing them would make that write wait for the disk
-    // (prefix_verifier.h). 2 MiB covers the largest page-cache folio.
+  const RangeSet& done = job.planner->done();
+  const bool grew = done.covered() != job.journaled_bytes;
+  if (grew || force) {
+    // Bytes near a live connection's write position are not synced yet: their
+    // pages may still be written, and syncing them would make that write wait
+    // for the disk (prefix_verifier.h). 2 MiB covers the largest page-cache folio.
     constexpr std::uint64_t kFrontierMargin = 2u << 20;
-    RangeSet stable = job.planner->done();
+    RangeSet stable = done;
     for (const Conn& c : conns_) {
       if (c.job != &job || c.doomed) continue;
       stable.remove({c.pos > kFrontierMargin ? c.pos - kFrontierMargin : 0, c.pos + kFrontierMargin});
     }
     job.stable_since.emplace_back(now, std::move(stable));
-    job.journaled_bytes = covered;
+    job.journaled_bytes = done.covered();
   }
   if (force) {  // no writer is left: everything now
-    job.verifier->post_journal(job.partial->journal(job.stable_since.back().second), true);
+    job.verifier->post_journal(job.partial->journal(job.stable_since.back().second, done), true);
     job.stable_since.clear();
     return;
   }
@@ -520,7 +521,9 @@ void Engine::maybe_journal(Job& job, Clock::time_point now, bool force) {
     due = std::move(job.stable_since.front().second);
     job.stable_since.pop_front();
   }
-  if (due) job.verifier->post_journal(job.partial->journal(*due));
+  // Written bytes are claimed at once (they survive a kill -9); synced ones
+  // once due and synced.
+  if (due || grew) job.verifier->post_journal(job.partial->journal(due ? *due : RangeSet{}, done));
 }
 
 void Engine::fail_job(Job& job, Error error) {

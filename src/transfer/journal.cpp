@@ -37,7 +37,9 @@ std::string encode_journal(const Journal& j) {
   out += "\nsize " + std::to_string(j.size);
   out += "\nhash " + (j.hash.empty() ? std::string("-") : j.hash);
   out += "\nowner " + (j.host.empty() ? std::string("-") : j.host) + " " + std::to_string(j.pid);
+  if (!j.boot_id.empty()) out += "\nboot " + j.boot_id;
   for (const auto& r : j.ranges) out += "\nrange " + std::to_string(r.begin) + " " + std::to_string(r.end);
+  for (const auto& r : j.written) out += "\nwritten " + std::to_string(r.begin) + " " + std::to_string(r.end);
   out += "\nend\n";
   return out;
 }
@@ -67,21 +69,32 @@ Result<Journal> decode_journal(std::string_view text, std::string_view source) {
   if (parts.size() != 2 || !parse_u64(parts[1], pid)) return bad("bad owner line");
   j.host = parts[0] == "-" ? "" : std::string(parts[0]);
   j.pid = static_cast<long>(pid);
-  std::uint64_t last_end = 0;
-  for (std::size_t i = 4; i + 2 < lines.size(); ++i) {
-    auto r = field(lines[i], "range");
-    if (!r) return bad("unexpected line " + std::to_string(i + 1));
-    auto be = split(*r, ' ');
-    ByteRange range;
-    if (be.size() != 2 || !parse_u64(be[0], range.begin) || !parse_u64(be[1], range.end)) {
-      return bad("bad range on line " + std::to_string(i + 1));
-    }
-    if (range.begin >= range.end || range.end > j.size || (!j.ranges.empty() && range.begin < last_end)) {
-      return bad("range on line " + std::to_string(i + 1) + " is empty, out of order or past the size");
-    }
-    last_end = range.end;
-    j.ranges.push_back(range);
+  std::size_t i = 4;
+  if (auto boot = field(lines[i], "boot")) {  // absent in journals before the written claims
+    if (boot->empty() || boot->find(' ') != std::string_view::npos) return bad("bad boot line");
+    j.boot_id = std::string(*boot);
+    ++i;
   }
+  // `range` lines, then `written` lines; each list sorted and disjoint.
+  for (std::string_view key : {"range", "written"}) {
+    std::vector<ByteRange>& out = key == "range" ? j.ranges : j.written;
+    std::uint64_t last_end = 0;
+    for (; i + 2 < lines.size(); ++i) {
+      auto r = field(lines[i], key);
+      if (!r) break;
+      auto be = split(*r, ' ');
+      ByteRange range;
+      if (be.size() != 2 || !parse_u64(be[0], range.begin) || !parse_u64(be[1], range.end)) {
+        return bad("bad range on line " + std::to_string(i + 1));
+      }
+      if (range.begin >= range.end || range.end > j.size || (!out.empty() && range.begin < last_end)) {
+        return bad("range on line " + std::to_string(i + 1) + " is empty, out of order or past the size");
+      }
+      last_end = range.end;
+      out.push_back(range);
+    }
+  }
+  if (i + 2 < lines.size()) return bad("unexpected line " + std::to_string(i + 1));
   return j;
 }
 

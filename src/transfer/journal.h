@@ -1,12 +1,17 @@
 // The resume journal: a small text sidecar next to a partial file saying which
-// byte ranges of it are known to be on disk, for which file (size, hash) and by
-// which owner (host, pid), so a later run can adopt it.
+// byte ranges of it are on disk, for which file (size, hash) and by which owner
+// (host, pid, boot), so a later run can adopt it.
 //
-// Crash consistency: the writer syncs the partial's bytes before saving a
-// journal that mentions them (prefix_verifier.h), and saves by writing a
-// temporary file, fsyncing it and renaming it over the old journal. A journal on
-// disk therefore never claims bytes that were not written, whatever moment a
-// kill -9 hits; after a power cut, the full-file hash is the last guard.
+// Two claims, because a kill -9 and a power cut lose different things:
+// - `ranges`: bytes synced to the device (prefix_verifier.h), valid after a
+//   reboot as well;
+// - `written`: bytes written into the page cache, valid only while the machine
+//   has not rebooted since (same `boot_id`): a killed process's writes survive
+//   it, a crashed kernel's may not.
+// The journal is saved by writing a temporary file, fsyncing it and renaming it
+// over the old one. So a journal on disk never claims bytes that were not
+// written, whatever moment a kill -9 hits; after a power cut, the full-file
+// hash is the last guard.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +28,9 @@ struct Journal {
   std::string hash;
   std::string host;
   long pid = 0;
-  std::vector<ByteRange> ranges;
+  std::string boot_id;             // empty: unknown, `written` is never trusted
+  std::vector<ByteRange> ranges;   // synced
+  std::vector<ByteRange> written;  // in the page cache of boot `boot_id` (includes `ranges`)
   friend bool operator==(const Journal&, const Journal&) = default;
 };
 

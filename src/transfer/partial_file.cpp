@@ -66,8 +66,22 @@ std::string local_host_name() {
   return s;
 }
 
-Journal PartialFile::journal(const RangeSet& ranges) const {
-  return Journal{size_, hash_, local_host_name(), static_cast<long>(::getpid()), ranges.ranges()};
+std::string current_boot_id() {
+  // A /proc file reports size 0, so it is read with plain read(), not by size.
+  UniqueFd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  char buf[64] = {};
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  std::string id(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+Journal PartialFile::journal(const RangeSet& synced, const RangeSet& written) const {
+  RangeSet all = written;
+  for (const ByteRange& r : synced.ranges()) all.add(r);
+  return Journal{size_, hash_, local_host_name(), static_cast<long>(::getpid()), boot_id_, synced.ranges(),
+                 all.ranges()};
 }
 
 Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t size, const std::string& hash,
@@ -82,6 +96,7 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
   PartialFile p;
   p.size_ = size;
   p.hash_ = hash;
+  p.boot_id_ = options.boot_id.empty() ? current_boot_id() : options.boot_id;
   std::string tag = random_tag();
   p.data_path_ = (dir / (base + "." + tag + std::string(kDataSuffix))).string();
   p.journal_path_ = (dir / (base + "." + tag + std::string(kJournalSuffix))).string();
@@ -113,8 +128,16 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
       struct stat st {};
       bool data_ok = std::rename(other_data.c_str(), p.data_path_.c_str()) == 0 &&
                      ::stat(p.data_path_.c_str(), &st) == 0;
-      if (data_ok && (j->ranges.empty() || static_cast<std::uint64_t>(st.st_size) >= j->ranges.back().end)) {
-        for (const auto& r : j->ranges) p.adopted_.add(r);
+      RangeSet keep;
+      for (const auto& r : j->ranges) keep.add(r);
+      const bool same_boot = !j->boot_id.empty() && j->boot_id == p.boot_id_;
+      if (same_boot) {
+        for (const auto& r : j->written) keep.add(r);
+      }
+      const auto ranges = keep.ranges();
+      if (data_ok && (ranges.empty() || static_cast<std::uint64_t>(st.st_size) >= ranges.back().end)) {
+        p.adopted_ = std::move(keep);
+        for (const auto& r : j->ranges) p.adopted_synced_.add(r);
         adopted = true;
         continue;
       }
@@ -131,7 +154,7 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
   // no partial ever exists whose owner a later run cannot identify; an adopted
   // one is re-signed at once with this process as owner, or a third process
   // could take the dead owner's name on it for ours until the next journal save.
-  HUBLOAD_TRY(save_journal(p.journal_path_, p.journal(p.adopted_)));
+  HUBLOAD_TRY(save_journal(p.journal_path_, p.journal(p.adopted_synced_, p.adopted_)));
   p.fd_.reset(::open(p.data_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666));
   if (!p.fd_.valid()) return errno_error(p.data_path_, errno);
   return p;
@@ -141,6 +164,7 @@ Status PartialFile::reset() {
   HUBLOAD_TRY(save_journal(journal_path_, journal(RangeSet{})));
   if (::ftruncate(fd_.get(), 0) != 0) return errno_error(data_path_, errno);
   adopted_.clear();
+  adopted_synced_.clear();
   return ok();
 }
 

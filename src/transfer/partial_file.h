@@ -30,6 +30,8 @@ struct PartialOptions {
   // This process holds the blob's lock (flock enforced, or the caller's own):
   // a partial left by an earlier call in this same process is adoptable.
   bool exclusive = false;
+  // This boot's id; empty: the kernel's. Tests set another to play a reboot.
+  std::string boot_id;
 };
 
 class PartialFile {
@@ -41,9 +43,14 @@ class PartialFile {
   int fd() const { return fd_.get(); }
   const std::string& data_path() const { return data_path_; }
   const std::string& journal_path() const { return journal_path_; }
+  // Bytes of an adopted partial to keep: its synced ranges, and its written
+  // ones too if the machine has not rebooted since (journal.h).
   const RangeSet& adopted() const { return adopted_; }
-  // A journal for `ranges`, owned by this process.
-  Journal journal(const RangeSet& ranges) const;
+  // Of those, the synced ones.
+  const RangeSet& adopted_synced() const { return adopted_synced_; }
+  // A journal owned by this process (and boot) claiming `synced` as synced and
+  // `written` as written.
+  Journal journal(const RangeSet& synced, const RangeSet& written = {}) const;
 
   // Drops every byte (restart from scratch): saves an empty journal first, then
   // truncates, so a crash in between never leaves a journal claiming lost bytes.
@@ -61,7 +68,13 @@ class PartialFile {
   std::uint64_t size_ = 0;
   std::string hash_;
   RangeSet adopted_;
+  RangeSet adopted_synced_;
+  std::string boot_id_;
 };
+
+// The kernel's id for this boot (/proc/sys/kernel/random/boot_id); empty if
+// unreadable.
+std::string current_boot_id();
 
 // This host's name as written in journals.
 std::string local_host_name();

@@ -37,6 +37,12 @@ void PrefixVerifier::set_prefix(std::uint64_t prefix) {
 void PrefixVerifier::post_journal(Journal journal, bool final) {
   {
     std::lock_guard lock(mu_);
+    if (pending_) {  // not saved yet: keep what it asked to sync
+      RangeSet all;
+      for (const ByteRange& r : pending_->ranges) all.add(r);
+      for (const ByteRange& r : journal.ranges) all.add(r);
+      journal.ranges = all.ranges();
+    }
     pending_ = std::move(journal);
     pending_final_ = pending_final_ || final;
   }
@@ -88,10 +94,14 @@ Status PrefixVerifier::save(Journal journal, bool final) {
   } else {
     started_ = std::move(fresh);
   }
-  if (synced_.covered() == claimed_) return ok();
+  RangeSet written = synced_;
+  for (const ByteRange& r : journal.written) written.add(r);
+  if (synced_.covered() == claimed_ && written.covered() == written_claimed_) return ok();
   journal.ranges = synced_.ranges();
+  journal.written = written.ranges();
   HUBLOAD_TRY(save_journal(journal_path_, journal));
   claimed_ = synced_.covered();
+  written_claimed_ = written.covered();
   return ok();
 }
 

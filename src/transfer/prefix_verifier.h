@@ -10,7 +10,8 @@
 // under writeback, and the next pwrite into such a page waits for the disk: that
 // halved uncapped throughput (bench/RESULTS.md, "Profile"). Writeback of newly
 // stable bytes is started at one journal update and waited for at the next, so
-// the wait is usually already over. sync_file_range does not flush metadata;
+// the wait is usually already over. Written bytes are claimed apart, at once:
+// they survive a kill -9, not a reboot (journal.h). sync_file_range does not flush metadata;
 // on ext4 the journal's own fsync commits the allocation with it. Where a crash
 // of the machine still loses claimed bytes, the full-file hash catches it and
 // the download restarts from scratch: a claimed byte is never published unchecked.
@@ -35,7 +36,7 @@ class PrefixVerifier {
  public:
   // `fd` is the partial file (not owned; must outlive this object). `hasher` is
   // absent when there is no hash to check. `durable`: bytes the journal on disk
-  // already claims (an adopted partial's), kept claimed from the first save on.
+  // already claims as synced (an adopted partial's), kept so from the first save.
   PrefixVerifier(int fd, std::string data_path, std::uint64_t size, std::optional<ContentHasher> hasher,
                  std::string journal_path, RangeSet durable = {});
   ~PrefixVerifier();  // stops the thread (pending journal work is still saved)
@@ -45,8 +46,9 @@ class PrefixVerifier {
   // Bytes [0, prefix) are written; hash up to there.
   void set_prefix(std::uint64_t prefix);
   // The bytes of `journal.ranges` are written and stable: make them durable and
-  // claim them. Claims lag by one call (see above) unless `final` (no writer
-  // is left): then everything is synced and claimed now.
+  // claim them as synced. Those claims lag by one call (see above) unless
+  // `final` (no writer is left): then everything is synced and claimed now.
+  // `journal.written` is claimed as written (journal.h) at once.
   void post_journal(Journal journal, bool final = false);
   // Waits until posted journal work is done (the journal on disk is current).
   void wait_idle();
@@ -75,7 +77,8 @@ class PrefixVerifier {
   // writeback was started, whether sync_file_range works on this file system.
   RangeSet synced_;
   RangeSet started_;
-  std::uint64_t claimed_ = ~0ull;
+  std::uint64_t claimed_ = ~0ull;          // synced bytes in the journal on disk
+  std::uint64_t written_claimed_ = ~0ull;  // written bytes in it
   bool range_sync_ = true;
   std::atomic<bool> stop_{false};
   bool done_hashing_ = false;        // guarded by mu_

@@ -13,11 +13,7 @@ extern char** environ;
 
 namespace hubload::testing {
 
-TransferOptions child_transfer_options() {
-  TransferOptions o = fast_transfer_options();
-  o.sync_delay = std::chrono::milliseconds(0);
-  return o;
-}
+TransferOptions child_transfer_options() { return fast_transfer_options(); }
 
 std::vector<std::string> child_arguments(const TransferFile& file) {
   return {file.url, file.dest, std::to_string(file.size), file.expected_hash};

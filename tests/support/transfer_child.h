@@ -17,8 +17,9 @@
 
 namespace hubload::testing {
 
-// fast_transfer_options() (support/transfer_data.h) with the journal synced at
-// once, so that kills land between journal saves and retries finish quickly.
+// fast_transfer_options() (support/transfer_data.h): a 10 ms journal, so that
+// kills land between journal saves, and fast retries. The sync delay is the
+// default one, so a kill resumes from the written claims (journal.h).
 TransferOptions child_transfer_options();
 
 // The child program's arguments for `file`, and back.
