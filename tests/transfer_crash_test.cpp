@@ -26,8 +26,9 @@ using testing::sha256_hex;
 using testing::TempDir;
 using testing::TransferOrigin;
 
-const std::uint64_t kChildChunk = testing::child_transfer_options().chunk_size;
-const int kChildConnections = testing::child_transfer_options().connections;
+// The child downloads with these (tests/tools/transfer_child.cpp).
+const std::uint64_t kChildChunk = testing::fast_transfer_options().chunk_size;
+const int kChildConnections = testing::fast_transfer_options().connections;
 
 // Generous: a download here takes well under a second; a child still running
 // after this is hung, and the test says so instead of timing out.

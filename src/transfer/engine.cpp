@@ -214,7 +214,10 @@ Status Engine::open_job(Job& job) {
   }
   if (!job.partial) {
     bool exclusive = job.lock_path == "-" || (job.lock && job.lock->enforced());
-    PartialOptions po{opt_.foreign_partial_age, opt_.check_owner_alive, exclusive};
+    PartialOptions po;
+    po.foreign_age = opt_.foreign_partial_age;
+    po.check_owner_alive = opt_.check_owner_alive;
+    po.exclusive = exclusive;
     HUBLOAD_ASSIGN_OR_RETURN(auto p, PartialFile::open(f.dest, f.size, hash, po));
     job.partial = std::move(p);
   }

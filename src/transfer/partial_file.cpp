@@ -79,7 +79,7 @@ std::string current_boot_id() {
 
 Journal PartialFile::journal(const RangeSet& synced, const RangeSet& written) const {
   RangeSet all = written;
-  for (const ByteRange& r : synced.ranges()) all.add(r);
+  all.add(synced);
   return Journal{size_, hash_, local_host_name(), static_cast<long>(::getpid()), boot_id_, synced.ranges(),
                  all.ranges()};
 }
@@ -129,15 +129,12 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
       bool data_ok = std::rename(other_data.c_str(), p.data_path_.c_str()) == 0 &&
                      ::stat(p.data_path_.c_str(), &st) == 0;
       RangeSet keep;
-      for (const auto& r : j->ranges) keep.add(r);
-      const bool same_boot = !j->boot_id.empty() && j->boot_id == p.boot_id_;
-      if (same_boot) {
-        for (const auto& r : j->written) keep.add(r);
-      }
+      keep.add(j->ranges);
+      if (!j->boot_id.empty() && j->boot_id == p.boot_id_) keep.add(j->written);  // no reboot since
       const auto ranges = keep.ranges();
       if (data_ok && (ranges.empty() || static_cast<std::uint64_t>(st.st_size) >= ranges.back().end)) {
         p.adopted_ = std::move(keep);
-        for (const auto& r : j->ranges) p.adopted_synced_.add(r);
+        p.adopted_synced_.add(j->ranges);
         adopted = true;
         continue;
       }

@@ -4,15 +4,14 @@
 #include <unistd.h>
 
 #include <utility>
-
 #include <vector>
 
 namespace hubload::transfer {
 
 PrefixVerifier::PrefixVerifier(int fd, std::string data_path, std::uint64_t size,
-                               std::optional<ContentHasher> hasher, std::string journal_path, RangeSet durable)
+                               std::optional<ContentHasher> hasher, std::string journal_path, RangeSet synced)
     : fd_(fd), data_path_(std::move(data_path)), size_(size), hasher_(std::move(hasher)),
-      journal_path_(std::move(journal_path)), synced_(std::move(durable)), claimed_(synced_.covered()) {
+      journal_path_(std::move(journal_path)), synced_(std::move(synced)), claimed_(synced_.covered()) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -39,8 +38,8 @@ void PrefixVerifier::post_journal(Journal journal, bool final) {
     std::lock_guard lock(mu_);
     if (pending_) {  // not saved yet: keep what it asked to sync
       RangeSet all;
-      for (const ByteRange& r : pending_->ranges) all.add(r);
-      for (const ByteRange& r : journal.ranges) all.add(r);
+      all.add(pending_->ranges);
+      all.add(journal.ranges);
       journal.ranges = all.ranges();
     }
     pending_ = std::move(journal);
@@ -78,11 +77,11 @@ Status PrefixVerifier::sync_range(ByteRange r, unsigned flags) {
 Status PrefixVerifier::save(Journal journal, bool final) {
   constexpr unsigned kWait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
   for (const ByteRange& r : started_.ranges()) HUBLOAD_TRY(sync_range(r, kWait));
-  for (const ByteRange& r : started_.ranges()) synced_.add(r);
+  synced_.add(started_);
   started_.clear();
   RangeSet fresh;
-  for (const ByteRange& r : journal.ranges) fresh.add(r);
-  for (const ByteRange& r : synced_.ranges()) fresh.remove(r);
+  fresh.add(journal.ranges);
+  fresh.remove(synced_);
   if (!final) {
     for (const ByteRange& r : fresh.ranges()) HUBLOAD_TRY(sync_range(r, SYNC_FILE_RANGE_WRITE));
   }
@@ -90,12 +89,12 @@ Status PrefixVerifier::save(Journal journal, bool final) {
     // fdatasync also flushes the allocation metadata; with no writer left (or
     // no range sync) there is no frontier to spare.
     if (::fdatasync(fd_) != 0) return errno_error(data_path_, errno);
-    for (const ByteRange& r : fresh.ranges()) synced_.add(r);
+    synced_.add(fresh);
   } else {
     started_ = std::move(fresh);
   }
   RangeSet written = synced_;
-  for (const ByteRange& r : journal.written) written.add(r);
+  written.add(journal.written);
   if (synced_.covered() == claimed_ && written.covered() == written_claimed_) return ok();
   journal.ranges = synced_.ranges();
   journal.written = written.ranges();

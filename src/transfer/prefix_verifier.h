@@ -4,17 +4,18 @@
 // resume journal up to date off the transfer thread, because syncing data can
 // block for a while.
 //
-// The journal claims only bytes made durable with sync_file_range, and only
-// bytes the engine says no connection writes near any more. Syncing the whole
-// file (fdatasync) would put the pages at every connection's write frontier
-// under writeback, and the next pwrite into such a page waits for the disk: that
-// halved uncapped throughput (bench/RESULTS.md, "Profile"). Writeback of newly
-// stable bytes is started at one journal update and waited for at the next, so
-// the wait is usually already over. Written bytes are claimed apart, at once:
-// they survive a kill -9, not a reboot (journal.h). sync_file_range does not flush metadata;
-// on ext4 the journal's own fsync commits the allocation with it. Where a crash
-// of the machine still loses claimed bytes, the full-file hash catches it and
-// the download restarts from scratch: a claimed byte is never published unchecked.
+// The journal's two claims (journal.h): written bytes are claimed at once (they
+// survive a kill -9, not a reboot); synced bytes only once made durable with
+// sync_file_range, and only bytes the engine says no connection writes near any
+// more. Syncing the whole file (fdatasync) would put the pages at every
+// connection's write frontier under writeback, and the next pwrite into such a
+// page waits for the disk: that halved uncapped throughput (bench/RESULTS.md).
+// Writeback of newly stable bytes is started at one journal update and waited
+// for at the next, so the wait is usually already over. sync_file_range does not
+// flush metadata; on ext4 the journal's own fsync commits the allocation with
+// it. Where a crash of the machine still loses claimed bytes, the full-file hash
+// catches it and the download restarts from scratch: a claimed byte is never
+// published unchecked.
 #pragma once
 
 #include <atomic>
@@ -35,10 +36,10 @@ namespace hubload::transfer {
 class PrefixVerifier {
  public:
   // `fd` is the partial file (not owned; must outlive this object). `hasher` is
-  // absent when there is no hash to check. `durable`: bytes the journal on disk
+  // absent when there is no hash to check. `synced`: bytes the journal on disk
   // already claims as synced (an adopted partial's), kept so from the first save.
   PrefixVerifier(int fd, std::string data_path, std::uint64_t size, std::optional<ContentHasher> hasher,
-                 std::string journal_path, RangeSet durable = {});
+                 std::string journal_path, RangeSet synced = {});
   ~PrefixVerifier();  // stops the thread (pending journal work is still saved)
   PrefixVerifier(const PrefixVerifier&) = delete;
   PrefixVerifier& operator=(const PrefixVerifier&) = delete;

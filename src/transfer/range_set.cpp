@@ -22,6 +22,18 @@ void RangeSet::add(ByteRange r) {
   map_.emplace(r.begin, r.end);
 }
 
+void RangeSet::add(std::span<const ByteRange> ranges) {
+  for (const ByteRange& r : ranges) add(r);
+}
+
+void RangeSet::add(const RangeSet& other) {
+  for (const auto& [b, e] : other.map_) add(ByteRange{b, e});
+}
+
+void RangeSet::remove(const RangeSet& other) {
+  for (const auto& [b, e] : other.map_) remove(ByteRange{b, e});
+}
+
 void RangeSet::remove(ByteRange r) {
   if (r.begin >= r.end) return;
   auto it = map_.upper_bound(r.begin);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <vector>
 
 namespace hubload::transfer {
@@ -18,8 +19,11 @@ struct ByteRange {
 class RangeSet {
  public:
   void add(ByteRange r);
+  void add(std::span<const ByteRange> ranges);
+  void add(const RangeSet& other);
   // Takes [r.begin, r.end) out, splitting a range that straddles it.
   void remove(ByteRange r);
+  void remove(const RangeSet& other);
   void clear() { map_.clear(); }
   bool empty() const { return map_.empty(); }
   std::uint64_t covered() const;

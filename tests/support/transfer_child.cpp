@@ -7,13 +7,9 @@
 
 #include <thread>
 
-#include "support/transfer_data.h"
-
 extern char** environ;
 
 namespace hubload::testing {
-
-TransferOptions child_transfer_options() { return fast_transfer_options(); }
 
 std::vector<std::string> child_arguments(const TransferFile& file) {
   return {file.url, file.dest, std::to_string(file.size), file.expected_hash};

@@ -17,11 +17,6 @@
 
 namespace hubload::testing {
 
-// fast_transfer_options() (support/transfer_data.h): a 10 ms journal, so that
-// kills land between journal saves, and fast retries. The sync delay is the
-// default one, so a kill resumes from the written claims (journal.h).
-TransferOptions child_transfer_options();
-
 // The child program's arguments for `file`, and back.
 std::vector<std::string> child_arguments(const TransferFile& file);
 std::optional<TransferFile> file_from_child_arguments(int argc, char** argv);
