@@ -19,6 +19,7 @@ packages=(
   curl aria2 time                             # benchmark baselines (time: peak RSS)
   python3                                     # demo / bench helper scripts
   iproute2                                    # ss: a test reads the server's listen backlog
+  ccache                                      # compiler cache: rebuilds of unchanged files are instant
   ca-certificates
 )
 if [[ "${HUBLOAD_WITH_MPI:-0}" == 1 ]]; then packages+=(libopenmpi-dev openmpi-bin); fi

@@ -10,7 +10,7 @@
 
 namespace hubload::testing {
 
-std::filesystem::path testdata_dir();  // ../shared/testdata
+std::filesystem::path testdata_dir();  // tests/testdata (copied from shared/testdata, SOURCES.md)
 std::filesystem::path cli_path();      // the built `hubload` executable
 
 class TempDir {
