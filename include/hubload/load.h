@@ -127,9 +127,6 @@ bool is_convertible_float(DType dtype);
 // The dtype a stored tensor has once loaded with `options` (convert_to applies to floats).
 DType loaded_dtype(DType stored, const LoadOptions& options);
 
-// Lower-case hex SHA-256 of a tensor's bytes: the per-tensor digest `hubload load` prints.
-std::string sha256_hex(std::span<const std::byte> bytes);
-
 // ---- Pre-sharded checkpoints (tensor-parallel.md §12) -----------------------------
 
 struct ShardWriteOptions {
