@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "serve/hash.h"
-#include "util/digest.h"
 #include "serve/route.h"
 #include "support/serve_fixture.h"
+#include "util/digest.h"
 
 namespace hubload::testing {
 namespace {
@@ -205,6 +205,38 @@ TEST_F(ServeApiTest, StartRejectsMissingSources) {
   auto missing = Server::start(o);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find("does-not-exist"), std::string::npos);
+}
+
+TEST_F(ServeApiTest, CacheFoldersThatNameNoRepoAreNotServed) {
+  namespace fs = std::filesystem;
+  const fs::path root = hub.write_cache();
+  for (const char* stray : {".locks/models--acme--tiny", "checkpoints--x/refs", "models--"}) {
+    fs::create_directories(root / stray);
+  }
+  // Complete repos, but under names that no valid repo id produces (clients
+  // refuse such ids, so nothing could ask for them anyway).
+  for (const char* bad : {"models--tiny-", "models--acme--ti..ny"}) {
+    fs::copy(root / "models--acme--tiny", root / bad, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  ServeOptions o;
+  o.cache_dir = root;
+  auto server = Server::start(o);
+  ASSERT_TRUE(server) << server.error().to_string();
+  httplib::Client cli((*server)->url());
+  auto good = cli.Get("/api/models/acme/tiny");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200);
+  EXPECT_TRUE(hub_error(cli.Get("/api/models/tiny-"), 401, "RepoNotFound"));
+  EXPECT_TRUE(hub_error(cli.Get("/tiny-/resolve/main/config.json"), 401, "RepoNotFound"));
+}
+
+TEST_F(ServeApiTest, FolderRepoIdsAreValidated) {
+  ServeOptions o;
+  o.folders.push_back({"bad id/x", RepoType::model, hub.write_folder("acme/tiny")});
+  auto bad = Server::start(o);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind(), ErrorKind::invalid_input);
+  EXPECT_NE(bad.error().message().find("bad id/x"), std::string::npos) << bad.error().message();
 }
 
 TEST(ServeRoute, ParsesResolveApiAndEncodedRevisions) {
