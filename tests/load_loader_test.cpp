@@ -159,6 +159,15 @@ TEST(RankLoader, VocabPaddingRowsAreZero) {
   for (std::size_t i = 2 * 32 * 4; i < wte->bytes.size(); ++i) ASSERT_EQ(wte->bytes[i], std::byte{0}) << i;
 }
 
+TEST(RankLoader, FindByNameAnswersForEveryLoadedTensor) {
+  auto m = planned_tiny_model("llama", 2, DType::BF16);
+  LoadedRank loaded = load_rank(*m, 0, {});
+  ASSERT_GT(loaded.tensors.size(), 3u);
+  LoadedRank moved = std::move(loaded);  // the index moves with the tensors
+  for (const LoadedTensor& t : moved.tensors) EXPECT_EQ(moved.find(t.name), &t) << t.name;
+  EXPECT_EQ(moved.find("model.layers.99.mlp.up_proj.weight"), nullptr);
+}
+
 TEST(RankLoaderErrors, BadOptionsAndShortFilesAreReported) {
   LoadOptions zero;
   zero.io_threads = 0;
