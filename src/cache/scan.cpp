@@ -39,7 +39,7 @@ void read_refs(CachedRepo& repo, std::vector<std::string>& warnings) {
   for (auto it = fs::recursive_directory_iterator(refs, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     if (!it->is_regular_file(ec)) continue;
-    const std::string name = fs::relative(it->path(), refs, ec).generic_string();
+    const std::string name = it->path().lexically_relative(refs).generic_string();
     auto text = read_text_file(it->path().string());
     if (!text) {
       warnings.push_back(fmt::format("{}: unreadable ref: {}", it->path().string(), text.error().message()));
@@ -62,7 +62,7 @@ void read_snapshot(CachedRevision& rev, const fs::path& blobs_dir, std::vector<s
     const bool link = it->is_symlink(ec);
     if (!link && it->is_directory(ec)) continue;
     CachedFile f;
-    f.path = fs::relative(p, rev.snapshot, ec).generic_string();
+    f.path = p.lexically_relative(rev.snapshot).generic_string();
     f.blob_path = p;
     if (link) {
       const fs::path target = fs::read_symlink(p, ec);
