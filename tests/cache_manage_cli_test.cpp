@@ -206,6 +206,25 @@ TEST_F(CacheCliTest, RmAsksDryRunChangesNothingAndYesDeletes) {
   EXPECT_FALSE(fs::exists(cache / "datasets--acme--ds"));
 }
 
+TEST_F(CacheCliTest, OnATerminalTheAnswerDecides) {
+  if (testing::run_command("command -v script >/dev/null").exit_code != 0) {
+    GTEST_SKIP() << "util-linux `script` (a pseudo-terminal for stdin) is not installed";
+  }
+  // `script` gives the command a terminal and passes our stdin to it.
+  auto on_tty = [&](const std::string& answer, const std::string& args) {
+    return testing::run_command(fmt::format("printf '{}\\n' | script -qec '{} cache rm --cache-dir {} {}' /dev/null",
+                                            answer, testing::cli_path().string(), cache.string(), args));
+  };
+  const std::string v1 = hub.commit("acme/tiny", "v1");
+  auto no = on_tty("n", v1);
+  EXPECT_EQ(no.exit_code, 14) << no.out;
+  EXPECT_NE(no.out.find("Delete these? [y/N]"), std::string::npos);
+  EXPECT_TRUE(fs::exists(snapshot("v1")));
+  auto yes = on_tty("y", v1);
+  EXPECT_EQ(yes.exit_code, 0) << yes.out;
+  EXPECT_FALSE(fs::exists(snapshot("v1")));
+}
+
 TEST_F(CacheCliTest, VerifyOnlineComparesWithTheHubListing) {
   const std::string online = fmt::format("--online --endpoint {} --no-token --json", hub.url());
   auto same = cache_cmd("verify", online);

@@ -300,20 +300,34 @@ TEST_P(CacheManageTest, PruneRemovesTheDetachedRevisionAndADeadPartialButNotALiv
   testing::write_file(blobs / (c + ".incomplete"), "0.3x partial, untouched for an hour");
   fs::last_write_time(blobs / (c + ".incomplete"), fs::file_time_type::clock::now() - std::chrono::hours(1));
   testing::write_file(blobs / (d + ".12345678.incomplete"), "fresh, no journal yet");
+  // Owners on another host cannot be asked: their journal's age decides.
+  const std::string e(64, 'e'), f(40, 'f');
+  for (const std::string& writer : {e + ".0000000e", f + ".0000000f"}) {
+    write_partial(blobs, writer, 1);
+    const fs::path journal = blobs / (writer + ".journal.incomplete");
+    auto j = transfer::load_journal(journal.string());
+    ASSERT_TRUE(j);
+    j->host = "another-host";
+    ASSERT_TRUE(transfer::save_journal(journal.string(), *j));
+  }
+  fs::last_write_time(blobs / (e + ".0000000e.journal.incomplete"),
+                      fs::file_time_type::clock::now() - std::chrono::hours(1));
 
   const CacheScan s = scan();
-  EXPECT_EQ(tiny(s).partials.size(), 4u);
+  EXPECT_EQ(tiny(s).partials.size(), 6u);
   const DeletePlan plan = prune_cache(s);
   ASSERT_EQ(plan.repos.size(), 1u);
   const auto& part = plan.repos[0];
   EXPECT_EQ(part.commits, std::vector<std::string>{hub.commit("acme/tiny", "old")});
   std::set<std::string> stale;
   for (const auto& p : part.partials) stale.insert(p.etag);
-  EXPECT_EQ(stale, (std::set<std::string>{a, c}));
+  EXPECT_EQ(stale, (std::set<std::string>{a, c, e}));
 
   const DeleteOutcome out = execute_delete(plan);
   EXPECT_TRUE(out.errors.empty());
-  EXPECT_EQ(out.partials, 2u);
+  EXPECT_EQ(out.partials, 3u);
+  EXPECT_FALSE(fs::exists(blobs / (e + ".0000000e.journal.incomplete")));
+  EXPECT_TRUE(fs::exists(blobs / (f + ".0000000f.journal.incomplete")));
   EXPECT_FALSE(fs::exists(blobs / (a + ".0000dead.incomplete")));
   EXPECT_FALSE(fs::exists(blobs / (a + ".0000dead.journal.incomplete")));
   EXPECT_FALSE(fs::exists(blobs / (c + ".incomplete")));
