@@ -260,6 +260,19 @@ TEST_F(CacheCliTest, VerifyOnlineComparesWithTheHubListing) {
   EXPECT_EQ(cache_cmd("verify", "acme/tiny --fail-on-extra-files " + online).exit_code, 7);
   EXPECT_EQ(cache_cmd("verify", "acme/tiny --revision v1 --fail-on-missing-files " + online).exit_code, 7);
   EXPECT_EQ(cache_cmd("verify", "acme/tiny --revision main --fail-on-missing-files " + online).exit_code, 0);
+
+  // A commit the Hub does not know is not compared; the others still are.
+  const fs::path unknown = cache / "models--acme--tiny" / "snapshots" / std::string(40, 'f');
+  fs::create_directories(unknown);
+  fs::create_symlink("../../blobs/" + hub.etag("model.safetensors", kWeights), unknown / "model.safetensors");
+  auto partly = cache_cmd("verify", "acme/tiny " + online);
+  EXPECT_EQ(partly.exit_code, 4) << err();
+  doc = json::parse(partly.out);
+  ASSERT_EQ(doc["online"].size(), 3u);
+  int failed = 0;
+  for (const json& d : doc["online"]) failed += d["error"] == "" ? 0 : 1;
+  EXPECT_EQ(failed, 1);
+  EXPECT_NE(err().find(std::string(40, 'f')), std::string::npos);
 }
 
 }  // namespace

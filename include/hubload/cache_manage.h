@@ -169,11 +169,13 @@ struct OnlineDifference {
     std::string path, cached, hub;
   };
   std::vector<Changed> changed;
+  std::optional<Error> error;           // the listing could not be fetched (the others still are)
   bool ok(bool fail_on_missing, bool fail_on_extra) const {
-    return changed.empty() && (!fail_on_missing || missing.empty()) && (!fail_on_extra || extra.empty());
+    return !error && changed.empty() && (!fail_on_missing || missing.empty()) && (!fail_on_extra || extra.empty());
   }
 };
 // Every revision `options` selects; `hub` gives the endpoint, token, transport.
+// Only a selection that names nothing cached is an error.
 Result<std::vector<OnlineDifference>> verify_online(const CacheScan& scan, const VerifyOptions& options,
                                                    const HubOptions& hub);
 

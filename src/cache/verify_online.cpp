@@ -16,12 +16,17 @@ Result<std::vector<OnlineDifference>> verify_online(const CacheScan& scan, const
     HubOptions at = hub;
     at.revision = rev->commit;
     at.repo_type = repo->type;
-    HUBLOAD_ASSIGN_OR_RETURN(RepoInfo info, fetch_repo_info(repo->id, at));
     OnlineDifference d;
     d.repo = repo->display_id();
     d.commit = rev->commit;
+    Result<RepoInfo> info = fetch_repo_info(repo->id, at);
+    if (!info) {
+      d.error = std::move(info).error();
+      out.push_back(std::move(d));
+      continue;
+    }
     std::map<std::string, std::string> listed;  // path -> blob name
-    for (const RepoFileInfo& f : info.files) listed[f.path] = f.lfs_sha256.value_or(f.blob_id);
+    for (const RepoFileInfo& f : info->files) listed[f.path] = f.lfs_sha256.value_or(f.blob_id);
     std::map<std::string, const CachedFile*> cached;
     for (const CachedFile& f : rev->files) cached[f.path] = &f;
     for (const auto& [path, name] : listed) {

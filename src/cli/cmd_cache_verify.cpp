@@ -29,6 +29,7 @@ void print_text(const VerifyReport& r, const std::vector<OnlineDifference>& onli
   }
   for (const std::string& m : r.missing) fmt::print("MISSING BLOB {}\n", m);
   for (const OnlineDifference& d : online) {
+    if (d.error) fmt::print("NOT COMPARED {}@{}: {}\n", d.repo, d.commit, d.error->to_string());
     for (const auto& m : d.missing) fmt::print("MISSING {}@{} {} (on the Hub, not cached)\n", d.repo, d.commit, m);
     for (const auto& e : d.extra) fmt::print("EXTRA {}@{} {} (cached, not on the Hub)\n", d.repo, d.commit, e);
     for (const auto& c : d.changed) {
@@ -52,6 +53,9 @@ std::optional<Error> verdict(const VerifyReport& r, const std::vector<OnlineDiff
   if (!r.missing.empty()) {
     return not_found(fmt::format("{} file(s) link to a missing blob (first: {}); download again to restore",
                                  r.missing.size(), r.missing.front()));
+  }
+  for (const OnlineDifference& d : online) {
+    if (d.error) return Error(d.error->kind(), fmt::format("{}@{}: {}", d.repo, d.commit, d.error->message()));
   }
   for (const OnlineDifference& d : online) {
     if (!d.ok(a.fail_on_missing, a.fail_on_extra)) {
@@ -101,8 +105,12 @@ int run_cache_verify(const CacheArgs& args) {
       for (const auto& d : online) {
         nlohmann::json changed = nlohmann::json::array();
         for (const auto& c : d.changed) changed.push_back({{"path", c.path}, {"cached", c.cached}, {"hub", c.hub}});
-        doc["online"].push_back(
-            {{"repo", d.repo}, {"commit", d.commit}, {"missing", d.missing}, {"extra", d.extra}, {"changed", changed}});
+        doc["online"].push_back({{"repo", d.repo},
+                                 {"commit", d.commit},
+                                 {"missing", d.missing},
+                                 {"extra", d.extra},
+                                 {"changed", changed},
+                                 {"error", d.error ? d.error->to_string() : ""}});
       }
     }
     if (failure) doc["error"] = {{"kind", std::string(to_string(failure->kind()))}, {"message", failure->message()}};
