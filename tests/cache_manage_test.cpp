@@ -251,6 +251,11 @@ TEST_P(CacheManageTest, UnreadableBlobIsReportedAndTheRestIsStillVerified) {
 
 TEST_P(CacheManageTest, RmOfOneRevisionRemovesOnlyTheBlobsUniqueToIt) {
   const std::string main_commit = hub.commit("acme/tiny", "main");
+  const std::string old_commit = hub.commit("acme/tiny", "old");
+  for (const std::string& c : {main_commit, old_commit}) {
+    testing::write_file(repo_dir / ".no_exist" / c / "missing.txt", "");
+    testing::write_file(repo_dir / "trees" / (c + ".json"), "{\"format_version\": 1, \"files\": {}}");
+  }
   auto plan = delete_revisions(scan(), {main_commit.substr(0, 10)});
   ASSERT_TRUE(plan) << plan.error().to_string();
   ASSERT_EQ(plan->repos.size(), 1u);
@@ -272,6 +277,10 @@ TEST_P(CacheManageTest, RmOfOneRevisionRemovesOnlyTheBlobsUniqueToIt) {
   EXPECT_TRUE(fs::exists(blob("model.safetensors", kWeights)));
   EXPECT_FALSE(fs::exists(repo_dir / "refs" / "main"));
   EXPECT_FALSE(fs::exists(repo_dir / "snapshots" / main_commit));
+  EXPECT_FALSE(fs::exists(repo_dir / ".no_exist" / main_commit));
+  EXPECT_FALSE(fs::exists(repo_dir / "trees" / (main_commit + ".json")));
+  EXPECT_TRUE(fs::exists(repo_dir / ".no_exist" / old_commit / "missing.txt"));
+  EXPECT_TRUE(fs::exists(repo_dir / "trees" / (old_commit + ".json")));
   const CacheScan after = scan();
   EXPECT_TRUE(after.warnings.empty());
   EXPECT_EQ(tiny(after).revisions.size(), 1u);

@@ -189,6 +189,8 @@ struct DeletePlan {
     std::vector<std::string> commits;              // revisions that go
     std::vector<std::filesystem::path> snapshots;
     std::vector<std::filesystem::path> refs;
+    // What else belongs to a commit that goes: .no_exist/<commit>/, trees/<commit>.json.
+    std::vector<std::filesystem::path> metadata;
     std::vector<std::string> blobs;                // blob names no remaining snapshot links to
     std::vector<CachedPartial> partials;           // stale ones only
     bool whole_repo = false;                       // nothing remains: the folder goes too

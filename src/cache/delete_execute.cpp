@@ -56,6 +56,11 @@ void execute_part(const DeletePlan::RepoPart& part, DeleteOutcome& out) {
   for (const std::string& blob : part.blobs) lock(blob);
 
   for (const fs::path& ref : part.refs) remove_one(ref, out);
+  for (const fs::path& p : part.metadata) {
+    std::error_code ec;
+    fs::remove_all(p, ec);
+    if (ec) out.errors.push_back(fmt::format("{}: {}", p.string(), ec.message()));
+  }
   for (const fs::path& snapshot : part.snapshots) {
     std::error_code ec;
     fs::remove_all(snapshot, ec);

@@ -30,6 +30,10 @@ DeletePlan::RepoPart plan_repo(const CachedRepo& repo, const std::set<std::strin
     if (!going.count(rev.commit)) continue;
     part.commits.push_back(rev.commit);
     part.snapshots.push_back(rev.snapshot);
+    for (const fs::path& p : {repo.dir / ".no_exist" / rev.commit, repo.dir / "trees" / (rev.commit + ".json")}) {
+      std::error_code ec;
+      if (fs::exists(p, ec)) part.metadata.push_back(p);
+    }
     for (const CachedFile& f : rev.files) {
       if (f.blob.empty()) {
         part.freed += f.size;  // a real file in the snapshot (no symlinks) goes with it
