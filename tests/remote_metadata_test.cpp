@@ -48,7 +48,7 @@ class RemoteMetadataTest : public ::testing::Test {
     hub.model("acme/pickle").branch("main", {{"config.json", "{}"}, {"pytorch_model.bin", "x"}});
     options.hub.cache_dir = tmp.path() / "cache";
     options.hub.no_token = true;
-    options.hub.retry_backoff_ms = 0;
+    options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
   }
   void start(bool cdn, const std::string& fault = {}) {
     testing::FakeHubOptions serve_options;

@@ -1,8 +1,9 @@
 // The transfer engine: fetches files over HTTP(S) into place, fast, resumably and
 // verified.
 //
-// - Parallel byte ranges over libcurl's multi interface (one thread drives every
-//   connection). All files of one call share ONE connection budget
+// - Parallel byte ranges over a TransferSession of the Transport seam
+//   (transport.h; libcurl's multi interface by default): one thread drives every
+//   connection. All files of one call share ONE connection budget
 //   (`connections`). When a connection frees up and no unassigned bytes are left,
 //   the largest range still in flight is split in two (aria2-style) so one slow
 //   connection never holds up the end of a file.
@@ -23,7 +24,7 @@
 //   connection budget for a while.
 //
 // Thread-safety: download_files() may be called from several threads at once;
-// each call owns its own curl handles and threads. Callbacks run on the calling
+// each call opens its own TransferSession. Callbacks run on the calling
 // thread.
 #pragma once
 
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "hubload/error.h"
+#include "hubload/transport.h"
 
 namespace hubload {
 
@@ -47,8 +49,9 @@ struct TransferFile {
   std::string dest;           // final path; published by atomic rename
   std::uint64_t size = 0;     // expected size in bytes (from the HEAD / tree listing)
   std::string expected_hash;  // 64 hex: sha256; 40 hex: git blob sha1; empty: size check only
-  // Extra request headers ("authorization: Bearer ..."). Never logged.
-  std::vector<std::string> headers;
+  // Extra request headers (Authorization: only ever sent to `url`'s own host,
+  // never after a redirect to another). Never logged.
+  HttpHeaders headers;
   // flock taken around the download and publish; empty = `<dest>.lock`, "-" = none
   // (the caller already serialises, e.g. the Hub cache's .locks/ file).
   std::string lock_path;
@@ -145,6 +148,9 @@ struct TransferOptions {
   // (tests that simulate a dead owner inside one process).
   bool check_owner_alive = true;
   std::string user_agent = "hubload/0.1";
+  // Every request goes through it (a proxy, custom auth, a test's faults).
+  // Null: libcurl (make_curl_transport()).
+  std::shared_ptr<Transport> transport;
   // Shared with other calls running at the same time: every request of this
   // call also needs one of its slots. Null: only `connections` limits.
   std::shared_ptr<ConnectionBudget> budget;

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string_view>
 
-#include "serve/faults.h"
+#include "hubload/faults.h"
 
 namespace hubload::serve {
 

@@ -15,7 +15,7 @@
 
 #include "hubload/serve.h"
 #include "serve/body.h"
-#include "serve/faults.h"
+#include "hubload/faults.h"
 #include "serve/hash.h"
 #include "serve/repo_source.h"
 #include "serve/route.h"

@@ -1,6 +1,5 @@
 #include "transfer/engine.h"
 
-#include <curl/curl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,10 +14,10 @@
 
 #include "transfer/blob_lock.h"
 #include "transfer/chunk_planner.h"
-#include "transfer/http_response.h"
 #include "transfer/partial_file.h"
 #include "transfer/prefix_verifier.h"
 #include "transfer/retry_policy.h"
+#include "hubload/transport.h"
 
 namespace hubload::transfer {
 
@@ -27,15 +26,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-struct CurlMultiDeleter {
-  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
-};
-struct CurlEasyDeleter {
-  void operator()(CURL* e) const { curl_easy_cleanup(e); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
+// Redirect hops a range request may take (a CDN may send one more).
+constexpr int kMaxRedirects = 5;
 
 // One slot of a shared ConnectionBudget, given back when the connection that
 // holds it goes away. Without a budget it is always granted.
@@ -101,23 +93,23 @@ struct Job {
 
 class Engine;
 
+// One range request in flight (a TransferSession transfer).
 struct Conn {
-  Engine* engine = nullptr;
-  std::unique_ptr<CURL, CurlEasyDeleter> easy;
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
-  Job* job = nullptr;
+  TransferId id = 0;
+  Job* job = nullptr;  // null once it ended: erased on the next loop turn
   int slot = 0;
+  std::string url;     // the file's URL, or where a redirect sent us
+  int redirects = 0;
   std::uint64_t start = 0;
   std::uint64_t pos = 0;
-  ResponseHeaders response;
-  long status = 0;
-  bool checked = false;
+  HttpHeaders response;
+  int status = 0;
+  std::optional<std::string> redirect_to;
   bool discard_body = false;
   bool doomed = false;         // abandoned: ignore its bytes and its result
   bool stalled = false;
   std::optional<Error> fatal;  // not worth retrying (disk error, bad answer)
   Clock::time_point last_byte{};
-  char errbuf[CURL_ERROR_SIZE] = {};
   BudgetSlot budget_slot;  // released when the connection is erased, right after it ends
 };
 
@@ -143,7 +135,9 @@ class Engine {
   Status open_job(Job& job);
   void fill_connections(Clock::time_point now);
   bool start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot& slot);
-  void on_done(Conn* c, CURLcode code);
+  bool start_request(Conn& c);
+  void on_response(Conn& c, int status, const HttpHeaders& headers);
+  void on_done(Conn* c, const Status& result);
   void finish_job(Job& job);
   void fail_job(Job& job, Error error);
   void abandon_conns(Job& job);
@@ -155,15 +149,13 @@ class Engine {
   std::uint64_t total_on_disk() const;
   double unit_random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
 
-  static std::size_t write_cb(char* p, std::size_t sz, std::size_t n, void* ud);
-  static std::size_t header_cb(char* p, std::size_t sz, std::size_t n, void* ud);
-  std::size_t on_data(Conn& c, const char* p, std::size_t len);
+  bool on_data(Conn& c, std::span<const char> data);
 
   const TransferOptions& opt_;
   std::mt19937_64 rng_;
   std::vector<Job> jobs_;
   std::list<Conn> conns_;
-  std::unique_ptr<CURLM, CurlMultiDeleter> multi_;
+  std::unique_ptr<TransferSession> session_;
   int limit_ = 8;
   int active_ = 0;
   Clock::time_point global_not_before_{};
@@ -277,34 +269,11 @@ bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot&
   conns_.emplace_back();
   Conn& c = conns_.back();
   c.budget_slot = std::move(slot);
-  c.engine = this;
   c.job = &job;
   c.slot = a.id;
+  c.url = job.file->url;
   c.start = c.pos = a.range.begin;
-  c.last_byte = Clock::now();
-  c.easy.reset(curl_easy_init());
-  CURL* e = c.easy.get();
-  curl_slist* h = nullptr;
-  for (const auto& line : job.file->headers) h = curl_slist_append(h, line.c_str());
-  std::string range = "Range: bytes=" + std::to_string(a.range.begin) + "-" + std::to_string(a.range.end - 1);
-  h = curl_slist_append(h, range.c_str());
-  c.headers.reset(h);
-  curl_easy_setopt(e, CURLOPT_URL, job.file->url.c_str());
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, opt_.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt_.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Engine::write_cb);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &c);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Engine::header_cb);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &c);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, &c);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c.errbuf);
-  if (curl_multi_add_handle(multi_.get(), e) != CURLM_OK) {
+  if (!start_request(c)) {
     job.planner->release(a.id);
     slot = std::move(c.budget_slot);
     conns_.pop_back();
@@ -316,46 +285,69 @@ bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot&
   return true;
 }
 
-std::size_t Engine::header_cb(char* p, std::size_t sz, std::size_t n, void* ud) {
-  static_cast<Conn*>(ud)->response.on_line(std::string_view(p, sz * n));
-  return sz * n;
-}
-
-std::size_t Engine::write_cb(char* p, std::size_t sz, std::size_t n, void* ud) {
-  Conn& c = *static_cast<Conn*>(ud);
-  return c.engine->on_data(c, p, sz * n);
-}
-
-std::size_t Engine::on_data(Conn& c, const char* p, std::size_t len) {
-  if (c.doomed) return 0;
+bool Engine::start_request(Conn& c) {
   Job& job = *c.job;
-  if (!c.checked) {
-    c.checked = true;
-    curl_easy_getinfo(c.easy.get(), CURLINFO_RESPONSE_CODE, &c.status);
-    if (c.status == 206) {
-      auto cr = parse_content_range(c.response.content_range);
-      if (!cr || cr->first != c.pos || cr->total != job.file->size) {
-        c.fatal = invalid_input(job.name + ": asked " + job.file->url + " for bytes from " + std::to_string(c.pos) +
-                                " of " + std::to_string(job.file->size) + ", server answered Content-Range '" +
-                                c.response.content_range + "'");
-        return 0;
-      }
-    } else if (c.status == 200) {
-      // The server ignored Range: this connection now carries the whole file
-      // from byte 0, and every other connection of the file is abandoned.
-      if (c.pos != 0 || job.planner->end_of(c.slot) != job.file->size || job.conns > 1 ||
-          job.planner->done().covered() > 0) {
-        if (Status s = restart_whole(job, c); !s) {
-          c.fatal = std::move(s).error();
-          return 0;
-        }
-      }
-      job.ranges_ok = false;
-    } else {
-      c.discard_body = true;
+  HttpRequest request;
+  request.url = c.url;
+  request.headers = job.file->headers;
+  // The token is for the file's own host: a redirect elsewhere (a CDN) drops it.
+  if (c.redirects > 0 && url_origin(c.url) != url_origin(job.file->url)) request.headers.remove("Authorization");
+  if (!request.headers.has("User-Agent")) request.headers.set("User-Agent", opt_.user_agent);
+  request.range = hubload::ByteRange{c.pos, job.planner->end_of(c.slot) - 1};
+  request.connect_timeout = opt_.connect_timeout;
+  request.stall_timeout = milliseconds(0);  // check_stalls() watches every connection
+  c.response = HttpHeaders();
+  c.status = 0;
+  c.redirect_to.reset();
+  c.discard_body = false;
+  c.last_byte = Clock::now();
+  TransferHandler handler;
+  handler.on_response = [this, &c](int status, const HttpHeaders& headers) { on_response(c, status, headers); };
+  handler.on_body = [this, &c](std::span<const char> data) { return on_data(c, data); };
+  handler.on_done = [this, &c](Status result) {
+    on_done(&c, result);
+    c.job = nullptr;
+  };
+  auto id = session_->start(std::move(request), std::move(handler));
+  if (!id) return false;
+  c.id = *id;
+  return true;
+}
+
+void Engine::on_response(Conn& c, int status, const HttpHeaders& headers) {
+  c.status = status;
+  c.response = headers;
+  if (c.doomed) return;
+  Job& job = *c.job;
+  if (status == 206) {
+    const std::string value = headers.get("Content-Range").value_or("");
+    auto cr = parse_content_range(value);
+    if (!cr || cr->first != c.pos || cr->total != job.file->size) {
+      c.fatal = invalid_input(job.name + ": asked " + c.url + " for bytes from " + std::to_string(c.pos) + " of " +
+                              std::to_string(job.file->size) + ", server answered Content-Range '" + value + "'");
     }
+  } else if (status == 200) {
+    // The server ignored Range: this connection now carries the whole file
+    // from byte 0, and every other connection of the file is abandoned.
+    if (c.pos != 0 || job.planner->end_of(c.slot) != job.file->size || job.conns > 1 ||
+        job.planner->done().covered() > 0) {
+      if (Status s = restart_whole(job, c); !s) c.fatal = std::move(s).error();
+    }
+    job.ranges_ok = false;
+  } else {
+    if (status >= 300 && status < 400 && status != 304) {
+      if (auto location = headers.get("Location")) c.redirect_to = resolve_location(c.url, *location);
+    }
+    c.discard_body = true;
   }
-  if (c.discard_body) return len;
+}
+
+bool Engine::on_data(Conn& c, std::span<const char> data) {
+  if (c.doomed || c.fatal) return false;
+  if (c.discard_body) return true;
+  Job& job = *c.job;
+  const char* p = data.data();
+  const std::size_t len = data.size();
   std::uint64_t end = job.planner->end_of(c.slot);
   std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(len, end > c.pos ? end - c.pos : 0));
   const char* q = p;
@@ -365,7 +357,7 @@ std::size_t Engine::on_data(Conn& c, const char* p, std::size_t len) {
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       c.fatal = errno_error(job.partial->data_path(), errno);
-      return 0;
+      return false;
     }
     q += w;
     left -= static_cast<std::size_t>(w);
@@ -377,7 +369,7 @@ std::size_t Engine::on_data(Conn& c, const char* p, std::size_t len) {
   job.planner->advance(c.slot, c.pos);
   job.verifier->set_prefix(job.planner->done().prefix_end());
   // Past our (possibly lowered) end: another connection fetches the rest.
-  return take < len ? 0 : len;
+  return take == len;
 }
 
 Status Engine::restart_whole(Job& job, Conn& keep) {
@@ -429,8 +421,18 @@ void Engine::fill_connections(Clock::time_point now) {
   }
 }
 
-void Engine::on_done(Conn* c, CURLcode code) {
+void Engine::on_done(Conn* c, const Status& result) {
   Job& job = *c->job;
+  if (c->redirect_to && !c->doomed && !c->fatal && job.state == JobState::active && c->redirects < kMaxRedirects) {
+    // Same range, same slot, same connection budget: only the URL changes.
+    c->url = *c->redirect_to;
+    ++c->redirects;
+    conns_.push_back(std::move(*c));
+    Conn& next = conns_.back();
+    if (start_request(next)) return;
+    next.job = nullptr;
+    c->fatal = internal_error(job.name + ": could not follow the redirect to " + next.url);
+  }
   --active_;
   --job.conns;
   if (c->doomed || job.state != JobState::active) return;
@@ -445,9 +447,8 @@ void Engine::on_done(Conn* c, CURLcode code) {
     fail_job(job, *c->fatal);
     return;
   }
-  long status = c->status;
-  if (!c->checked) curl_easy_getinfo(c->easy.get(), CURLINFO_RESPONSE_CODE, &status);
-  std::string where = job.file->url + " (bytes " + std::to_string(c->pos) + "-" + std::to_string(end - 1) + ")";
+  const int status = c->status;
+  std::string where = c->url + " (bytes " + std::to_string(c->pos) + "-" + std::to_string(end - 1) + ")";
   std::string reason;
   if (c->stalled) {
     reason = "no data for " + std::to_string(opt_.stall_timeout.count()) + " ms";
@@ -460,8 +461,8 @@ void Engine::on_done(Conn* c, CURLcode code) {
       return;
     }
     reason = "HTTP " + std::to_string(status);
-  } else if (code != CURLE_OK) {
-    reason = c->errbuf[0] ? std::string(c->errbuf) : curl_easy_strerror(code);
+  } else if (!result) {
+    reason = result.error().message();
   } else {
     reason = "body ended early";
   }
@@ -474,9 +475,9 @@ void Engine::on_done(Conn* c, CURLcode code) {
     return;
   }
   milliseconds delay = backoff_delay(job.failures, opt_.backoff_base, opt_.backoff_max, unit_random());
-  std::optional<std::chrono::seconds> server_wait = parse_retry_after(c->response.retry_after);
+  std::optional<std::chrono::seconds> server_wait = parse_retry_after(c->response.get("Retry-After").value_or(""));
   if (status == 429) {
-    if (auto t = parse_ratelimit_reset(c->response.ratelimit)) server_wait = *t + std::chrono::seconds(1);
+    if (auto t = parse_ratelimit_reset(c->response.get("RateLimit").value_or(""))) server_wait = *t + std::chrono::seconds(1);
   }
   if (server_wait) delay = std::max(delay, std::min<milliseconds>(*server_wait, opt_.max_server_wait));
   auto until = Clock::now() + delay;
@@ -600,9 +601,9 @@ void Engine::check_stalls(Clock::time_point now) {
 }
 
 Result<TransferStats> Engine::run() {
-  multi_.reset(curl_multi_init());
-  if (!multi_) return internal_error("curl_multi_init failed");
-  curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(limit_));
+  std::shared_ptr<Transport> transport = opt_.transport ? opt_.transport : make_curl_transport();
+  HUBLOAD_ASSIGN_OR_RETURN(session_, transport->open_session(limit_));
+  std::optional<Error> session_error;
   while (true) {
     auto now = Clock::now();
     start_pending_jobs(now);
@@ -614,30 +615,20 @@ Result<TransferStats> Engine::run() {
     bool busy = std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state != JobState::finished; });
     if (!busy && conns_.empty()) break;
 
-    int running = 0;
-    curl_multi_perform(multi_.get(), &running);
-    int msgs = 0;
-    bool finished_any = false;
-    while (CURLMsg* m = curl_multi_info_read(multi_.get(), &msgs)) {
-      if (m->msg != CURLMSG_DONE) continue;
-      Conn* c = nullptr;
-      curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&c));
-      CURLcode code = m->data.result;
-      curl_multi_remove_handle(multi_.get(), m->easy_handle);
-      on_done(c, code);
-      finished_any = true;
-      c->doomed = true;
-      c->job = nullptr;
+    // Runs the transfers; returns at once when one ended (its connection is
+    // handed out again on the next turn), else after waiting up to 20 ms.
+    if (Status s = session_->poll(milliseconds(20)); !s) {
+      session_error = std::move(s).error();
+      break;
     }
     now = Clock::now();
     check_stalls(now);
-    // Abandoned or stalled handles are removed here, outside curl's callbacks.
+    // Abandoned or stalled transfers are stopped here, outside the callbacks.
     for (auto it = conns_.begin(); it != conns_.end();) {
       if (it->job && (it->doomed || it->stalled)) {
-        curl_multi_remove_handle(multi_.get(), it->easy.get());
-        Conn* c = &*it;
-        on_done(c, CURLE_OPERATION_TIMEDOUT);
-        c->job = nullptr;
+        session_->cancel(it->id);
+        on_done(&*it, network_error("stopped"));
+        it->job = nullptr;
       }
       if (!it->job) it = conns_.erase(it);
       else ++it;
@@ -652,19 +643,17 @@ Result<TransferStats> Engine::run() {
       }
     }
     if (cancelled_) break;
-    // A finished transfer frees a connection: hand it out now, not after a poll.
-    if (!finished_any) curl_multi_poll(multi_.get(), nullptr, 0, 20, nullptr);
   }
 
-  // Leaving (done or cancelled): stop every connection, keep partials for resume.
+  // Leaving (done, cancelled or broken): stop every connection, keep partials for resume.
   for (auto& c : conns_) {
-    if (c.job) curl_multi_remove_handle(multi_.get(), c.easy.get());
+    if (c.job) session_->cancel(c.id);
   }
   conns_.clear();
   for (auto& job : jobs_) {
     if (job.state == JobState::finished) continue;
     job.conns = 0;
-    fail_job(job, Error(ErrorKind::cancelled, job.name + ": download cancelled"));
+    fail_job(job, session_error ? *session_error : Error(ErrorKind::cancelled, job.name + ": download cancelled"));
   }
   for (auto& job : jobs_) {
     if (job.error) return *job.error;
@@ -684,8 +673,6 @@ Result<TransferStats> run_transfers(std::span<const TransferFile> files, const T
 namespace hubload {
 
 Result<TransferStats> download_files(std::span<const TransferFile> files, const TransferOptions& options) {
-  static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == 0;
-  if (!curl_ready) return internal_error("curl_global_init failed");
   return transfer::run_transfers(files, options);
 }
 
