@@ -7,7 +7,7 @@
 #include "hubload/transport.h"
 #include "transfer/retry_policy.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 namespace {
 
 using std::chrono::milliseconds;
@@ -208,4 +208,4 @@ TEST(ContentHasher, RejectsEtagsThatNameNoHash) {
 }
 
 }  // namespace
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -15,7 +15,7 @@
 //   `<dest>.<8 hex>.journal.incomplete` listing the byte ranges known to be on
 //   disk. A later run adopts the partial of a dead owner (validated by its
 //   journal) and fetches only what is missing.
-// - Cross-process: a per-file flock (`lock_path`) de-duplicates work; correctness
+// - Cross-process: a per-file flock (`lock`, `lock_path`; BlobLock in cache.h) de-duplicates work; correctness
 //   never depends on it (unique partial names, claim by rename, atomic publish),
 //   so file systems where flock silently succeeds stay safe.
 // - Retries: connection errors, stalls, truncated bodies, 408/429/5xx are retried
@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,17 +45,23 @@
 
 namespace hubload {
 
+// Who keeps two processes from fetching the same file at once. Correctness
+// never depends on it (see above); it only saves the duplicated work.
+enum class LockMode {
+  own,       // the engine flocks `lock_path` (empty: `<dest>.lock`) around download and publish
+  external,  // the caller already holds a lock for this file (e.g. the Hub cache's .locks/ file)
+};
+
 struct TransferFile {
   std::string url;
-  std::string dest;           // final path; published by atomic rename
+  std::filesystem::path dest;  // final path; published by atomic rename
   std::uint64_t size = 0;     // expected size in bytes (from the HEAD / tree listing)
   std::string expected_hash;  // 64 hex: sha256; 40 hex: git blob sha1; empty: size check only
   // Extra request headers (Authorization: only ever sent to `url`'s own host,
   // never after a redirect to another). Never logged.
   HttpHeaders headers;
-  // flock taken around the download and publish; empty = `<dest>.lock`, "-" = none
-  // (the caller already serialises, e.g. the Hub cache's .locks/ file).
-  std::string lock_path;
+  LockMode lock = LockMode::own;
+  std::filesystem::path lock_path;  // LockMode::own only; empty: `<dest>.lock`
   std::string display_name;   // for progress and errors; empty = dest
 };
 
@@ -144,9 +151,6 @@ struct TransferOptions {
   std::chrono::milliseconds sync_delay{5'000};
   // Partials of other, unreachable hosts older than this are adopted.
   std::chrono::seconds foreign_partial_age{600};
-  // A partial must not be adopted if its owner is alive: false skips the pid check
-  // (tests that simulate a dead owner inside one process).
-  bool check_owner_alive = true;
   std::string user_agent = "hubload/0.1";
   // Every request goes through it (a proxy, custom auth, a test's faults).
   // Null: libcurl (make_curl_transport()).
@@ -174,6 +178,6 @@ Result<TransferStats> download_files(std::span<const TransferFile> files,
 
 // Hash of a whole file as named by the expected hash's length (64: sha256, 40:
 // git blob sha1); lower-case hex. Used to re-verify a blob already on disk.
-Result<std::string> hash_file_for_etag(const std::string& path, std::size_t etag_length);
+Result<std::string> hash_file_for_etag(const std::filesystem::path& path, std::size_t etag_length);
 
 }  // namespace hubload

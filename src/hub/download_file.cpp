@@ -25,7 +25,7 @@ Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_v
   file.dest = ctx.cache.blob_path(meta.etag).string();
   file.size = meta.size;
   file.expected_hash = meta.etag;
-  file.lock_path = "-";
+  file.lock = LockMode::external;
   file.headers = request_headers(ctx, meta.location);
   file.display_name = std::string(path);
   TransferOptions transfer = options.transfer;

@@ -12,14 +12,14 @@
 #include <thread>
 #include <utility>
 
-#include "transfer/blob_lock.h"
 #include "transfer/chunk_planner.h"
 #include "transfer/partial_file.h"
 #include "transfer/prefix_verifier.h"
 #include "transfer/retry_policy.h"
+#include "hubload/cache.h"
 #include "hubload/transport.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 namespace {
 
@@ -70,7 +70,7 @@ struct Job {
   std::size_t index = 0;
   const TransferFile* file = nullptr;
   std::string name;
-  std::string lock_path;
+  std::filesystem::path lock_path;  // empty: LockMode::external
   JobState state = JobState::pending;
   std::optional<BlobLock> lock;
   std::optional<PartialFile> partial;
@@ -120,8 +120,9 @@ class Engine {
       Job j;
       j.index = i;
       j.file = &files[i];
-      j.name = files[i].display_name.empty() ? files[i].dest : files[i].display_name;
-      j.lock_path = files[i].lock_path.empty() ? files[i].dest + ".lock" : files[i].lock_path;
+      const TransferFile& f = files[i];
+      j.name = f.display_name.empty() ? f.dest.string() : f.display_name;
+      if (f.lock == LockMode::own) j.lock_path = f.lock_path.empty() ? std::filesystem::path(f.dest) += ".lock" : f.lock_path;
       total_size_ += files[i].size;
       jobs_.push_back(std::move(j));
     }
@@ -205,12 +206,11 @@ Status Engine::open_job(Job& job) {
     hasher = std::move(h);
   }
   if (!job.partial) {
-    bool exclusive = job.lock_path == "-" || (job.lock && job.lock->enforced());
+    bool exclusive = job.file->lock == LockMode::external || (job.lock && job.lock->enforced());
     PartialOptions po;
     po.foreign_age = opt_.foreign_partial_age;
-    po.check_owner_alive = opt_.check_owner_alive;
     po.exclusive = exclusive;
-    HUBLOAD_ASSIGN_OR_RETURN(auto p, PartialFile::open(f.dest, f.size, hash, po));
+    HUBLOAD_ASSIGN_OR_RETURN(auto p, PartialFile::open(f.dest.string(), f.size, hash, po));
     job.partial = std::move(p);
   }
   std::uint64_t piece = std::clamp<std::uint64_t>((f.size + limit_ - 1) / limit_, opt_.min_split, opt_.chunk_size);
@@ -231,7 +231,7 @@ Status Engine::open_job(Job& job) {
 void Engine::start_pending_jobs(Clock::time_point now) {
   for (auto& job : jobs_) {
     if (job.state != JobState::pending || now < job.not_before) continue;
-    if (job.lock_path != "-") {
+    if (job.file->lock == LockMode::own) {
       auto lock = BlobLock::try_acquire(job.lock_path);
       if (!lock) {
         fail_job(job, std::move(lock).error());
@@ -240,7 +240,7 @@ void Engine::start_pending_jobs(Clock::time_point now) {
       if (!lock->has_value()) {
         // Another process is fetching it; look again shortly (it may publish).
         job.not_before = now + milliseconds(100);
-        if (!job.waiting_reported) emit(TransferEventKind::waiting, job, "another process holds " + job.lock_path);
+        if (!job.waiting_reported) emit(TransferEventKind::waiting, job, "another process holds " + job.lock_path.string());
         job.waiting_reported = true;
         continue;
       }
@@ -556,7 +556,7 @@ void Engine::finish_job(Job& job) {
   const std::string& want = job.file->expected_hash;
   bool size_ok = static_cast<std::uint64_t>(st.st_size) == job.file->size;
   if (size_ok && (want.empty() || *digest == want)) {
-    if (Status s = job.partial->publish(job.file->dest); !s) {
+    if (Status s = job.partial->publish(job.file->dest.string()); !s) {
       fail_job(job, std::move(s).error());
       return;
     }
@@ -668,12 +668,12 @@ Result<TransferStats> run_transfers(std::span<const TransferFile> files, const T
   return engine.run();
 }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal
 
 namespace hubload {
 
 Result<TransferStats> download_files(std::span<const TransferFile> files, const TransferOptions& options) {
-  return transfer::run_transfers(files, options);
+  return transfer_internal::run_transfers(files, options);
 }
 
 }  // namespace hubload

@@ -8,8 +8,8 @@
 
 #include "hubload/transfer.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 Result<TransferStats> run_transfers(std::span<const TransferFile> files, const TransferOptions& options);
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal
