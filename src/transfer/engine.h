@@ -1,7 +1,8 @@
-// The transfer engine behind download_files(): one curl multi handle, one event
-// loop on the calling thread, a per-file state machine (lock -> partial ->
-// ranges in flight -> verify -> publish) and a connection scheduler sharing
-// one budget across files.
+// The transfer engine behind download_files(): one TransferSession of the
+// Transport seam, one event loop on the calling thread, a per-file state
+// machine (lock -> partial -> ranges in flight -> verify -> publish) and a
+// connection scheduler sharing one budget across files. engine_state.h says
+// which file holds which concern.
 #pragma once
 
 #include <span>
