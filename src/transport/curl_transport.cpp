@@ -1,6 +1,6 @@
-// libcurl behind the Transport seam: the one file that drives libcurl. send()
-// and TransferSession share the handle setup and the header/body callbacks;
-// send() is one easy transfer, a session one multi handle.
+// libcurl behind the Transport seam: the one file that drives libcurl. Every
+// request runs in a TransferSession (one multi handle); send() is one request
+// in a session of its own (session_send.h).
 //
 // Redirects are never followed here (the Hub client and the transfer engine
 // read the 3xx headers themselves) and bodies are never decompressed, so a
@@ -15,11 +15,10 @@
 #include <fmt/format.h>
 
 #include "hubload/transport.h"
+#include "transport/session_send.h"
 
 namespace hubload {
 namespace {
-
-constexpr std::size_t kErrorBodyCap = 64 * 1024;
 
 struct EasyDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
@@ -35,8 +34,6 @@ struct MultiDeleter {
   void operator()(CURLM* multi) const { curl_multi_cleanup(multi); }
 };
 using MultiHandle = std::unique_ptr<CURLM, MultiDeleter>;
-
-bool is_success(long status) { return status >= 200 && status < 300; }
 
 // One request on one easy handle, and what came back so far. The handler gets
 // the answer's status and headers once, at the end of its header block.
@@ -190,7 +187,8 @@ class CurlSession final : public TransferSession {
 
   Status poll(std::chrono::milliseconds timeout) override {
     HUBLOAD_ASSIGN_OR_RETURN(bool finished, step());
-    if (finished || live_.empty()) return ok();
+    // With nothing running this still waits: the caller may be backing off.
+    if (finished) return ok();
     if (curl_multi_poll(multi_.get(), nullptr, 0, static_cast<int>(timeout.count()), nullptr) != CURLM_OK) {
       return internal_error("curl_multi_poll failed");
     }
@@ -241,38 +239,8 @@ class CurlSession final : public TransferSession {
 class CurlTransport final : public Transport {
  public:
   Result<HttpResponse> send(const HttpRequest& request) override {
-    Exchange ex;
-    ex.request = request;
-    HttpResponse response;
-    std::optional<Error> sink_error;
-    ex.handler.on_response = [&](int status, const HttpHeaders& headers) {
-      response.status = status;
-      response.headers = headers;
-    };
-    ex.handler.on_body = [&](std::span<const char> chunk) {
-      if (is_success(response.status) && request.sink) {
-        Status st = request.sink(chunk);
-        if (!st) sink_error = std::move(st).error();
-        return st.has_value();
-      }
-      std::string& body = response.body;
-      const std::uint64_t cap = is_success(response.status) ? request.max_collected_bytes : kErrorBodyCap;
-      if (body.size() + chunk.size() > cap) {
-        if (is_success(response.status)) {
-          sink_error = invalid_input(fmt::format("{}: response body exceeds {} bytes", request.url, cap));
-          return false;
-        }
-        body.append(chunk.data(), cap - body.size());  // keep the start of an error page, drop the rest
-        return true;
-      }
-      body.append(chunk.data(), chunk.size());
-      return true;
-    };
-    HUBLOAD_TRY(configure(ex));
-    CURLcode code = curl_easy_perform(ex.easy.get());
-    if (sink_error) return std::move(*sink_error);
-    HUBLOAD_TRY(ex.result(code));
-    return response;
+    HUBLOAD_ASSIGN_OR_RETURN(std::unique_ptr<TransferSession> session, open_session(1));
+    return transport_internal::send_through_session(*session, request);
   }
 
   Result<std::unique_ptr<TransferSession>> open_session(int max_connections) override {

@@ -4,6 +4,7 @@
 // engine's ranges, resume and retries; a transport that wants parallel
 // connections overrides open_session().
 #include <deque>
+#include <thread>
 
 #include "hubload/transport.h"
 
@@ -30,8 +31,11 @@ class SerialSession final : public TransferSession {
     std::erase_if(queue_, [&](const Pending& p) { return p.id == id; });
   }
 
-  Status poll(std::chrono::milliseconds) override {
-    if (queue_.empty()) return ok();
+  Status poll(std::chrono::milliseconds timeout) override {
+    if (queue_.empty()) {
+      std::this_thread::sleep_for(timeout);  // as a network wait would: the caller may be backing off
+      return ok();
+    }
     Pending next = std::move(queue_.front());
     queue_.pop_front();
     running_ = next.id;
