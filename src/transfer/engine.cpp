@@ -117,8 +117,8 @@ void Engine::check_stalls(Clock::time_point now) {
 }
 
 Result<TransferStats> Engine::run() {
-  std::shared_ptr<Transport> transport = opt_.transport ? opt_.transport : make_curl_transport();
-  HUBLOAD_ASSIGN_OR_RETURN(session_, transport->open_session(limit_));
+  transport_ = opt_.transport ? opt_.transport : make_curl_transport();
+  HUBLOAD_ASSIGN_OR_RETURN(session_, transport_->open_session(limit_));
   std::optional<Error> session_error;
   while (true) {
     auto now = Clock::now();

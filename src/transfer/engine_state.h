@@ -162,6 +162,7 @@ class Engine {
   std::mt19937_64 rng_;
   std::vector<Job> jobs_;
   std::list<Conn> conns_;
+  std::shared_ptr<Transport> transport_;      // outlives the session it opened
   std::unique_ptr<TransferSession> session_;
   int limit_ = 8;
   int active_ = 0;
