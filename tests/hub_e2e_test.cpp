@@ -43,12 +43,12 @@ class HubE2eTest : public ::testing::Test {
     hub.start(serve_options);
     options.hub.endpoint = hub.url();
     options.hub.cache_dir = tmp.path() / "cache";
-    options.hub.retry_backoff_ms = 0;
+    options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
     options.hub.no_token = true;
   }
   void set_fault(const std::string& spec) {
-    serve::FaultOptions faults;
-    faults.rules.push_back(*serve::parse_fault_rule(spec));
+    FaultOptions faults;
+    faults.rules.push_back(*parse_fault_rule(spec));
     hub.set_faults(faults);
   }
   fs::path repo_dir(const std::string& folder) const { return tmp.path() / "cache" / folder; }
@@ -178,7 +178,7 @@ TEST_F(HubE2eTest, ErrorKinds) {
 TEST_F(HubE2eTest, CorruptBytesFromTheServerAreNeverPublished) {
   start();
   set_fault("corrupt:10,path=*00001*");
-  options.hub.max_retries = 0;
+  options.hub.transfer.max_attempts = 0;
   auto result = download_model("acme/tiny", options);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind(), ErrorKind::integrity);
@@ -197,7 +197,7 @@ TEST_F(HubE2eTest, DroppedConnectionIsRetriedToACorrectFile) {
 TEST_F(HubE2eTest, StalledTransferTimesOutAndIsRetried) {
   start();
   set_fault("stall:30,after=100,path=*00002*,first=1");
-  options.hub.stall_timeout_ms = 1000;
+  options.hub.transfer.stall_timeout = std::chrono::milliseconds(1000);
   auto result = download_model("acme/tiny", options);
   ASSERT_TRUE(result) << result.error().to_string();
   EXPECT_EQ(testing::read_file(result->snapshot / "model-00002-of-00002.safetensors"), shard('y', 4000));

@@ -26,7 +26,7 @@ TEST(FetchFileRange, ServerIgnoringRangeIsCutOffAfterTheRange) {
       hub.model("acme/big").branch("main", {{"model.safetensors", file}});
       testing::FakeHubOptions serve_options;
       serve_options.cdn = cdn;
-      if (*fault) serve_options.faults.rules.push_back(*serve::parse_fault_rule(fault));
+      if (*fault) serve_options.faults.rules.push_back(*parse_fault_rule(fault));
       hub.start(serve_options);
       testing::TempDir tmp;
       HubOptions options;

@@ -48,12 +48,12 @@ class RemoteMetadataTest : public ::testing::Test {
     hub.model("acme/pickle").branch("main", {{"config.json", "{}"}, {"pytorch_model.bin", "x"}});
     options.hub.cache_dir = tmp.path() / "cache";
     options.hub.no_token = true;
-    options.hub.retry_backoff_ms = 0;
+    options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
   }
   void start(bool cdn, const std::string& fault = {}) {
     testing::FakeHubOptions serve_options;
     serve_options.cdn = cdn;
-    if (!fault.empty()) serve_options.faults.rules.push_back(*serve::parse_fault_rule(fault));
+    if (!fault.empty()) serve_options.faults.rules.push_back(*parse_fault_rule(fault));
     hub.start(serve_options);
     options.hub.endpoint = hub.url();
   }

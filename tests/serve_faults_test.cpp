@@ -20,11 +20,11 @@ std::string pattern_bytes(std::size_t n) {
 const std::string kBlob = pattern_bytes(200 * 1024);
 const char* kBlobPath = "/acme/tiny/resolve/main/model.safetensors";
 
-serve::FaultOptions faults(std::initializer_list<const char*> specs, std::uint64_t limit_rate = 0) {
-  serve::FaultOptions f;
+FaultOptions faults(std::initializer_list<const char*> specs, std::uint64_t limit_rate = 0) {
+  FaultOptions f;
   f.limit_rate = limit_rate;
   for (const char* s : specs) {
-    auto rule = serve::parse_fault_rule(s);
+    auto rule = parse_fault_rule(s);
     EXPECT_TRUE(rule) << s;
     if (rule) f.rules.push_back(*rule);
   }
@@ -59,26 +59,26 @@ class ServeFaultsTest : public ::testing::Test {
 };
 
 TEST(ServeFaultSpec, ParsesEveryKindAndRejectsNonsense) {
-  auto drop = serve::parse_fault_rule("drop:1000,path=*.safetensors,first=2");
+  auto drop = parse_fault_rule("drop:1000,path=*.safetensors,first=2");
   ASSERT_TRUE(drop);
-  EXPECT_EQ(drop->kind, serve::FaultRule::Kind::drop);
+  EXPECT_EQ(drop->kind, FaultRule::Kind::drop);
   EXPECT_EQ(drop->bytes, 1000u);
   EXPECT_EQ(drop->path_pattern, "*.safetensors");
   EXPECT_EQ(drop->first_requests, 2);
-  auto stall = serve::parse_fault_rule("stall:1.5,after=10");
+  auto stall = parse_fault_rule("stall:1.5,after=10");
   ASSERT_TRUE(stall);
   EXPECT_DOUBLE_EQ(stall->seconds, 1.5);
   EXPECT_EQ(stall->bytes, 10u);
-  auto status = serve::parse_fault_rule("status:429,retry=7,prob=0.5");
+  auto status = parse_fault_rule("status:429,retry=7,prob=0.5");
   ASSERT_TRUE(status);
   EXPECT_EQ(status->status, 429);
   EXPECT_EQ(status->retry_after_s, 7);
   EXPECT_DOUBLE_EQ(status->probability, 0.5);
-  EXPECT_TRUE(serve::parse_fault_rule("ignore-range"));
-  EXPECT_TRUE(serve::parse_fault_rule("corrupt:3"));
+  EXPECT_TRUE(parse_fault_rule("ignore-range"));
+  EXPECT_TRUE(parse_fault_rule("corrupt:3"));
   for (const char* bad : {"", "explode", "drop", "drop:x", "status:404", "stall:-1", "ignore-range:3",
                           "drop:1,prob=2", "drop:1,color=red", "drop:1,first"}) {
-    auto r = serve::parse_fault_rule(bad);
+    auto r = parse_fault_rule(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().kind(), ErrorKind::invalid_input) << bad;
   }

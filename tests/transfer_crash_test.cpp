@@ -42,7 +42,7 @@ std::uint64_t journaled_bytes(const fs::path& dir) {
   std::uint64_t n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.path().string().ends_with(".journal.incomplete")) continue;
-    auto j = transfer::load_journal(e.path().string());
+    auto j = transfer_internal::load_journal(e.path().string());
     if (!j) continue;
     for (const auto& r : j->written) n += r.size();  // includes the synced ranges
   }

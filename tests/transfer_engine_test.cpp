@@ -205,7 +205,7 @@ std::uint64_t claimed_bytes(const fs::path& dir, bool written) {
   std::uint64_t n = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.path().string().ends_with(".journal.incomplete")) continue;
-    if (auto j = transfer::load_journal(e.path().string())) {
+    if (auto j = transfer_internal::load_journal(e.path().string())) {
       for (const auto& r : written ? j->written : j->ranges) n += r.size();
     }
   }

@@ -20,7 +20,7 @@ using testing::sha256_hex;
 
 
 struct MatrixCase {
-  std::string fault;  // serve::parse_fault_rule syntax
+  std::string fault;  // parse_fault_rule syntax
   int connections;
 };
 
@@ -62,7 +62,7 @@ class TransferFaultMatrix : public ::testing::TestWithParam<MatrixCase> {
   }
 
   void fault(const std::string& spec) {
-    auto rule = serve::parse_fault_rule(spec);
+    auto rule = parse_fault_rule(spec);
     ASSERT_TRUE(rule) << rule.error().to_string();
     hub_.set_faults({.rules = {*rule}});
   }

@@ -7,13 +7,13 @@
 
 #include <filesystem>
 
+#include "hubload/cache.h"
 #include "support/test_support.h"
-#include "transfer/blob_lock.h"
 #include "transfer/journal.h"
 #include "transfer/partial_file.h"
 #include "transfer/prefix_verifier.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 namespace {
 
 namespace fs = std::filesystem;
@@ -308,5 +308,19 @@ TEST(BlobLock, SecondHolderIsToldToWait) {
   EXPECT_TRUE(c->has_value());
 }
 
+TEST(BlobLock, AFolderThatCannotBeMadeIsAnErrorNamingIt) {
+  TempDir dir;
+  hubload::testing::write_file(dir / "file", "not a folder");
+  const fs::path path = dir / "file" / "locks" / "x.lock";
+  const std::string folder = (dir / "file" / "locks").string();
+  auto tried = BlobLock::try_acquire(path);
+  ASSERT_FALSE(tried);
+  EXPECT_EQ(tried.error().kind(), ErrorKind::io);
+  EXPECT_NE(tried.error().message().find(folder), std::string::npos) << tried.error().to_string();
+  auto waited = BlobLock::acquire(path);
+  ASSERT_FALSE(waited);
+  EXPECT_EQ(waited.error().kind(), ErrorKind::io);
+}
+
 }  // namespace
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -4,10 +4,10 @@
 
 #include "transfer/chunk_planner.h"
 #include "transfer/content_hasher.h"
-#include "transfer/http_response.h"
+#include "hubload/transport.h"
 #include "transfer/retry_policy.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 namespace {
 
 using std::chrono::milliseconds;
@@ -154,7 +154,7 @@ TEST(RetryPolicy, RetryableStatuses) {
   EXPECT_FALSE(is_retryable_status(401));
 }
 
-TEST(HttpResponse, ParsesContentRangeAndResetsOnEachStatusLine) {
+TEST(HttpResponse, ParsesContentRange) {
   auto r = parse_content_range("bytes 10-19/100");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->first, 10u);
@@ -162,13 +162,14 @@ TEST(HttpResponse, ParsesContentRangeAndResetsOnEachStatusLine) {
   EXPECT_EQ(r->total, 100u);
   EXPECT_FALSE(parse_content_range("bytes */100"));
   EXPECT_FALSE(parse_content_range("bytes 20-10/100"));
-  ResponseHeaders h;
-  h.on_line("HTTP/1.1 302 Found\r\n");
-  h.on_line("Retry-After: 3\r\n");
-  h.on_line("HTTP/1.1 429 Too Many Requests\r\n");
-  h.on_line("ratelimit: \"api\";r=0;t=5\r\n");
-  EXPECT_EQ(h.retry_after, "");
-  EXPECT_EQ(h.ratelimit, "\"api\";r=0;t=5");
+}
+
+TEST(HttpResponse, RedirectTargetsResolveAgainstTheAnsweringUrl) {
+  EXPECT_EQ(resolve_location("http://a.test/x/y?q=1", "https://cdn.test/blob"), "https://cdn.test/blob");
+  EXPECT_EQ(resolve_location("http://a.test/x/y?q=1", "/z/w"), "http://a.test/z/w");
+  EXPECT_EQ(resolve_location("https://a.test/x/y", "//cdn.test/b"), "https://cdn.test/b");
+  EXPECT_EQ(resolve_location("http://a.test/x/y", "w"), "http://a.test/x/w");
+  EXPECT_EQ(url_origin("HTTP://A.test:8080/x"), "http://a.test:8080");
 }
 
 std::string hash_of(std::size_t etag_len, std::string_view content) {
@@ -207,4 +208,4 @@ TEST(ContentHasher, RejectsEtagsThatNameNoHash) {
 }
 
 }  // namespace
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

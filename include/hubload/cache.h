@@ -88,21 +88,30 @@ class RepoCache {
   RepoType type_;
 };
 
-// An exclusive flock(2) on .locks/<repo>/<etag>.lock (mode 0664, never
-// deleted), released when this object dies or the process exits, so a crashed
-// holder never blocks the next one. Where flock silently succeeds for everyone
-// (some network file systems) correctness still holds: writers use unique temp
-// files, rename atomically and check for the blob again after locking.
+// An exclusive flock(2) on a lock file such as .locks/<repo>/<etag>.lock (mode
+// 0664 so group members can wait on it, never deleted), released when this
+// object dies or the process exits, so a crashed holder never blocks the next
+// one. It only de-duplicates work: where flock is unsupported the lock is held
+// without being enforced(), and where it silently succeeds for everyone (some
+// network file systems) correctness still holds, because writers use unique
+// temp files, rename atomically and check for the blob again after locking.
 class BlobLock {
  public:
+  // Waits until the lock is free.
   static Result<BlobLock> acquire(const std::filesystem::path& lock_file);
+  // Tries once, without waiting; nullopt: another process holds it.
+  static Result<std::optional<BlobLock>> try_acquire(const std::filesystem::path& lock_file);
   BlobLock(BlobLock&&) noexcept = default;
   BlobLock& operator=(BlobLock&&) noexcept = default;
   ~BlobLock() = default;  // closing the descriptor releases the lock
 
+  bool enforced() const { return enforced_; }  // false: flock does nothing on this file system
+
  private:
-  explicit BlobLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  BlobLock(UniqueFd fd, bool enforced) : fd_(std::move(fd)), enforced_(enforced) {}
+  static Result<std::optional<BlobLock>> lock(const std::filesystem::path& lock_file, bool wait);
   UniqueFd fd_;
+  bool enforced_ = true;
 };
 
 // A fresh blobs/<etag>.<8 hex>.incomplete, created O_EXCL with the umask's mode

@@ -18,6 +18,7 @@
 #include "hubload/cache.h"
 #include "hubload/error.h"
 #include "hubload/hub_environment.h"
+#include "hubload/transfer.h"
 #include "hubload/transport.h"
 
 namespace hubload {
@@ -27,6 +28,11 @@ struct FileProgress {
   std::string path;         // repo path, e.g. "model-00001-of-00002.safetensors"
   std::uint64_t bytes_done = 0;
   std::uint64_t bytes_total = 0;
+  // Requests of this file retried so far (a drop, a stall, a truncated body,
+  // 408/429/5xx, or one fetch from scratch after a hash mismatch), and why the
+  // last one was.
+  int retries = 0;
+  std::string last_retry;
 };
 using ProgressCallback = std::function<void(const FileProgress&)>;
 using WarningCallback = std::function<void(std::string_view)>;
@@ -45,14 +51,13 @@ struct HubOptions {
   bool no_token = false;
   // No network call at all (also when the environment has HF_HUB_OFFLINE=1).
   bool local_files_only = false;
-  std::shared_ptr<Transport> transport;  // null: libcurl
-  int connect_timeout_ms = 10000;
-  int stall_timeout_ms = 30000;
-  int max_retries = 3;             // per file, on network errors and 5xx during the transfer
-  int retry_backoff_ms = 1000;     // doubled after each retry
-  // Connections per file for the parallel ranged transfer (transfer.h); used
-  // unless `transport` is injected (then one stream through it).
-  int connections = 8;
+  // Every request, metadata and file bytes alike. Null: libcurl.
+  std::shared_ptr<Transport> transport;
+  // How file bytes are fetched: the transfer engine's connections (one budget
+  // per call, shared by every file), timeouts, retries and backoff. Metadata
+  // requests use its connect and stall timeouts. Its transport, budget and
+  // on_event are the Hub client's own: set `transport` and `on_progress`.
+  TransferOptions transfer;
   ProgressCallback on_progress;
   WarningCallback on_warning;
 };

@@ -20,6 +20,7 @@
 
 #include "hubload/cache.h"
 #include "hubload/error.h"
+#include "hubload/faults.h"
 
 namespace hubload {
 
@@ -36,46 +37,6 @@ struct FolderRepo {
   std::filesystem::path dir;
 };
 
-// The fault types stay in hubload::serve until they move to the shared
-// hubload/faults.h (issue 11): hubload::FaultRule is the transport's today.
-namespace serve {
-
-// One injected fault. A rule applies to a request whose decoded path (or, for
-// a file body, whose repo file path) matches `path_pattern` (fnmatch, `*`
-// crosses `/`), with `probability`, and only to the first `first_requests`
-// matching requests when that is >= 0.
-struct FaultRule {
-  enum class Kind {
-    drop,          // close the connection after `bytes` body bytes
-    stall,         // after `bytes` body bytes, send nothing for `seconds`
-    http_error,    // answer `status` (5xx or 429) instead of the request
-    ignore_range,  // answer a Range request with 200 and the whole body
-    corrupt,       // flip the body byte at file offset `bytes`
-  };
-  Kind kind = Kind::http_error;
-  std::string path_pattern = "*";
-  std::uint64_t bytes = 0;
-  double seconds = 0;
-  int status = 503;
-  int retry_after_s = 1;  // 429/503: Retry-After and RateLimit "t=" value
-  double probability = 1.0;
-  int first_requests = -1;
-};
-
-// Parses "KIND[:ARG][,key=value...]" as given to `--inject-fault`:
-//   drop:BYTES  stall:SECONDS[,after=BYTES]  status:CODE[,retry=SECONDS]
-//   ignore-range  corrupt:OFFSET
-// common keys: path=GLOB, prob=P (0..1), first=K.
-Result<FaultRule> parse_fault_rule(std::string_view spec);
-
-struct FaultOptions {
-  std::uint64_t limit_rate = 0;  // body bytes per second per response (0 = unlimited)
-  std::vector<FaultRule> rules;
-  std::uint64_t seed = 1;        // for `probability`
-};
-
-}  // namespace serve
-
 struct ServeOptions {
   std::string host = "127.0.0.1";  // any other address must be asked for explicitly
   int port = 0;                    // 0 = a free port, see Server::port()
@@ -88,7 +49,7 @@ struct ServeOptions {
   int threads = 16;      // worker threads per listener (= concurrent connections)
   std::size_t tree_page_size = 1000;
   std::uint64_t lfs_threshold = 10 * 1024 * 1024;  // folder files above this are LFS
-  serve::FaultOptions faults;
+  FaultOptions faults;  // faults.h: the vocabulary shared with the client-side test transport
 };
 
 struct ServeStats {
@@ -119,7 +80,7 @@ class Server {
   ServeStats stats() const;
   void reset_stats();
   // Replaces the fault settings of a running server (rule counters restart).
-  void set_faults(serve::FaultOptions faults);
+  void set_faults(FaultOptions faults);
   void stop();               // idempotent; interrupts stalls and throttled bodies
 
  private:

@@ -1,8 +1,9 @@
 // The transfer engine: fetches files over HTTP(S) into place, fast, resumably and
 // verified.
 //
-// - Parallel byte ranges over libcurl's multi interface (one thread drives every
-//   connection). All files of one call share ONE connection budget
+// - Parallel byte ranges over a TransferSession of the Transport seam
+//   (transport.h; libcurl's multi interface by default): one thread drives every
+//   connection. All files of one call share ONE connection budget
 //   (`connections`). When a connection frees up and no unassigned bytes are left,
 //   the largest range still in flight is split in two (aria2-style) so one slow
 //   connection never holds up the end of a file.
@@ -14,7 +15,7 @@
 //   `<dest>.<8 hex>.journal.incomplete` listing the byte ranges known to be on
 //   disk. A later run adopts the partial of a dead owner (validated by its
 //   journal) and fetches only what is missing.
-// - Cross-process: a per-file flock (`lock_path`) de-duplicates work; correctness
+// - Cross-process: a per-file flock (`lock`, `lock_path`; BlobLock in cache.h) de-duplicates work; correctness
 //   never depends on it (unique partial names, claim by rename, atomic publish),
 //   so file systems where flock silently succeeds stay safe.
 // - Retries: connection errors, stalls, truncated bodies, 408/429/5xx are retried
@@ -23,12 +24,13 @@
 //   connection budget for a while.
 //
 // Thread-safety: download_files() may be called from several threads at once;
-// each call owns its own curl handles and threads. Callbacks run on the calling
+// each call opens its own TransferSession. Callbacks run on the calling
 // thread.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,20 +41,28 @@
 #include <vector>
 
 #include "hubload/error.h"
+#include "hubload/transport.h"
 #include "hubload/version.h"
 
 namespace hubload {
 
+// Who keeps two processes from fetching the same file at once. Correctness
+// never depends on it (see above); it only saves the duplicated work.
+enum class LockMode {
+  own,       // the engine flocks `lock_path` (empty: `<dest>.lock`) around download and publish
+  external,  // the caller already holds a lock for this file (e.g. the Hub cache's .locks/ file)
+};
+
 struct TransferFile {
   std::string url;
-  std::string dest;           // final path; published by atomic rename
+  std::filesystem::path dest;  // final path; published by atomic rename
   std::uint64_t size = 0;     // expected size in bytes (from the HEAD / tree listing)
   std::string expected_hash;  // 64 hex: sha256; 40 hex: git blob sha1; empty: size check only
-  // Extra request headers ("authorization: Bearer ..."). Never logged.
-  std::vector<std::string> headers;
-  // flock taken around the download and publish; empty = `<dest>.lock`, "-" = none
-  // (the caller already serialises, e.g. the Hub cache's .locks/ file).
-  std::string lock_path;
+  // Extra request headers (Authorization: only ever sent to `url`'s own host,
+  // never after a redirect to another). Never logged.
+  HttpHeaders headers;
+  LockMode lock = LockMode::own;
+  std::filesystem::path lock_path;  // LockMode::own only; empty: `<dest>.lock`
   std::string display_name;   // for progress and errors; empty = dest
 };
 
@@ -142,10 +152,10 @@ struct TransferOptions {
   std::chrono::milliseconds sync_delay{5'000};
   // Partials of other, unreachable hosts older than this are adopted.
   std::chrono::seconds foreign_partial_age{600};
-  // A partial must not be adopted if its owner is alive: false skips the pid check
-  // (tests that simulate a dead owner inside one process).
-  bool check_owner_alive = true;
   std::string user_agent{kUserAgent};
+  // Every request goes through it (a proxy, custom auth, a test's faults).
+  // Null: libcurl (make_curl_transport()).
+  std::shared_ptr<Transport> transport;
   // Shared with other calls running at the same time: every request of this
   // call also needs one of its slots. Null: only `connections` limits.
   std::shared_ptr<ConnectionBudget> budget;
@@ -169,6 +179,6 @@ Result<TransferStats> download_files(std::span<const TransferFile> files,
 
 // Hash of a whole file as named by the expected hash's length (64: sha256, 40:
 // git blob sha1); lower-case hex. Used to re-verify a blob already on disk.
-Result<std::string> hash_file_for_etag(const std::string& path, std::size_t etag_length);
+Result<std::string> hash_file_for_etag(const std::filesystem::path& path, std::size_t etag_length);
 
 }  // namespace hubload

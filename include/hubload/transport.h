@@ -4,6 +4,7 @@
 // of a 302 to a CDN and must decide itself whether a token may follow a hop.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,10 +48,11 @@ struct HttpRequest {
   std::string url;
   HttpHeaders headers;
   std::optional<ByteRange> range;
-  int connect_timeout_ms = 10000;
+  std::chrono::milliseconds connect_timeout{10'000};
   // The transfer fails when fewer than 1 byte/s arrive for this long (a stall).
-  int stall_timeout_ms = 30000;
-  // Where a 2xx body goes. Without a sink it is collected into
+  // Zero: no limit (the transfer engine watches its connections itself).
+  std::chrono::milliseconds stall_timeout{30'000};
+  // Where a 2xx body goes (send() only). Without a sink it is collected into
   // HttpResponse::body, up to max_collected_bytes (then an invalid_input error).
   BodySink sink;
   std::uint64_t max_collected_bytes = 64ull << 20;
@@ -64,16 +66,64 @@ struct HttpResponse {
   std::string body;
 };
 
+// The callbacks of one asynchronous transfer (TransferSession). They run on
+// the thread that calls poll(), from inside it.
+struct TransferHandler {
+  // The status and headers of the answer, once, before any of its body.
+  std::function<void(int status, const HttpHeaders& headers)> on_response;
+  // A piece of the body (of any answer, error pages included). Returning false
+  // stops the transfer; on_done then reports an aborted (network) error.
+  std::function<bool(std::span<const char>)> on_body;
+  // The end: ok when the whole answer arrived, else the network-level failure.
+  // Not called for a cancelled transfer.
+  std::function<void(Status)> on_done;
+};
+
+using TransferId = std::uint64_t;
+
+// Many transfers at once, driven by one thread: the transfer engine's view of
+// the network. Not thread-safe; one session per engine run.
+class TransferSession {
+ public:
+  virtual ~TransferSession() = default;
+  // Queues a transfer; it runs inside poll(). request.sink is ignored (the
+  // body goes to handler.on_body).
+  virtual Result<TransferId> start(HttpRequest request, TransferHandler handler) = 0;
+  // Stops a transfer; none of its callbacks runs afterwards. Safe from inside
+  // any callback; an unknown or finished id is ignored.
+  virtual void cancel(TransferId id) = 0;
+  // Moves every transfer forward, waiting up to `timeout` for the network when
+  // nothing is ready, and dispatches the callbacks.
+  virtual Status poll(std::chrono::milliseconds timeout) = 0;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
   // A network-level failure (DNS, refused, reset, stall, timeout) is a network
   // error; any HTTP answer, 4xx and 5xx included, is a response.
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+  // A session for up to `max_connections` transfers at once. The default runs
+  // one transfer at a time through send(), so a Transport that only knows
+  // send() still gets ranges, resume and retries from the engine.
+  virtual Result<std::unique_ptr<TransferSession>> open_session(int max_connections);
 };
 
-// The libcurl transport: one easy handle per request, no automatic redirects,
-// no automatic decompression, Accept-Encoding: identity.
+// The libcurl transport: one easy handle per request (a multi handle per
+// session), no automatic redirects, no automatic decompression,
+// Accept-Encoding: identity.
 std::shared_ptr<Transport> make_curl_transport();
+
+// "scheme://host[:port]" of a URL (lower-cased), empty when it has none.
+std::string url_origin(std::string_view url);
+
+// Where a redirect's Location points, resolved against the URL that answered.
+std::string resolve_location(std::string_view url, std::string_view location);
+
+// "bytes 0-99/1000" -> {0, 99, 1000}; anything else (e.g. "bytes */1000") -> nullopt.
+struct ContentRange {
+  std::uint64_t first = 0, last = 0, total = 0;
+};
+std::optional<ContentRange> parse_content_range(std::string_view value);
 
 }  // namespace hubload

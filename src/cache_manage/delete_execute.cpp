@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "hubload/cache_manage.h"
-#include "transfer/blob_lock.h"
+#include "hubload/cache.h"
 
 namespace hubload {
 namespace fs = std::filesystem;
@@ -37,12 +37,12 @@ std::uint64_t size_or_zero(const fs::path& p) {
 
 void execute_part(const DeletePlan::RepoPart& part, DeleteOutcome& out) {
   // Every lock first, without waiting: a held one is a live download.
-  std::vector<transfer::BlobLock> held;
+  std::vector<BlobLock> held;
   std::set<std::string> locked, busy;
   auto lock = [&](const std::string& etag) {
     if (locked.count(etag)) return true;
     if (busy.count(etag)) return false;
-    auto l = transfer::BlobLock::try_acquire((part.locks_dir / (etag + ".lock")).string());
+    auto l = BlobLock::try_acquire(part.locks_dir / (etag + ".lock"));
     if (l && *l) {
       held.push_back(std::move(**l));
       locked.insert(etag);

@@ -46,9 +46,9 @@ void judge(CachedPartial& p, std::chrono::seconds window) {
   const auto age = age_seconds(newest);
   const bool old = age && *age > window.count();
   if (p.journal) {
-    auto j = transfer::load_journal(p.journal->string());
-    if (j && j->host == transfer::local_host_name()) {
-      const std::string boot = transfer::current_boot_id();
+    auto j = transfer_internal::load_journal(p.journal->string());
+    if (j && j->host == transfer_internal::local_host_name()) {
+      const std::string boot = transfer_internal::current_boot_id();
       if (!j->boot_id.empty() && !boot.empty() && j->boot_id != boot) {
         p.stale = true;
         p.reason = fmt::format("owner pid {} ran before the last reboot", j->pid);

@@ -110,11 +110,11 @@ int run_download(const DownloadArgs& args) {
   options.include_tokenizer = args.with_tokenizer;
   options.include_generation_config = args.with_generation_config;
   options.max_workers = args.workers;
-  hub.connections = args.connections;
+  hub.transfer.connections = args.connections;
   // HF_HUB_DOWNLOAD_TIMEOUT (seconds without a byte before a connection is
   // retried), read here at the edge like the rest of the environment.
   if (const char* t = std::getenv("HF_HUB_DOWNLOAD_TIMEOUT"); t && std::atof(t) > 0) {
-    hub.stall_timeout_ms = static_cast<int>(std::atof(t) * 1000);
+    hub.transfer.stall_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::atof(t) * 1000));
   }
   std::string mode = args.quiet ? "none" : args.progress;
   if (mode == "auto") mode = ::isatty(2) && !args.json ? "tty" : "none";

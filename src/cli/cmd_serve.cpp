@@ -78,7 +78,7 @@ Result<ServeOptions> to_options(const ServeArgs& a) {
   }
   HUBLOAD_ASSIGN_OR_RETURN(o.faults.limit_rate, parse_rate(a.limit_rate));
   for (const std::string& s : a.faults) {
-    HUBLOAD_ASSIGN_OR_RETURN(serve::FaultRule rule, serve::parse_fault_rule(s));
+    HUBLOAD_ASSIGN_OR_RETURN(FaultRule rule, parse_fault_rule(s));
     o.faults.rules.push_back(std::move(rule));
   }
   return o;

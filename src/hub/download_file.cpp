@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "hub/fetch_blob.h"
 #include "hub/file_metadata.h"
+#include "hubload/transfer.h"
 
 namespace hubload::hub_internal {
 namespace fs = std::filesystem;
@@ -14,6 +14,43 @@ bool file_exists(const fs::path& path) {
   return fs::exists(path, ec);  // follows the symlink: a dangling link is not a cached file
 }
 
+// The blob's bytes through the transfer engine: parallel ranges, resume from a
+// journaled partial, hash while the bytes arrive, publish blobs/<etag> by
+// rename. The caller holds the Hub's blob lock (.locks/<repo>/<etag>.lock), so
+// the engine takes none of its own.
+Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {
+  const HubOptions& options = *ctx.options;
+  TransferFile file;
+  file.url = meta.location;
+  file.dest = ctx.cache.blob_path(meta.etag).string();
+  file.size = meta.size;
+  file.expected_hash = meta.etag;
+  file.lock = LockMode::external;
+  file.headers = request_headers(ctx, meta.location);
+  file.display_name = std::string(path);
+  TransferOptions transfer = options.transfer;
+  transfer.transport = ctx.transport;
+  transfer.budget = ctx.connection_budget;
+  transfer.user_agent = std::string(kUserAgent);
+  transfer.on_event = nullptr;
+  FileProgress progress{file.display_name, 0, meta.size, 0, {}};
+  if (options.on_progress) {
+    transfer.on_event = [&options, &progress](const TransferEvent& e) {
+      progress.bytes_done = e.file_bytes;
+      progress.bytes_total = e.file_size;
+      if (e.kind == TransferEventKind::retry) {
+        ++progress.retries;
+        progress.last_retry = e.message;
+      }
+      options.on_progress(progress);
+      return true;
+    };
+  }
+  HUBLOAD_ASSIGN_OR_RETURN(TransferStats stats, download_files(std::span(&file, 1), transfer));
+  (void)stats;
+  return ok();
+}
+
 // Lock, check again, fetch, publish, link. Several processes may race here;
 // the lock de-duplicates, the unique temp file and rename keep it correct.
 Status materialize(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {
@@ -21,27 +58,7 @@ Status materialize(const HubContext& ctx, const FileMetadata& meta, std::string_
   const fs::path blob = ctx.cache.blob_path(meta.etag);
   if (!file_exists(blob)) {
     HUBLOAD_ASSIGN_OR_RETURN(BlobLock lock, BlobLock::acquire(ctx.cache.lock_path(meta.etag)));
-    if (!file_exists(blob)) {
-      BlobFetch fetch;
-      fetch.url = meta.location;
-      fetch.headers = request_headers(ctx, meta.location);
-      fetch.etag = meta.etag;
-      fetch.size = meta.size;
-      fetch.blobs_dir = ctx.cache.blobs_dir();
-      const HubOptions& options = *ctx.options;
-      if (options.on_progress) {
-        fetch.progress = [&options, file = std::string(path)](std::uint64_t done, std::uint64_t total) {
-          options.on_progress(FileProgress{file, done, total});
-        };
-      }
-      fetch.connect_timeout_ms = options.connect_timeout_ms;
-      fetch.stall_timeout_ms = options.stall_timeout_ms;
-      fetch.max_retries = options.max_retries;
-      fetch.retry_backoff_ms = options.retry_backoff_ms;
-      fetch.connections = options.transport ? 0 : options.connections;
-      fetch.budget = ctx.connection_budget;
-      HUBLOAD_TRY(fetch_blob(*ctx.transport, fetch));
-    }
+    if (!file_exists(blob)) HUBLOAD_TRY(fetch_blob(ctx, meta, path));
   }
   return ctx.cache.link_snapshot(meta.commit, path, meta.etag);
 }

@@ -14,17 +14,8 @@ Result<HubContext> make_context(std::string_view repo_id, const HubOptions& opti
                  options.transport ? options.transport : make_curl_transport(),
                  RepoCache(std::move(root), std::string(repo_id), options.repo_type),
                  options.local_files_only || hub_offline(options.environment), &options,
-                 std::make_shared<ConnectionBudget>(options.connections)};
+                 std::make_shared<ConnectionBudget>(options.transfer.connections)};
   return ctx;
-}
-
-std::string url_origin(std::string_view url) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  const auto host_end = url.find_first_of("/?#", scheme_end + 3);
-  std::string origin(url.substr(0, host_end));
-  for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return origin;
 }
 
 std::string percent_encode(std::string_view text, bool keep_slash) {
@@ -77,8 +68,8 @@ HttpRequest make_request(const HubContext& ctx, std::string method, std::string 
   request.method = std::move(method);
   request.headers = request_headers(ctx, url);
   request.url = std::move(url);
-  request.connect_timeout_ms = ctx.options->connect_timeout_ms;
-  request.stall_timeout_ms = ctx.options->stall_timeout_ms;
+  request.connect_timeout = ctx.options->transfer.connect_timeout;
+  request.stall_timeout = ctx.options->transfer.stall_timeout;
   return request;
 }
 

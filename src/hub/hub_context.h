@@ -23,7 +23,7 @@ struct HubContext {
   RepoCache cache;
   bool offline = false;  // local_files_only or HF_HUB_OFFLINE
   const HubOptions* options = nullptr;
-  // One budget of options->connections for every blob fetched under this
+  // One budget of options->transfer.connections for every blob fetched under this
   // context (one download_model call), however many files run at once.
   std::shared_ptr<ConnectionBudget> connection_budget;
 };
@@ -31,9 +31,6 @@ struct HubContext {
 // Validates the repo id and builds the context. Touches neither disk nor network
 // except to read a token file when token discovery reaches it.
 Result<HubContext> make_context(std::string_view repo_id, const HubOptions& options);
-
-// "scheme://host[:port]" of a URL (lower-cased host), empty when it has none.
-std::string url_origin(std::string_view url);
 
 // Percent-encoding as the Python client does it: everything but unreserved
 // characters; keep_slash keeps '/' (file paths in /resolve/).

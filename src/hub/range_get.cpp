@@ -16,15 +16,6 @@ std::optional<std::uint64_t> parse_u64(std::string_view text) {
   return value;
 }
 
-// "bytes 0-100000/3145728" -> 3145728; nullopt for "*" or anything malformed.
-std::optional<std::uint64_t> content_range_total(const HttpHeaders& headers) {
-  auto value = headers.get("Content-Range");
-  if (!value) return std::nullopt;
-  auto slash = value->rfind('/');
-  if (slash == std::string::npos) return std::nullopt;
-  return parse_u64(std::string_view(*value).substr(slash + 1));
-}
-
 // Collects a body up to `cap` bytes, then aborts the transfer: a server that
 // answers a Range request with the whole file costs us `cap` bytes, not the file.
 class CappedBody {
@@ -93,15 +84,15 @@ Result<RangeBytes> get_range(const HubContext& ctx, const std::string& url, std:
   if (!answer) return std::move(answer).error().with_context(what);
   const HttpResponse& response = answer->response;
   if (response.status == 206) {
-    const std::string expected = fmt::format("bytes {}-", first);
     const std::string content_range = response.headers.get("Content-Range").value_or("");
-    if (!content_range.starts_with(expected)) {
+    const std::optional<ContentRange> range = parse_content_range(content_range);
+    if (!range || range->first != first) {
       return invalid_input(fmt::format("{}: {} answered 206 with Content-Range '{}'", what, answer->url, content_range));
     }
     if (body.bytes().size() > want) {
       return invalid_input(fmt::format("{}: {} sent more bytes than asked for", what, answer->url));
     }
-    if (auto total = content_range_total(response.headers)) out.file_size = total;
+    out.file_size = range->total;
     out.bytes = std::move(body.bytes());
     return out;
   }

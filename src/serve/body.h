@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string_view>
 
-#include "serve/faults.h"
+#include "hubload/faults.h"
 
 namespace hubload::serve_internal {
 
@@ -47,6 +47,6 @@ struct BodyCounters {
 // Sets status (200/206/416), Content-Range, Accept-Ranges and the streamed body
 // of `path` for the request's Range header. An empty file gets an empty body.
 void serve_file_body(const httplib::Request& req, httplib::Response& res, const std::filesystem::path& path,
-                     std::uint64_t size, const serve::FaultPlan& plan, BodyCounters counters);
+                     std::uint64_t size, const FaultPlan& plan, BodyCounters counters);
 
 }  // namespace hubload::serve_internal

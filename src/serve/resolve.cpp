@@ -60,14 +60,14 @@ void ServerImpl::handle_resolve(const httplib::Request& req, httplib::Response& 
   } else {
     res.set_header("ETag", etag_value(ids->oid));
   }
-  serve::FaultPlan plan;
-  if (req.method == "GET") plan = faults.plan(serve::FaultInjector::Scope::body, {req.path, file->path});
+  FaultPlan plan;
+  if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
   serve_file_body(req, res, file->disk, file->size, plan, counters());
 }
 
 void ServerImpl::handle_cdn(const httplib::Request& req, httplib::Response& res) {
   record(req, true);
-  serve::FaultPlan status = faults.plan(serve::FaultInjector::Scope::status, {req.path, req.get_param_value("path")});
+  FaultPlan status = faults.plan(FaultInjector::Scope::status, {req.path, req.get_param_value("path")});
   if (status.error) return send_fault_status(res, *status.error);
   std::string key = req.get_param_value("repo"), commit = req.get_param_value("commit");
   std::string path = req.get_param_value("path");
@@ -82,8 +82,8 @@ void ServerImpl::handle_cdn(const httplib::Request& req, httplib::Response& res)
   if (!ids || req.path != "/blobs/" + ids->sha256) return send_error(res, 404, "", "blob no longer available");
   // A CDN's own ETag is not the content hash; clients must not rely on it.
   res.set_header("ETag", etag_value(util::sha1_hex(ids->sha256)));
-  serve::FaultPlan plan;
-  if (req.method == "GET") plan = faults.plan(serve::FaultInjector::Scope::body, {req.path, file->path});
+  FaultPlan plan;
+  if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
   serve_file_body(req, res, file->disk, file->size, plan, counters());
 }
 

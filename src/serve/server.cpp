@@ -116,7 +116,7 @@ bool truthy(const httplib::Request& req, const std::string& param) {
   return v == "true" || v == "1";
 }
 
-void send_fault_status(httplib::Response& res, const serve::FaultRule& rule) {
+void send_fault_status(httplib::Response& res, const FaultRule& rule) {
   std::string t = std::to_string(rule.retry_after_s);
   res.set_header("Retry-After", t);
   if (rule.status == 429) {
@@ -176,7 +176,7 @@ void ServerImpl::handle_main(const httplib::Request& req, httplib::Response& res
   if (r.kind == Route::Kind::unknown || r.kind == Route::Kind::stats) {
     return send_error(res, 404, "", "no such endpoint: " + req.path);
   }
-  serve::FaultPlan plan = faults.plan(serve::FaultInjector::Scope::status, {req.path, r.path});
+  FaultPlan plan = faults.plan(FaultInjector::Scope::status, {req.path, r.path});
   if (plan.error) return send_fault_status(res, *plan.error);
 
   auto renamed = opts.renamed.find(r.repo_id);
@@ -304,7 +304,7 @@ void Server::reset_stats() {
   impl_->cdn_authorized_requests = 0;
 }
 
-void Server::set_faults(serve::FaultOptions faults) { impl_->faults.reset(std::move(faults)); }
+void Server::set_faults(FaultOptions faults) { impl_->faults.reset(std::move(faults)); }
 
 std::uint64_t ServeStats::count(std::string_view method, std::string_view path) const {
   auto it = requests.find(std::string(method) + " " + std::string(path));

@@ -16,7 +16,7 @@
 
 #include "hubload/serve.h"
 #include "serve/body.h"
-#include "serve/faults.h"
+#include "hubload/faults.h"
 #include "serve/hash.h"
 #include "serve/repo_source.h"
 #include "serve/route.h"
@@ -38,7 +38,7 @@ class ServerImpl {
   int cdn_port = 0;
 
   HashCache hashes;
-  serve::FaultInjector faults;
+  FaultInjector faults;
   Sleeper sleeper;
   httplib::Server main;
   httplib::Server cdn;
@@ -75,6 +75,6 @@ void send_json(httplib::Response& res, const std::string& body);
 // "True", "true" and "1" (any case) are true (hub-protocol.md §1.2).
 bool truthy(const httplib::Request& req, const std::string& param);
 // The fault answer (5xx/429 with Retry-After and the Hub's RateLimit headers).
-void send_fault_status(httplib::Response& res, const serve::FaultRule& rule);
+void send_fault_status(httplib::Response& res, const FaultRule& rule);
 
 }  // namespace hubload::serve_internal

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 ChunkPlanner::ChunkPlanner(std::uint64_t size, std::uint64_t piece, std::uint64_t min_split)
     : size_(size), piece_(std::max<std::uint64_t>(piece, 1)), min_split_(std::max<std::uint64_t>(min_split, 1)) {}
@@ -77,4 +77,4 @@ std::uint64_t ChunkPlanner::pos_of(int id) const {
 
 void ChunkPlanner::release(int id) { slots_.erase(id); }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

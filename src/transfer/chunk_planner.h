@@ -14,7 +14,7 @@
 
 #include "transfer/range_set.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 class ChunkPlanner {
  public:
@@ -62,4 +62,4 @@ class ChunkPlanner {
   int next_id_ = 1;
 };
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

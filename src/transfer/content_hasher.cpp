@@ -3,7 +3,7 @@
 #include "hubload/file.h"
 #include "hubload/transfer.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 bool ContentHasher::is_hash_etag(std::string_view etag) {
   return (etag.size() == 40 || etag.size() == 64) && util::is_lower_hex(etag);
@@ -21,13 +21,13 @@ Result<ContentHasher> ContentHasher::for_etag_length(std::size_t etag_length, st
   return invalid_input("no content hash is named by a " + std::to_string(etag_length) + "-character etag");
 }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal
 
 namespace hubload {
 
-Result<std::string> hash_file_for_etag(const std::string& path, std::size_t etag_length) {
-  HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
-  HUBLOAD_ASSIGN_OR_RETURN(auto hasher, transfer::ContentHasher::for_etag_length(etag_length, file.size()));
+Result<std::string> hash_file_for_etag(const std::filesystem::path& path, std::size_t etag_length) {
+  HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path.string()));
+  HUBLOAD_ASSIGN_OR_RETURN(auto hasher, transfer_internal::ContentHasher::for_etag_length(etag_length, file.size()));
   HUBLOAD_TRY(hasher.update_from(file));
   return hasher.final_hex();
 }

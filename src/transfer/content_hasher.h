@@ -12,7 +12,7 @@
 #include "hubload/error.h"
 #include "util/digest.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 class ContentHasher {
  public:
@@ -30,4 +30,4 @@ class ContentHasher {
   util::Digest digest_;
 };
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -9,7 +9,7 @@
 
 #include "hubload/file.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 namespace {
 constexpr std::string_view kMagic = "hubload-partial 1";
@@ -115,4 +115,4 @@ Result<Journal> load_journal(const std::string& path) {
   return decode_journal(text, path);
 }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -21,7 +21,7 @@
 #include "hubload/error.h"
 #include "transfer/range_set.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 struct Journal {
   std::uint64_t size = 0;
@@ -43,4 +43,4 @@ Result<Journal> decode_journal(std::string_view text, std::string_view source);
 Status save_journal(const std::string& path, const Journal& j);
 Result<Journal> load_journal(const std::string& path);
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

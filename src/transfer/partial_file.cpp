@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <random>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 namespace fs = std::filesystem;
 
@@ -178,4 +178,4 @@ void PartialFile::discard() {
   remove_quietly(journal_path_);
 }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

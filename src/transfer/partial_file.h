@@ -22,7 +22,7 @@
 #include "transfer/journal.h"
 #include "transfer/range_set.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 struct PartialOptions {
   std::chrono::seconds foreign_age{600};
@@ -79,4 +79,4 @@ std::string current_boot_id();
 // This host's name as written in journals.
 std::string local_host_name();
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 PrefixVerifier::PrefixVerifier(int fd, std::string data_path, std::uint64_t size,
                                std::optional<ContentHasher> hasher, std::string journal_path, RangeSet synced)
@@ -160,4 +160,4 @@ void PrefixVerifier::run() {
   }
 }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -31,7 +31,7 @@
 #include "transfer/journal.h"
 #include "transfer/range_set.h"
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 class PrefixVerifier {
  public:
@@ -89,4 +89,4 @@ class PrefixVerifier {
   std::thread thread_;
 };
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

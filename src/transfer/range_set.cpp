@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 void RangeSet::add(ByteRange r) {
   if (r.begin >= r.end) return;
@@ -76,4 +76,4 @@ std::vector<ByteRange> RangeSet::ranges() const {
   return out;
 }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 struct ByteRange {
   std::uint64_t begin = 0;
@@ -36,4 +36,4 @@ class RangeSet {
   std::map<std::uint64_t, std::uint64_t> map_;  // begin -> end, disjoint, non-adjacent
 };
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 namespace {
 std::string_view trim(std::string_view s) {
@@ -64,4 +64,4 @@ std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds b
 
 bool is_retryable_status(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-namespace hubload::transfer {
+namespace hubload::transfer_internal {
 
 // `Retry-After: <seconds>`. An HTTP-date is not understood (as in huggingface_hub).
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value);
@@ -25,4 +25,4 @@ std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds b
 // HTTP statuses worth retrying: 408, 429 and 5xx.
 bool is_retryable_status(long status);
 
-}  // namespace hubload::transfer
+}  // namespace hubload::transfer_internal

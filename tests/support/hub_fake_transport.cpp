@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "hub/blob_hasher.h"
+#include "util/digest.h"
 
 namespace hubload::testing {
 namespace {
 
-using hub_internal::git_blob_sha1_hex;
-using hub_internal::sha256_hex;
+std::string sha256_hex(std::string_view s) { return util::sha256_hex(util::bytes_of(s)); }
+std::string git_blob_sha1_hex(std::string_view s) { return util::git_blob_sha1_hex(util::bytes_of(s)); }
 
 std::string key(RepoType type, const std::string& id) { return std::string(to_string(type)) + ":" + id; }
 

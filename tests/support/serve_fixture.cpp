@@ -118,7 +118,7 @@ ServeStats FakeHub::stats() const { return server_ ? server_->stats() : ServeSta
 bool FakeHub::cdn_saw_authorization() const {
   return server_ && serve_internal::ServerAccess::cdn_requests_with_authorization(*server_) != 0;
 }
-void FakeHub::set_faults(serve::FaultOptions faults) { server().set_faults(std::move(faults)); }
+void FakeHub::set_faults(FaultOptions faults) { server().set_faults(std::move(faults)); }
 
 const FakeRepo& FakeHub::find(const std::string& id) const {
   for (const auto& [key, repo] : repos_) {

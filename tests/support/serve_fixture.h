@@ -14,8 +14,8 @@
 //   std::string endpoint = hub.url();  // "http://127.0.0.1:PORT" (use as HF_ENDPOINT)
 //   hub.commit("acme/tiny", "main");   // the 40-hex commit the server reports
 //   hub.stats().count("GET", "/acme/tiny/resolve/main/config.json");
-//   hubload::serve::FaultOptions f;
-//   f.rules.push_back(*hubload::serve::parse_fault_rule("drop:100,first=1"));
+//   hubload::FaultOptions f;
+//   f.rules.push_back(*hubload::parse_fault_rule("drop:100,first=1"));
 //   hub.set_faults(f);                 // or FakeHubOptions().with_faults(f) at start
 //
 // Files named *.safetensors / *.bin, or larger than lfs_threshold, are LFS files
@@ -68,14 +68,14 @@ class FakeRepo {
 
 struct FakeHubOptions {
   bool cdn = false;                 // LFS files answer 302 to a second listener
-  serve::FaultOptions faults;       // see serve::parse_fault_rule
+  FaultOptions faults;       // see parse_fault_rule
   int threads = 8;
   std::size_t tree_page_size = 1000;
   bool test_mode = true;            // GET /_hubload/stats
 
   // Chainable setters: g++ 12 warns (-Wextra) on designated initializers that omit fields.
   FakeHubOptions& with_cdn(bool on = true) { cdn = on; return *this; }
-  FakeHubOptions& with_faults(serve::FaultOptions f) { faults = std::move(f); return *this; }
+  FakeHubOptions& with_faults(FaultOptions f) { faults = std::move(f); return *this; }
   FakeHubOptions& with_threads(int n) { threads = n; return *this; }
   FakeHubOptions& with_tree_page_size(std::size_t n) { tree_page_size = n; return *this; }
   FakeHubOptions& with_test_mode(bool on) { test_mode = on; return *this; }
@@ -107,7 +107,7 @@ class FakeHub {
   // Whether a request reached the CDN listener with an Authorization header
   // (clients must drop the token on the redirect).
   bool cdn_saw_authorization() const;
-  void set_faults(serve::FaultOptions faults);
+  void set_faults(FaultOptions faults);
 
   // Commit of a revision of a repo (any type), as the server reports it.
   std::string commit(const std::string& id, const std::string& revision = "main") const;

@@ -12,7 +12,7 @@ extern char** environ;
 namespace hubload::testing {
 
 std::vector<std::string> child_arguments(const TransferFile& file) {
-  return {file.url, file.dest, std::to_string(file.size), file.expected_hash};
+  return {file.url, file.dest.string(), std::to_string(file.size), file.expected_hash};
 }
 
 std::optional<TransferFile> file_from_child_arguments(int argc, char** argv) {

@@ -17,7 +17,7 @@ std::string random_bytes(std::size_t n, unsigned seed) {
 
 namespace {
 std::string hash_hex(std::size_t etag_length, std::string_view s) {
-  auto h = transfer::ContentHasher::for_etag_length(etag_length, s.size());
+  auto h = transfer_internal::ContentHasher::for_etag_length(etag_length, s.size());
   h->update(std::as_bytes(std::span(s.data(), s.size())));
   return h->final_hex();
 }

@@ -1,11 +1,11 @@
-#include "serve/faults.h"
+#include "hubload/faults.h"
 
 #include <fnmatch.h>
 
 #include <charconv>
 #include <string>
 
-namespace hubload::serve {
+namespace hubload {
 namespace {
 
 template <class T>
@@ -119,4 +119,4 @@ FaultPlan FaultInjector::plan(Scope scope, std::initializer_list<std::string_vie
   return plan;
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload
