@@ -22,6 +22,36 @@ TEST(CacheNames, FolderNamesPerRepoType) {
   EXPECT_EQ(repo_folder_name("org/name", RepoType::space), "spaces--org--name");
 }
 
+TEST(CacheNames, FolderNamesParseBackToTypeAndId) {
+  struct Case {
+    const char* folder;
+    RepoType type;
+    const char* id;
+  };
+  for (const Case& c : {Case{"models--julien-c--EsperBERTo-small", RepoType::model, "julien-c/EsperBERTo-small"},
+                        Case{"models--gpt2", RepoType::model, "gpt2"},
+                        Case{"datasets--glue", RepoType::dataset, "glue"},
+                        Case{"spaces--org--name", RepoType::space, "org/name"},
+                        Case{"models--a_b--c.d", RepoType::model, "a_b/c.d"}}) {
+    auto parsed = parse_repo_folder_name(c.folder);
+    ASSERT_TRUE(parsed) << c.folder << ": " << parsed.error().message();
+    EXPECT_EQ(parsed->type, c.type) << c.folder;
+    EXPECT_EQ(parsed->repo_id, c.id) << c.folder;
+    EXPECT_EQ(repo_folder_name(parsed->repo_id, parsed->type), c.folder);
+  }
+}
+
+TEST(CacheNames, FolderNamesThatNoRepoIdProducesAreRejected) {
+  for (const char* bad : {"", "models", "models--", "model--gpt2", "Models--gpt2", "checkpoints--gpt2",
+                          ".locks", "models--org--", "models----name", "models--a--b--c", "models--..",
+                          "models--org--na me", "datasets--org/name", "models---x"}) {
+    auto parsed = parse_repo_folder_name(bad);
+    ASSERT_FALSE(parsed) << bad << " parsed as " << parsed->repo_id;
+    EXPECT_EQ(parsed.error().kind(), ErrorKind::invalid_input) << bad;
+    EXPECT_NE(parsed.error().message().find(bad), std::string::npos) << parsed.error().message();
+  }
+}
+
 TEST(CacheNames, RepoIdValidation) {
   EXPECT_TRUE(validate_repo_id("gpt2"));
   EXPECT_TRUE(validate_repo_id("meta-llama/Llama-3.1-8B"));

@@ -18,10 +18,21 @@ constexpr const char* kSha1Abc = "a9993e364706816aba3e25717850c26c9cd0d89d";
 constexpr const char* kGitBlobHello = "ce013625030ba8dba906f756967f9e9ca394464a";
 
 TEST(Digest, OneShotKnownVectors) {
-  EXPECT_EQ(sha256_hex({}), kSha256Empty);
+  EXPECT_EQ(sha256_hex(std::span<const std::byte>()), kSha256Empty);
   EXPECT_EQ(sha256_hex(bytes_of("abc")), kSha256Abc);
   EXPECT_EQ(sha1_hex(bytes_of("abc")), kSha1Abc);
-  EXPECT_EQ(sha1_hex({}), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  EXPECT_EQ(sha1_hex(std::span<const std::byte>()), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+}
+
+TEST(Digest, TextOverloadsHashTheSameBytes) {
+  EXPECT_EQ(sha256_hex(std::string_view()), kSha256Empty);
+  EXPECT_EQ(sha256_hex("abc"), kSha256Abc);
+  EXPECT_EQ(sha1_hex(std::string("abc")), kSha1Abc);
+  EXPECT_EQ(git_blob_sha1_hex("hello\n"), kGitBlobHello);
+  // Embedded NULs are content, not terminators.
+  const std::string_view nul("a\0b", 3);
+  EXPECT_EQ(sha256_hex(nul), sha256_hex(bytes_of(nul)));
+  EXPECT_NE(sha256_hex(nul), sha256_hex("a"));
 }
 
 TEST(Digest, GitBlobSha1IsSha1OfHeaderAndContent) {
@@ -76,12 +87,45 @@ TEST(Digest, UpdateFromFileStreamsPastOneBuffer) {
   EXPECT_EQ(e->finish_hex(), kSha256Empty);
 }
 
+TEST(Digest, FileDigestOfEitherBlobKind) {
+  testing::TempDir dir;
+  testing::write_file(dir / "hello", "hello\n");
+  testing::write_file(dir / "abc", "abc");
+  EXPECT_EQ(file_digest_hex(dir / "hello", BlobDigest::git_sha1).value(), kGitBlobHello);
+  EXPECT_EQ(file_digest_hex(dir / "abc", BlobDigest::sha256).value(), kSha256Abc);
+
+  auto missing = file_digest_hex(dir / "absent", BlobDigest::sha256);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("absent"), std::string::npos) << missing.error().message();
+}
+
 TEST(Digest, LowerHexShape) {
   EXPECT_TRUE(is_lower_hex(kSha1Abc));
   EXPECT_TRUE(is_lower_hex(""));
   EXPECT_FALSE(is_lower_hex("A9993E36"));
   EXPECT_FALSE(is_lower_hex("a9993e3g"));
   EXPECT_FALSE(is_lower_hex("\"a9993e36\""));
+}
+
+TEST(Digest, FixedLengthHexChecks) {
+  const std::string sha1 = kSha1Abc, sha256 = kSha256Abc;
+  EXPECT_TRUE(is_git_sha1_hex(sha1));
+  EXPECT_FALSE(is_git_sha1_hex(sha256));
+  EXPECT_FALSE(is_git_sha1_hex(sha1.substr(1)));
+  EXPECT_FALSE(is_git_sha1_hex(sha1 + "0"));
+  EXPECT_FALSE(is_git_sha1_hex("A" + sha1.substr(1)));
+  EXPECT_FALSE(is_git_sha1_hex(""));
+
+  EXPECT_TRUE(is_sha256_hex(sha256));
+  EXPECT_FALSE(is_sha256_hex(sha1));
+  EXPECT_FALSE(is_sha256_hex(sha256.substr(0, 63) + "g"));
+
+  EXPECT_TRUE(is_hash_etag(sha1));
+  EXPECT_TRUE(is_hash_etag(sha256));
+  EXPECT_FALSE(is_hash_etag("\"" + sha1 + "\""));  // quoted: strip before asking
+  EXPECT_FALSE(is_hash_etag(sha1.substr(0, 39)));
+  EXPECT_FALSE(is_hash_etag(std::string(50, 'a')));   // lower hex, but neither length
+  EXPECT_FALSE(is_hash_etag("W/" + sha1));
 }
 
 }  // namespace

@@ -61,5 +61,29 @@ TEST(ErrorTest, EveryKindHasADistinctName) {
   EXPECT_EQ(names.size(), static_cast<size_t>(ErrorKind::internal) + 1);
 }
 
+// Reading the value of a failed Result must stop the program with the error's
+// message in every build type (NDEBUG included), never throw from deep inside.
+TEST(ErrorDeathTest, ValueOfAnErrorAbortsWithItsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<int> bad = parse_positive(-3);
+  EXPECT_DEATH((void)bad.value(), "Result::value\\(\\) on an error: invalid_input: value -3 is not positive");
+  EXPECT_DEATH((void)*parse_positive(-4), "invalid_input: value -4 is not positive");
+  EXPECT_DEATH((void)std::move(bad).value(), "value -3 is not positive");
+}
+
+TEST(ErrorDeathTest, StatusValueOfAnErrorAbortsWithItsMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Status bad = check(0);
+  EXPECT_DEATH(bad.value(), "invalid_input: value 0 is not positive");
+}
+
+TEST(ErrorDeathTest, ErrorOfASuccessAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<int> good = parse_positive(2);
+  EXPECT_DEATH((void)good.error(), "Result::error\\(\\) on a value");
+  Status fine = ok();
+  EXPECT_DEATH((void)fine.error(), "Result::error\\(\\) on a value");
+}
+
 }  // namespace
 }  // namespace hubload

@@ -159,6 +159,15 @@ TEST(RankLoader, VocabPaddingRowsAreZero) {
   for (std::size_t i = 2 * 32 * 4; i < wte->bytes.size(); ++i) ASSERT_EQ(wte->bytes[i], std::byte{0}) << i;
 }
 
+TEST(RankLoader, FindByNameAnswersForEveryLoadedTensor) {
+  auto m = planned_tiny_model("llama", 2, DType::BF16);
+  LoadedRank loaded = load_rank(*m, 0, {});
+  ASSERT_GT(loaded.tensors.size(), 3u);
+  LoadedRank moved = std::move(loaded);  // the index moves with the tensors
+  for (const LoadedTensor& t : moved.tensors) EXPECT_EQ(moved.find(t.name), &t) << t.name;
+  EXPECT_EQ(moved.find("model.layers.99.mlp.up_proj.weight"), nullptr);
+}
+
 TEST(RankLoaderErrors, BadOptionsAndShortFilesAreReported) {
   LoadOptions zero;
   zero.io_threads = 0;
@@ -183,19 +192,6 @@ TEST(RankLoaderErrors, BadOptionsAndShortFilesAreReported) {
   Result<LoadedRank> missing = RankLoader::create(dir.path().string())->load(plan);
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().kind(), ErrorKind::not_found);
-}
-
-}  // namespace
-}  // namespace hubload
-
-namespace hubload {
-namespace {
-
-TEST(Digest, Sha256OfKnownVectors) {
-  std::string abc = "abc";
-  EXPECT_EQ(sha256_hex(std::as_bytes(std::span(abc))),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(sha256_hex({}), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 }  // namespace

@@ -122,11 +122,11 @@ TEST(UringReader, ManyOddReadsReturnTheFilesBytes) {
   for (int i = 0; i < 300; ++i) {  // more reads than the ring's depth
     std::uint64_t length = 1 + gen() % 4999;
     std::uint64_t offset = gen() % (f.bytes.size() - length + 1);
-    reads.push_back(PositionalRead{file.fd(), offset, length, nullptr, file.path()});
+    reads.push_back(PositionalRead{file.fd(), offset, length, nullptr, file.path().native()});
     total += length;
   }
-  reads.push_back(PositionalRead{file.fd(), 5, 0, nullptr, file.path()});                 // empty
-  reads.push_back(PositionalRead{file.fd(), 0, f.bytes.size(), nullptr, file.path()});   // whole file
+  reads.push_back(PositionalRead{file.fd(), 5, 0, nullptr, file.path().native()});                 // empty
+  reads.push_back(PositionalRead{file.fd(), 0, f.bytes.size(), nullptr, file.path().native()});   // whole file
   total += f.bytes.size();
   std::vector<std::byte> out(total);
   std::uint64_t at = 0;
@@ -139,7 +139,7 @@ TEST(UringReader, ManyOddReadsReturnTheFilesBytes) {
     ASSERT_EQ(0, std::memcmp(r.dest, f.bytes.data() + r.offset, r.length)) << "offset " << r.offset;
   // The ring is reusable after a batch.
   std::vector<std::byte> again(10);
-  PositionalRead one{file.fd(), 1000, 10, again.data(), file.path()};
+  PositionalRead one{file.fd(), 1000, 10, again.data(), file.path().native()};
   ASSERT_TRUE(ring->read_all({&one, 1}).has_value());
   EXPECT_EQ(0, std::memcmp(again.data(), f.bytes.data() + 1000, 10));
 }
@@ -151,7 +151,7 @@ TEST(UringReader, EndOfFileAndBadDescriptorAreIoErrorsNamingTheRange) {
   ReadFile file = *ReadFile::open(f.path);
   std::vector<std::byte> out(64);
   // The range runs past the end: the first 20 bytes come back, then end of file.
-  PositionalRead past{file.fd(), 80, 64, out.data(), file.path()};
+  PositionalRead past{file.fd(), 80, 64, out.data(), file.path().native()};
   Status eof = ring->read_all({&past, 1});
   ASSERT_FALSE(eof.has_value());
   EXPECT_EQ(eof.error().kind(), ErrorKind::io);

@@ -92,7 +92,7 @@ TEST_F(RemoteMetadataTest, ShardedRepoSendsOnlyHeaderBytes) {
   EXPECT_EQ(result->bytes_received, expected);
   EXPECT_EQ(gets("acme/sharded", kShard1), 2u);
   EXPECT_EQ(gets("acme/sharded", kShard2), 2u);
-  EXPECT_FALSE(hub.stats().cdn_saw_authorization);
+  EXPECT_FALSE(hub.cdn_saw_authorization());
   EXPECT_EQ(testing::scan_cache_problem(tmp.path() / "cache"), "");
 }
 

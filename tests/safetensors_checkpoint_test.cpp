@@ -63,6 +63,55 @@ TEST(SafetensorsCheckpoint, FolderWithIndexListsEveryTensorShardByShard) {
   }
 }
 
+// find() is a binary search over an index built when the checkpoint is opened;
+// it answers for every name as a scan would, in any name order, and code that
+// edits the tensors (without reindex) still gets right answers, by a scan.
+TEST(SafetensorsCheckpoint, FindByNameAnswersForEveryTensor) {
+  TempDir dir;
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<TensorSpec>> shards(3);
+  for (int i = 0; i < 300; ++i) {  // names out of alphabetical order within and across shards
+    shards[static_cast<std::size_t>(i % 3)].push_back(
+        {"model.layers." + std::to_string((i * 37) % 300) + ".w", DType::U8, {1}});
+  }
+  testing::write_sharded_model(dir.path(), shards, rng);
+  auto c = open_checkpoint(dir.path());
+  ASSERT_TRUE(c) << c.error().to_string();
+  ASSERT_EQ(c->tensors.size(), 300u);
+  for (const CheckpointTensor& t : c->tensors) {
+    const CheckpointTensor* found = c->find(t.info.name);
+    ASSERT_EQ(found, &t) << t.info.name;
+  }
+  for (const SafetensorsHeader& h : c->shard_headers) {
+    for (const TensorInfo& t : h.tensors) EXPECT_EQ(h.find(t.name), &t) << t.name;
+    EXPECT_EQ(h.find("model.layers.300.w"), nullptr);
+  }
+  EXPECT_EQ(c->find("model.layers.300.w"), nullptr);
+  EXPECT_EQ(c->find(""), nullptr);
+  EXPECT_EQ(c->find("model.layers.1"), nullptr);  // a prefix of names is not a name
+
+  Checkpoint copy = *c;  // the index travels with the copy, pointing into the copy
+  const CheckpointTensor* in_copy = copy.find("model.layers.7.w");
+  ASSERT_NE(in_copy, nullptr);
+  EXPECT_EQ(in_copy->info.name, "model.layers.7.w");
+  EXPECT_TRUE(in_copy >= copy.tensors.data() && in_copy < copy.tensors.data() + copy.tensors.size());
+  copy.tensors.push_back({TensorInfo{"added", DType::U8, {1}, 0, 1}, "x.safetensors"});
+  ASSERT_NE(copy.find("added"), nullptr);  // stale index: found by a scan
+  EXPECT_EQ(copy.find("added")->file, "x.safetensors");
+  copy.reindex();
+  EXPECT_EQ(copy.find("added")->file, "x.safetensors");
+  EXPECT_EQ(copy.find("model.layers.299.w")->info.name, "model.layers.299.w");
+
+  SafetensorsHeader by_hand;  // never indexed: a scan
+  by_hand.tensors.push_back(TensorInfo{"b", DType::U8, {1}, 0, 1});
+  by_hand.tensors.push_back(TensorInfo{"a", DType::U8, {1}, 1, 1});
+  EXPECT_EQ(by_hand.find("a"), &by_hand.tensors[1]);
+  by_hand.reindex();
+  EXPECT_EQ(by_hand.find("a"), &by_hand.tensors[1]);
+  EXPECT_EQ(by_hand.find("b"), &by_hand.tensors[0]);
+  EXPECT_EQ(by_hand.find("c"), nullptr);
+}
+
 TEST(SafetensorsCheckpoint, SingleFileAndFolderWithoutIndex) {
   TempDir dir;
   std::mt19937_64 rng(2);

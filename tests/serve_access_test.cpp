@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "serve/hash.h"
+#include "util/digest.h"
 #include "support/serve_fixture.h"
 
 namespace hubload::testing {
@@ -54,11 +55,11 @@ TEST_F(ServeAccessTest, CdnModeRedirectsLfsFilesWithLinkedHeaders) {
   auto head = cli.Head("/acme/tiny/resolve/main/model.safetensors");
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 302);
-  const std::string sha = serve::sha256_hex(kWeights);
+  const std::string sha = util::sha256_hex(kWeights);
   EXPECT_EQ(head->get_header_value("X-Linked-Etag"), "\"" + sha + "\"");
   EXPECT_EQ(head->get_header_value("X-Linked-Size"), "5000");
   EXPECT_EQ(head->get_header_value("X-Repo-Commit"), hub.commit("acme/tiny"));
-  EXPECT_EQ(head->get_header_value("ETag"), "\"" + serve::git_blob_sha1(serve::lfs_pointer(sha, 5000)) + "\"");
+  EXPECT_EQ(head->get_header_value("ETag"), "\"" + util::git_blob_sha1_hex(serve_internal::lfs_pointer(sha, 5000)) + "\"");
   std::string location = head->get_header_value("Location");
   const std::string prefix = hub.cdn_url() + "/blobs/" + sha + "?";
   ASSERT_EQ(location.rfind(prefix, 0), 0u) << location;
@@ -74,11 +75,11 @@ TEST_F(ServeAccessTest, CdnModeRedirectsLfsFilesWithLinkedHeaders) {
   EXPECT_EQ(range->status, 206);
   EXPECT_EQ(range->get_header_value("Content-Range"), "bytes 4990-4999/5000");
 
-  serve::Stats s = hub.stats();
+  ServeStats s = hub.stats();
   EXPECT_EQ(s.cdn_requests, 2u);
-  EXPECT_FALSE(s.cdn_saw_authorization);
+  EXPECT_FALSE(hub.cdn_saw_authorization());
   ASSERT_TRUE(cdn.Head(target.c_str(), {{"Authorization", "Bearer leaked"}}));
-  EXPECT_TRUE(hub.stats().cdn_saw_authorization);
+  EXPECT_TRUE(hub.cdn_saw_authorization());
 }
 
 TEST_F(ServeAccessTest, CdnRefusesUnsignedUrlsAndSmallFilesStayDirect) {

@@ -9,6 +9,7 @@
 #include "serve/hash.h"
 #include "serve/route.h"
 #include "support/serve_fixture.h"
+#include "util/digest.h"
 
 namespace hubload::testing {
 namespace {
@@ -68,11 +69,11 @@ TEST_F(ServeApiTest, RepoInfoWithBlobsHasSizesAndLfs) {
   const json& weights = info["siblings"][1];
   EXPECT_EQ(weights["rfilename"], "model.safetensors");
   EXPECT_EQ(weights["size"], 3000);
-  EXPECT_EQ(weights["lfs"]["sha256"], serve::sha256_hex(kWeights));
+  EXPECT_EQ(weights["lfs"]["sha256"], util::sha256_hex(kWeights));
   EXPECT_EQ(weights["lfs"]["size"], 3000);
   // 43 ("version ...v1\n") + 76 ("oid sha256:<64>\n") + 10 ("size 3000\n")
   EXPECT_EQ(weights["lfs"]["pointerSize"], 129);
-  EXPECT_EQ(info["siblings"][0]["blobId"], serve::git_blob_sha1("{}"));
+  EXPECT_EQ(info["siblings"][0]["blobId"], util::git_blob_sha1_hex("{}"));
   EXPECT_FALSE(info["siblings"][0].contains("lfs"));
 }
 
@@ -88,9 +89,9 @@ TEST_F(ServeApiTest, TreeListsOneLevelOrRecursively) {
   json top = get_json("/api/models/acme/tiny/tree/main");
   EXPECT_EQ(paths(top), (std::vector<std::string>{"config.json", "model.safetensors", "sub"}));
   EXPECT_EQ(top[2]["type"], "directory");
-  EXPECT_EQ(top[0]["oid"], serve::git_blob_sha1("{}"));
-  EXPECT_EQ(top[1]["lfs"]["oid"], serve::sha256_hex(kWeights));
-  EXPECT_EQ(top[1]["oid"], serve::git_blob_sha1(serve::lfs_pointer(serve::sha256_hex(kWeights), 3000)));
+  EXPECT_EQ(top[0]["oid"], util::git_blob_sha1_hex("{}"));
+  EXPECT_EQ(top[1]["lfs"]["oid"], util::sha256_hex(kWeights));
+  EXPECT_EQ(top[1]["oid"], util::git_blob_sha1_hex(serve_internal::lfs_pointer(util::sha256_hex(kWeights), 3000)));
   EXPECT_FALSE(top[1].contains("xetHash"));
 
   const std::vector<std::string> all = {"config.json", "model.safetensors", "sub", "sub/deeper", "sub/deeper/x.txt",
@@ -161,32 +162,32 @@ TEST_F(ServeApiTest, PathsInfoAcceptsJsonAndForm) {
   ASSERT_TRUE(f);
   json fj = json::parse(f->body);
   ASSERT_EQ(fj.size(), 1u);
-  EXPECT_EQ(fj[0]["lfs"]["oid"], serve::sha256_hex(kWeights));
+  EXPECT_EQ(fj[0]["lfs"]["oid"], util::sha256_hex(kWeights));
   EXPECT_EQ(fj[0]["lastCommit"]["id"], hub.commit("acme/tiny", "main"));
 }
 
 TEST_F(ServeApiTest, FolderRepoHasADeterministicCommitThatFollowsChanges) {
   std::filesystem::path dir = hub.write_folder("acme/tiny");
-  serve::ServeOptions o;
-  o.folders.push_back({"local/tiny", "model", dir});
-  auto server = serve::Server::start(o);
+  ServeOptions o;
+  o.folders.push_back({"local/tiny", RepoType::model, dir});
+  auto server = Server::start(o);
   ASSERT_TRUE(server) << server.error().to_string();
   httplib::Client cli((*server)->url());
   auto info = cli.Get("/api/models/local/tiny");
   ASSERT_TRUE(info);
   std::string sha = json::parse(info->body)["sha"];
-  EXPECT_TRUE(serve::is_hex(sha, 40));
+  EXPECT_TRUE(util::is_git_sha1_hex(sha));
   auto again = cli.Get("/api/models/local/tiny");
   EXPECT_EQ(json::parse(again->body)["sha"], sha);
 
   auto small = cli.Head(("/local/tiny/resolve/" + sha + "/sub/notes.txt").c_str());
   ASSERT_TRUE(small);
   EXPECT_EQ(small->status, 200);
-  EXPECT_EQ(small->get_header_value("ETag"), "\"" + serve::git_blob_sha1("notes") + "\"");
+  EXPECT_EQ(small->get_header_value("ETag"), "\"" + util::git_blob_sha1_hex("notes") + "\"");
   EXPECT_EQ(small->get_header_value("X-Repo-Commit"), sha);
   auto big = cli.Head("/local/tiny/resolve/main/model.safetensors");
   ASSERT_TRUE(big);
-  EXPECT_EQ(big->get_header_value("X-Linked-Etag"), "\"" + serve::sha256_hex(kWeights) + "\"");
+  EXPECT_EQ(big->get_header_value("X-Linked-Etag"), "\"" + util::sha256_hex(kWeights) + "\"");
 
   write_file(dir / "extra.txt", "new");
   auto changed = cli.Get("/api/models/local/tiny");
@@ -196,47 +197,79 @@ TEST_F(ServeApiTest, FolderRepoHasADeterministicCommitThatFollowsChanges) {
 }
 
 TEST_F(ServeApiTest, StartRejectsMissingSources) {
-  serve::ServeOptions o;
-  auto none = serve::Server::start(o);
+  ServeOptions o;
+  auto none = Server::start(o);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().kind(), ErrorKind::invalid_input);
-  o.folders.push_back({"a/b", "model", hub.dir() / "does-not-exist"});
-  auto missing = serve::Server::start(o);
+  o.folders.push_back({"a/b", RepoType::model, hub.dir() / "does-not-exist"});
+  auto missing = Server::start(o);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find("does-not-exist"), std::string::npos);
 }
 
+TEST_F(ServeApiTest, CacheFoldersThatNameNoRepoAreNotServed) {
+  namespace fs = std::filesystem;
+  const fs::path root = hub.write_cache();
+  for (const char* stray : {".locks/models--acme--tiny", "checkpoints--x/refs", "models--"}) {
+    fs::create_directories(root / stray);
+  }
+  // Complete repos, but under names that no valid repo id produces (clients
+  // refuse such ids, so nothing could ask for them anyway).
+  for (const char* bad : {"models--tiny-", "models--acme--ti..ny"}) {
+    fs::copy(root / "models--acme--tiny", root / bad, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  ServeOptions o;
+  o.cache_dir = root;
+  auto server = Server::start(o);
+  ASSERT_TRUE(server) << server.error().to_string();
+  httplib::Client cli((*server)->url());
+  auto good = cli.Get("/api/models/acme/tiny");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200);
+  EXPECT_TRUE(hub_error(cli.Get("/api/models/tiny-"), 401, "RepoNotFound"));
+  EXPECT_TRUE(hub_error(cli.Get("/tiny-/resolve/main/config.json"), 401, "RepoNotFound"));
+}
+
+TEST_F(ServeApiTest, FolderRepoIdsAreValidated) {
+  ServeOptions o;
+  o.folders.push_back({"bad id/x", RepoType::model, hub.write_folder("acme/tiny")});
+  auto bad = Server::start(o);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind(), ErrorKind::invalid_input);
+  EXPECT_NE(bad.error().message().find("bad id/x"), std::string::npos) << bad.error().message();
+}
+
 TEST(ServeRoute, ParsesResolveApiAndEncodedRevisions) {
-  using serve::Route;
-  Route r = serve::parse_route("/acme/tiny/resolve/refs%2Fpr%2F1/sub%20dir/a%23b.txt");
+  using serve_internal::Route;
+  Route r = serve_internal::parse_route("/acme/tiny/resolve/refs%2Fpr%2F1/sub%20dir/a%23b.txt");
   EXPECT_EQ(r.kind, Route::Kind::resolve);
   EXPECT_EQ(r.repo_id, "acme/tiny");
   EXPECT_EQ(r.revision, "refs/pr/1");
   EXPECT_EQ(r.path, "sub dir/a#b.txt");
 
-  r = serve::parse_route("/acme/tiny/resolve/refs/pr/2/config.json");
+  r = serve_internal::parse_route("/acme/tiny/resolve/refs/pr/2/config.json");
   EXPECT_EQ(r.revision, "refs/pr/2");
   EXPECT_EQ(r.path, "config.json");
 
-  r = serve::parse_route("/spaces/o/s/resolve/main/app.py?x=1");
-  EXPECT_EQ(r.type, "space");
+  r = serve_internal::parse_route("/spaces/o/s/resolve/main/app.py?x=1");
+  EXPECT_EQ(r.type, RepoType::space);
   EXPECT_EQ(r.raw_prefix, "/spaces/");
   EXPECT_EQ(r.raw_suffix, "/resolve/main/app.py?x=1");
 
-  r = serve::parse_route("/api/datasets/o/d/tree/v1/a%2Fb");
+  r = serve_internal::parse_route("/api/datasets/o/d/tree/v1/a%2Fb");
   EXPECT_EQ(r.kind, Route::Kind::tree);
-  EXPECT_EQ(r.type, "dataset");
+  EXPECT_EQ(r.type, RepoType::dataset);
   EXPECT_EQ(r.path, "a/b");
 
-  r = serve::parse_route("/api/models/gpt2/revision/main");
+  r = serve_internal::parse_route("/api/models/gpt2/revision/main");
   EXPECT_EQ(r.kind, Route::Kind::repo_info);
   EXPECT_EQ(r.repo_id, "gpt2");
 
-  EXPECT_EQ(serve::parse_route("/a/b/resolve/main/x/%2E%2E/y").kind, Route::Kind::bad_path);
-  EXPECT_EQ(serve::parse_route("/a/b/resolve/main/x%2F..%2Fy").kind, Route::Kind::bad_path);
-  EXPECT_EQ(serve::parse_route("/a/b/resolve/main/%zz").kind, Route::Kind::bad_path);
-  EXPECT_EQ(serve::parse_route("/a/b/resolve/main/").kind, Route::Kind::bad_path);
-  EXPECT_EQ(serve::parse_route("/a/b/blob/main/x").kind, Route::Kind::unknown);
+  EXPECT_EQ(serve_internal::parse_route("/a/b/resolve/main/x/%2E%2E/y").kind, Route::Kind::bad_path);
+  EXPECT_EQ(serve_internal::parse_route("/a/b/resolve/main/x%2F..%2Fy").kind, Route::Kind::bad_path);
+  EXPECT_EQ(serve_internal::parse_route("/a/b/resolve/main/%zz").kind, Route::Kind::bad_path);
+  EXPECT_EQ(serve_internal::parse_route("/a/b/resolve/main/").kind, Route::Kind::bad_path);
+  EXPECT_EQ(serve_internal::parse_route("/a/b/blob/main/x").kind, Route::Kind::unknown);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "serve/hash.h"
+#include "util/digest.h"
 #include "support/serve_fixture.h"
 
 namespace hubload::testing {
@@ -32,7 +32,7 @@ TEST_F(ServeResolveTest, HeadOfRegularFileHasCommitEtagAndLength) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("X-Repo-Commit"), hub.commit("acme/tiny", "main"));
-  EXPECT_EQ(res->get_header_value("ETag"), "\"" + serve::git_blob_sha1(kConfig) + "\"");
+  EXPECT_EQ(res->get_header_value("ETag"), "\"" + util::git_blob_sha1_hex(kConfig) + "\"");
   EXPECT_EQ(res->get_header_value("Content-Length"), std::to_string(kConfig.size()));
   EXPECT_EQ(res->get_header_value("Accept-Ranges"), "bytes");
   EXPECT_FALSE(res->has_header("X-Linked-Etag"));
@@ -48,7 +48,7 @@ TEST_F(ServeResolveTest, GetOfRegularFileReturnsItsBytes) {
 }
 
 TEST_F(ServeResolveTest, LfsFileWithoutCdnAnswers200WithContentHash) {
-  const std::string sha = serve::sha256_hex(kWeights);
+  const std::string sha = util::sha256_hex(kWeights);
   auto res = client().Head("/acme/tiny/resolve/main/model.safetensors");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
@@ -167,7 +167,7 @@ TEST_F(ServeResolveTest, CountsRequestsAndBytes) {
   ASSERT_TRUE(cli.Head("/acme/tiny/resolve/main/config.json"));
   ASSERT_TRUE(cli.Get("/acme/tiny/resolve/main/config.json"));
   ASSERT_TRUE(cli.Get("/acme/tiny/resolve/main/config.json"));
-  serve::Stats s = hub.stats();
+  ServeStats s = hub.stats();
   EXPECT_EQ(s.count("HEAD", "/acme/tiny/resolve/main/config.json"), 1u);
   EXPECT_EQ(s.count("GET", "/acme/tiny/resolve/main/config.json"), 2u);
   EXPECT_EQ(s.bytes_sent, 2 * kConfig.size());

@@ -91,7 +91,7 @@ TEST_P(TransferFaultMatrix, EndsInTheCorrectBlob) {
   ASSERT_TRUE(stats) << stats.error().to_string();
   EXPECT_EQ(sha256_hex(testing::read_file(file_.dest)), sha256_hex(*content_));
   EXPECT_TRUE(nothing_partial());
-  EXPECT_FALSE(hub_.stats().cdn_saw_authorization);
+  EXPECT_FALSE(hub_.cdn_saw_authorization());
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -23,6 +23,14 @@ Result<RepoType> parse_repo_type(std::string_view);  // the inverse; anything el
 // "models--org--name", "datasets--glue", "spaces--org--name".
 std::string repo_folder_name(std::string_view repo_id, RepoType type);
 
+// The inverse of repo_folder_name: "models--org--name" -> {model, "org/name"}.
+// invalid_input, naming the folder, for anything no valid repo id produces.
+struct RepoFolder {
+  RepoType type = RepoType::model;
+  std::string repo_id;
+};
+Result<RepoFolder> parse_repo_folder_name(std::string_view folder_name);
+
 // A Hub repo id: "name" or "org/name", [A-Za-z0-9._-], no "--" or ".." and no
 // leading/trailing '-' or '.'. The error says what is wrong.
 Status validate_repo_id(std::string_view repo_id);

@@ -6,7 +6,6 @@
 // tensor, a URL, a config key or a byte offset.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,9 +68,19 @@ inline Error network_error(std::string m) { return {ErrorKind::network, std::mov
 inline Error integrity_error(std::string m) { return {ErrorKind::integrity, std::move(m)}; }
 inline Error unsupported(std::string m) { return {ErrorKind::unsupported, std::move(m)}; }
 inline Error internal_error(std::string m) { return {ErrorKind::internal, std::move(m)}; }
+inline Error cancelled_error(std::string m) { return {ErrorKind::cancelled, std::move(m)}; }
 
 // Maps an errno to not_found (ENOENT), or io otherwise, naming `what` (a path).
 Error errno_error(std::string_view what, int error_number);
+
+namespace error_internal {
+// Prints "hubload: Result::value() on an error: <kind>: <message>" to stderr and
+// aborts, in every build type: reading the value of a failed Result is a bug in
+// the caller, and it must stop where it happened with the error that caused it.
+[[noreturn]] void abort_on_error(const Error& error);
+// The same for Result::error() on a success.
+[[noreturn]] void abort_on_value();
+}  // namespace error_internal
 
 // A value or an Error, shaped like std::expected (absent from g++ 12 in C++20) so
 // it can be swapped for it later. [[nodiscard]]: an ignored error is a bug.
@@ -84,17 +93,17 @@ class [[nodiscard]] Result {
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T& value() & { check_value(); return *std::get_if<0>(&v_); }
+  const T& value() const& { check_value(); return *std::get_if<0>(&v_); }
+  T&& value() && { check_value(); return std::move(*std::get_if<0>(&v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!has_value()); return std::get<1>(v_); }
-  Error&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& { check_error(); return *std::get_if<1>(&v_); }
+  Error&& error() && { check_error(); return std::move(*std::get_if<1>(&v_)); }
 
   template <class U>
   T value_or(U&& fallback) const& {
@@ -102,6 +111,12 @@ class [[nodiscard]] Result {
   }
 
  private:
+  void check_value() const {
+    if (!has_value()) error_internal::abort_on_error(*std::get_if<1>(&v_));
+  }
+  void check_error() const {
+    if (has_value()) error_internal::abort_on_value();
+  }
   std::variant<T, Error> v_;
 };
 
@@ -113,11 +128,16 @@ class [[nodiscard]] Result<void> {
 
   bool has_value() const { return !error_.has_value(); }
   explicit operator bool() const { return has_value(); }
-  void value() const { assert(has_value()); }
-  const Error& error() const& { assert(!has_value()); return *error_; }
-  Error&& error() && { assert(!has_value()); return std::move(*error_); }
+  void value() const {
+    if (error_) error_internal::abort_on_error(*error_);
+  }
+  const Error& error() const& { check_error(); return *error_; }
+  Error&& error() && { check_error(); return std::move(*error_); }
 
  private:
+  void check_error() const {
+    if (!error_) error_internal::abort_on_value();
+  }
   std::optional<Error> error_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,9 +38,9 @@ class UniqueFd {
 // A file opened read-only (O_CLOEXEC), with its size taken at open time.
 class ReadFile {
  public:
-  static Result<ReadFile> open(const std::string& path);
+  static Result<ReadFile> open(const std::filesystem::path& path);
 
-  const std::string& path() const { return path_; }
+  const std::filesystem::path& path() const { return path_; }
   std::uint64_t size() const { return size_; }
   int fd() const { return fd_.get(); }
 
@@ -48,9 +49,9 @@ class ReadFile {
   Status read_at(std::uint64_t offset, std::span<std::byte> out) const;
 
  private:
-  ReadFile(std::string path, UniqueFd fd, std::uint64_t size)
+  ReadFile(std::filesystem::path path, UniqueFd fd, std::uint64_t size)
       : path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
-  std::string path_;
+  std::filesystem::path path_;
   UniqueFd fd_;
   std::uint64_t size_ = 0;
 };
@@ -59,7 +60,7 @@ class ReadFile {
 // outlive it. An empty file maps to an empty span (mmap of 0 bytes is invalid).
 class MappedFile {
  public:
-  static Result<MappedFile> open(const std::string& path);
+  static Result<MappedFile> open(const std::filesystem::path& path);
 
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;
@@ -67,23 +68,23 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile();
 
-  const std::string& path() const { return path_; }
+  const std::filesystem::path& path() const { return path_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   std::uint64_t size() const { return size_; }
 
  private:
-  MappedFile(std::string path, const std::byte* data, std::uint64_t size)
+  MappedFile(std::filesystem::path path, const std::byte* data, std::uint64_t size)
       : path_(std::move(path)), data_(data), size_(size) {}
   void unmap();
-  std::string path_;
+  std::filesystem::path path_;
   const std::byte* data_ = nullptr;
   std::uint64_t size_ = 0;
 };
 
 // Writes all of `data` to `fd`, retrying on EINTR and short writes.
-Status write_all(int fd, std::span<const std::byte> data, std::string_view path_for_errors);
+Status write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path_for_errors);
 
 // Reads a whole (small) file into a string: config.json, index files, refs.
-Result<std::string> read_text_file(const std::string& path);
+Result<std::string> read_text_file(const std::filesystem::path& path);
 
 }  // namespace hubload

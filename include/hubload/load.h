@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +24,13 @@ namespace hubload {
 enum class ReadMethod : std::uint8_t {
   pread,  // default: positional reads into the destination (robust on network file systems)
   mmap,   // copy out of a read-only mapping of each shard
+};
+
+// Where a load stands: bytes of the plan's runs delivered so far, of all of them.
+struct LoadProgress {
+  int rank = 0;
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;  // LoadedRank::bytes_planned
 };
 
 struct LoadOptions {
@@ -44,6 +54,14 @@ struct LoadOptions {
   double max_overread = 1.0 / 16;
   // Reads are cut at this size so that the threads share long runs.
   std::uint64_t chunk_bytes = 8u << 20;
+  // Called after each batch of reads (at most 1 MiB or 64 reads; one read without
+  // io_uring) from the I/O threads, one call at a time and with bytes_done rising,
+  // so it need not be thread-safe within one load. Returning false cancels the load.
+  std::function<bool(const LoadProgress&)> progress;
+  // Polled before each batch of reads: once it is true, the load stops with
+  // ErrorKind::cancelled (e.g. set from a signal handler or another thread).
+  // Not owned; must outlive the load.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Owns a page-aligned, zero-filled host allocation (an anonymous mapping; from
@@ -86,19 +104,22 @@ struct LoadedRank {
   std::uint64_t uring_reads = 0;      // of read_calls, those submitted through io_uring (0: off or refused)
   double seconds = 0;                 // wall time of the load
   HostBuffer storage;
+  NameIndex name_index;  // over tensors; see NameIndex (safetensors.h)
 
-  const LoadedTensor* find(std::string_view name) const;
+  const LoadedTensor* find(std::string_view name) const;  // O(log n) once indexed
+  void reindex();  // after editing tensors
 };
 
 class RankLoader {
  public:
   // `root`: the checkpoint folder that the plan's file names are relative to.
   // invalid_input for io_threads < 1 or a convert_to outside BF16/F16/F32.
-  static Result<RankLoader> create(std::string root, LoadOptions options = {});
+  static Result<RankLoader> create(std::filesystem::path root, LoadOptions options = {});
 
   // Reads every tensor of `plan` into a new HostBuffer (LoadedRank::storage). Errors
-  // name the file and byte range; a failed read stops the other threads. Safe to
-  // call concurrently on one loader.
+  // name the file and byte range; a failed read stops the other threads. A set
+  // cancel flag or a progress callback returning false stops it too, with
+  // ErrorKind::cancelled. Safe to call concurrently on one loader.
   Result<LoadedRank> load(const RankPlan& plan) const;
 
   // The same into caller-owned memory (pinned host memory, a tensor's storage, a
@@ -114,8 +135,8 @@ class RankLoader {
   const LoadOptions& options() const { return options_; }
 
  private:
-  RankLoader(std::string root, LoadOptions options) : root_(std::move(root)), options_(options) {}
-  std::string root_;
+  RankLoader(std::filesystem::path root, LoadOptions options) : root_(std::move(root)), options_(std::move(options)) {}
+  std::filesystem::path root_;
   LoadOptions options_;
 };
 
@@ -127,13 +148,10 @@ bool is_convertible_float(DType dtype);
 // The dtype a stored tensor has once loaded with `options` (convert_to applies to floats).
 DType loaded_dtype(DType stored, const LoadOptions& options);
 
-// Lower-case hex SHA-256 of a tensor's bytes: the per-tensor digest `hubload load` prints.
-std::string sha256_hex(std::span<const std::byte> bytes);
-
 // ---- Pre-sharded checkpoints (tensor-parallel.md §12) -----------------------------
 
 struct ShardWriteOptions {
-  std::string out_dir;
+  std::filesystem::path out_dir;
   std::uint64_t max_part_bytes = 0;  // 0: one part per rank
   LoadOptions load;                  // how the source is read
   std::uint64_t batch_bytes = 256u << 20;  // rank bytes held in memory at once
@@ -149,7 +167,7 @@ struct ShardWriteResult {
 // that rank's tensors under their checkpoint names and per-rank shapes, plus
 // tp-plan.json, and copies the model folder's small non-weight files (config,
 // tokenizer). Memory use is bounded by batch_bytes (plus one tensor).
-Result<ShardWriteResult> write_rank_shards(const std::string& model_dir, const ShardPlan& plan,
+Result<ShardWriteResult> write_rank_shards(const std::filesystem::path& model_dir, const ShardPlan& plan,
                                            const ShardWriteOptions& options);
 
 // The file name of rank `rank`, part `part`: "model-rank-0-part-0.safetensors".

@@ -4,8 +4,10 @@
 // ErrorKind::invalid_input error naming the file (and tensor); nothing crashes.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +48,47 @@ struct TensorInfo {
   bool operator==(const TensorInfo&) const = default;
 };
 
+// Positions of a vector's items in name order, so that finding one item by name is
+// a binary search instead of a scan: callers look up every tensor of checkpoints
+// with 10^5 tensors (DeepSeek-V3 91k, Kimi-K2 140k), and a scan per lookup is
+// quadratic. It holds positions, not names, and compares the items' current
+// names. It is built by whoever fills the vector (the parser, open_checkpoint,
+// the loader), so the structs stay plain aggregates; an index that was never
+// built or that no longer matches the vector's size is ignored for a scan, and
+// code that edits the vector calls reindex() on its owner.
+class NameIndex {
+ public:
+  template <class T, class NameOf>
+  void build(const std::vector<T>& items, NameOf name_of) {
+    order_.resize(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) order_[i] = i;
+    // Ties by position, so that of two equal names the first is found, as by a scan.
+    std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+      const std::string_view x = name_of(items[a]), y = name_of(items[b]);
+      return x < y || (x == y && a < b);
+    });
+    built_ = true;
+  }
+
+  template <class T, class NameOf>
+  const T* find(const std::vector<T>& items, std::string_view name, NameOf name_of) const {
+    if (!built_ || order_.size() != items.size()) {
+      for (const T& item : items) {
+        if (name_of(item) == name) return &item;
+      }
+      return nullptr;
+    }
+    auto it = std::partition_point(order_.begin(), order_.end(),
+                                   [&](std::size_t i) { return name_of(items[i]) < name; });
+    if (it == order_.end() || name_of(items[*it]) != name) return nullptr;
+    return &items[*it];
+  }
+
+ private:
+  std::vector<std::size_t> order_;
+  bool built_ = false;
+};
+
 struct ReaderOptions {
   // Headers larger than this are refused; the reference readers use 100 MB,
   // the Hub's header-only readers 25 MB.
@@ -62,8 +105,10 @@ struct SafetensorsHeader {
   std::uint64_t file_size = 0;
   std::vector<TensorInfo> tensors;  // in file (offset) order
   std::map<std::string, std::string> metadata;
+  NameIndex name_index;  // over tensors; see NameIndex
 
-  const TensorInfo* find(std::string_view name) const;
+  const TensorInfo* find(std::string_view name) const;  // O(log n) once indexed
+  void reindex();  // after editing tensors
 };
 
 // Reads N from the first 8 bytes and checks it against the cap; `source` names the
@@ -83,9 +128,9 @@ Result<SafetensorsHeader> read_header(const ReadFile& file, const ReaderOptions&
 // A safetensors file opened for positional reads. Holds the descriptor, not a mapping.
 class SafetensorsFile {
  public:
-  static Result<SafetensorsFile> open(const std::string& path, const ReaderOptions& options = {});
+  static Result<SafetensorsFile> open(const std::filesystem::path& path, const ReaderOptions& options = {});
 
-  const std::string& path() const { return file_.path(); }
+  const std::filesystem::path& path() const { return file_.path(); }
   const SafetensorsHeader& header() const { return header_; }
   const std::vector<TensorInfo>& tensors() const { return header_.tensors; }
   const std::map<std::string, std::string>& metadata() const { return header_.metadata; }
@@ -109,9 +154,9 @@ class SafetensorsFile {
 // valid as long as this object lives.
 class MappedSafetensors {
  public:
-  static Result<MappedSafetensors> open(const std::string& path, const ReaderOptions& options = {});
+  static Result<MappedSafetensors> open(const std::filesystem::path& path, const ReaderOptions& options = {});
   const SafetensorsHeader& header() const { return header_; }
-  const std::string& path() const { return map_.path(); }
+  const std::filesystem::path& path() const { return map_.path(); }
   std::span<const std::byte> view(const TensorInfo& info) const;
   Result<std::span<const std::byte>> view(std::string_view name) const;
   std::span<const std::byte> bytes() const { return map_.bytes(); }
@@ -136,7 +181,7 @@ struct TensorSpec {
 // goes to a temporary file beside `path`, renamed into place only by finish().
 class SafetensorsWriter {
  public:
-  static Result<SafetensorsWriter> create(const std::string& path, std::vector<TensorSpec> tensors,
+  static Result<SafetensorsWriter> create(const std::filesystem::path& path, std::vector<TensorSpec> tensors,
                                           std::map<std::string, std::string> metadata = {});
   SafetensorsWriter(SafetensorsWriter&&) noexcept;
   SafetensorsWriter& operator=(SafetensorsWriter&&) noexcept;
@@ -157,7 +202,7 @@ struct TensorData {
   TensorSpec spec;
   std::span<const std::byte> bytes;
 };
-Status write_safetensors(const std::string& path, const std::vector<TensorData>& tensors,
+Status write_safetensors(const std::filesystem::path& path, const std::vector<TensorData>& tensors,
                          const std::map<std::string, std::string>& metadata = {});
 
 // model.safetensors.index.json (safetensors.md §8).
@@ -167,7 +212,7 @@ struct ShardedIndex {
   std::vector<std::string> shard_files() const;   // distinct, in first-appearance order of sorted names
 };
 Result<ShardedIndex> parse_index(std::string_view json_text, std::string_view source);
-Result<ShardedIndex> load_index(const std::string& path);
+Result<ShardedIndex> load_index(const std::filesystem::path& path);
 
 // One tensor of a checkpoint, with the shard file that holds it.
 struct CheckpointTensor {
@@ -179,18 +224,24 @@ struct CheckpointTensor {
 // (the index is preferred; else every *.safetensors in it). Opening validates every
 // shard header and the index rules of safetensors.md §8.2: a missing shard, a tensor
 // absent from its shard or present in two, are invalid_input errors naming both.
+//
+// root and index_file stay strings, not paths: for a remote checkpoint
+// (remote_metadata.h) they are URLs. shard_files and CheckpointTensor::file are
+// names relative to root, in the index's spelling.
 struct Checkpoint {
-  std::string root;                       // the folder holding the shards
-  std::optional<std::string> index_file;  // absolute path when opened through an index
+  std::string root;                       // the folder holding the shards (or a /resolve URL)
+  std::optional<std::string> index_file;  // absolute path (or URL) when opened through an index
   std::vector<std::string> shard_files;   // relative to root
   std::vector<SafetensorsHeader> shard_headers;  // parallel to shard_files
   std::vector<CheckpointTensor> tensors;  // shard by shard, each in file order
   std::vector<std::string> warnings;      // non-fatal findings (total_size mismatch, unmapped tensors)
+  NameIndex name_index;                   // over tensors; see NameIndex
 
-  const CheckpointTensor* find(std::string_view name) const;
+  const CheckpointTensor* find(std::string_view name) const;  // O(log n) once indexed
+  void reindex();  // after editing tensors
   std::uint64_t total_data_bytes() const;
 };
-Result<Checkpoint> open_checkpoint(const std::string& path, const ReaderOptions& options = {});
+Result<Checkpoint> open_checkpoint(const std::filesystem::path& path, const ReaderOptions& options = {});
 
 // The same checks as open_checkpoint for headers read elsewhere (remote Range
 // reads, remote_metadata.h): `index` null means every tensor of every shard

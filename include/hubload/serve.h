@@ -18,17 +18,27 @@
 #include <string_view>
 #include <vector>
 
+#include "hubload/cache.h"
 #include "hubload/error.h"
 
-namespace hubload::serve {
+namespace hubload {
+
+namespace serve_internal {
+class ServerImpl;
+struct ServerAccess;
+}  // namespace serve_internal
 
 // A plain folder served as one repo; its commit is derived from its listing
 // (paths, sizes, mtimes), so it changes when a file changes.
 struct FolderRepo {
-  std::string repo_id;             // "org/name" (or a legacy "name")
-  std::string type = "model";      // "model", "dataset" or "space"
+  std::string repo_id;  // "org/name" (or a legacy "name"), checked by validate_repo_id
+  RepoType type = RepoType::model;
   std::filesystem::path dir;
 };
+
+// The fault types stay in hubload::serve until they move to the shared
+// hubload/faults.h (issue 11): hubload::FaultRule is the transport's today.
+namespace serve {
 
 // One injected fault. A rule applies to a request whose decoded path (or, for
 // a file body, whose repo file path) matches `path_pattern` (fnmatch, `*`
@@ -64,6 +74,8 @@ struct FaultOptions {
   std::uint64_t seed = 1;        // for `probability`
 };
 
+}  // namespace serve
+
 struct ServeOptions {
   std::string host = "127.0.0.1";  // any other address must be asked for explicitly
   int port = 0;                    // 0 = a free port, see Server::port()
@@ -76,15 +88,13 @@ struct ServeOptions {
   int threads = 16;      // worker threads per listener (= concurrent connections)
   std::size_t tree_page_size = 1000;
   std::uint64_t lfs_threshold = 10 * 1024 * 1024;  // folder files above this are LFS
-  bool test_mode = false;  // enables GET /_hubload/stats
-  FaultOptions faults;
+  serve::FaultOptions faults;
 };
 
-struct Stats {
+struct ServeStats {
   std::map<std::string, std::uint64_t> requests;  // "GET /org/name/resolve/main/x" -> count
   std::uint64_t bytes_sent = 0;                   // body bytes of file responses
   std::uint64_t cdn_requests = 0;
-  bool cdn_saw_authorization = false;             // tests assert this stays false
 
   // Requests with this method and decoded path (no query), 0 if none.
   std::uint64_t count(std::string_view method, std::string_view path) const;
@@ -106,17 +116,16 @@ class Server {
   int cdn_port() const;      // 0 without CDN mode
   std::string url() const;   // "http://127.0.0.1:PORT"
   std::string cdn_url() const;
-  Stats stats() const;
+  ServeStats stats() const;
   void reset_stats();
   // Replaces the fault settings of a running server (rule counters restart).
-  void set_faults(FaultOptions faults);
+  void set_faults(serve::FaultOptions faults);
   void stop();               // idempotent; interrupts stalls and throttled bodies
 
-  class Impl;
-
  private:
-  explicit Server(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  friend struct serve_internal::ServerAccess;
+  explicit Server(std::unique_ptr<serve_internal::ServerImpl> impl);
+  std::unique_ptr<serve_internal::ServerImpl> impl_;
 };
 
-}  // namespace hubload::serve
+}  // namespace hubload

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "hubload/error.h"
+#include "hubload/version.h"
 
 namespace hubload {
 
@@ -144,7 +145,7 @@ struct TransferOptions {
   // A partial must not be adopted if its owner is alive: false skips the pid check
   // (tests that simulate a dead owner inside one process).
   bool check_owner_alive = true;
-  std::string user_agent = "hubload/0.1";
+  std::string user_agent{kUserAgent};
   // Shared with other calls running at the same time: every request of this
   // call also needs one of its slots. Null: only `connections` limits.
   std::shared_ptr<ConnectionBudget> budget;

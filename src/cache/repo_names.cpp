@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "hubload/cache.h"
+#include "util/digest.h"
 
 namespace hubload {
 namespace {
@@ -58,6 +59,32 @@ std::string repo_folder_name(std::string_view repo_id, RepoType type) {
   return name;
 }
 
+Result<RepoFolder> parse_repo_folder_name(std::string_view folder_name) {
+  const auto sep = folder_name.find("--");
+  // "models" is the plural of to_string(RepoType::model); the other types alike.
+  Result<RepoType> type = sep == std::string_view::npos || sep == 0 || folder_name[sep - 1] != 's'
+                              ? invalid_input("no type prefix")
+                              : parse_repo_type(folder_name.substr(0, sep - 1));
+  if (!type) {
+    return invalid_input(fmt::format("'{}' is not a cache repo folder (models--, datasets-- or spaces--)", folder_name));
+  }
+  RepoFolder out;
+  out.type = *type;
+  const std::string_view rest = folder_name.substr(sep + 2);
+  if (rest.find('/') != std::string_view::npos) {
+    return invalid_input(fmt::format("cache folder name '{}' contains a '/'", folder_name));
+  }
+  // Only an "org--name" pair is a separator; validate_repo_id rejects any other "--".
+  const auto org_end = rest.find("--");
+  out.repo_id = org_end == std::string_view::npos
+                    ? std::string(rest)
+                    : fmt::format("{}/{}", rest.substr(0, org_end), rest.substr(org_end + 2));
+  if (Status valid = validate_repo_id(out.repo_id); !valid) {
+    return invalid_input(fmt::format("cache folder '{}': {}", folder_name, valid.error().message()));
+  }
+  return out;
+}
+
 Status validate_repo_id(std::string_view repo_id) {
   if (repo_id.empty()) return invalid_input("repo id is empty");
   const auto slash = repo_id.find('/');
@@ -69,13 +96,7 @@ Status validate_repo_id(std::string_view repo_id) {
   return check_part(repo_id, repo_id.substr(slash + 1));
 }
 
-bool is_commit_hash(std::string_view revision) {
-  if (revision.size() != 40) return false;
-  for (char c : revision) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool is_commit_hash(std::string_view revision) { return util::is_git_sha1_hex(revision); }
 
 Status validate_repo_file_path(std::string_view path) {
   auto bad = [&](std::string_view why) {

@@ -1,11 +1,15 @@
 // hubload load MODEL --tp W --rank R: read one rank's bytes, report speed and digests.
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 
+#include "cli/load_progress.h"
 #include "cli/tp_options.h"
 #include "hubload/load.h"
+#include "util/digest.h"
 
 namespace hubload::cli {
 
@@ -17,6 +21,7 @@ struct LoadCli {
   int threads = 4;
   bool mmap = false;
   bool no_io_uring = false;
+  bool quiet = false;
   std::string dtype;
   std::string out;  // write the rank's tensors here as one safetensors file
 };
@@ -41,9 +46,20 @@ int run_load(const LoadCli& o) {
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
   options.io_uring = !o.no_io_uring;
   if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
+  // A progress line on stderr, only for a person watching a terminal.
+  std::shared_ptr<LoadProgressLine> line;
+  if (!o.quiet && !o.tp.json && ::isatty(2)) {
+    line = std::make_shared<LoadProgressLine>(o.tp.tp);
+    options.progress = [line, start = std::chrono::steady_clock::now()](const LoadProgress& p) {
+      const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::cerr << line->update(p, now) << std::flush;
+      return true;
+    };
+  }
   Result<RankLoader> loader = RankLoader::create(folder, options);
   if (!loader) return report_error(loader.error(), o.tp.json);
   Result<LoadedRank> loaded = loader->load(*rank);
+  if (line) std::cerr << line->clear() << std::flush;
   if (!loaded) return report_error(loaded.error(), o.tp.json);
   if (!o.out.empty()) {
     if (Status written = write_rank_file(o.out, *loaded); !written) return report_error(written.error(), o.tp.json);
@@ -54,7 +70,7 @@ int run_load(const LoadCli& o) {
     nlohmann::json tensors = nlohmann::json::array();
     for (const LoadedTensor& t : loaded->tensors)
       tensors.push_back({{"name", t.name}, {"dtype", std::string(to_string(t.dtype))}, {"shape", t.shape},
-                         {"bytes", t.bytes.size()}, {"sha256", sha256_hex(t.bytes)}});
+                         {"bytes", t.bytes.size()}, {"sha256", util::sha256_hex(t.bytes)}});
     print_json({{"rank", o.rank}, {"world_size", o.tp.tp}, {"method", o.mmap ? "mmap" : "pread"},
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
@@ -64,7 +80,7 @@ int run_load(const LoadCli& o) {
   }
   for (const LoadedTensor& t : loaded->tensors)
     std::cout << fmt::format("{:<60} {:<5} [{}] {}\n", t.name, to_string(t.dtype), fmt::join(t.shape, ", "),
-                             sha256_hex(t.bytes));
+                             util::sha256_hex(t.bytes));
   std::cout << fmt::format(
       "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring), {} tensors, {} in memory)\n",
       o.rank, o.tp.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
@@ -89,6 +105,7 @@ Command add_load_command(CLI::App& app) {
   c.app->add_option("--dtype", o->dtype, "Convert float tensors while loading")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   c.app->add_option("--out", o->out, "Also write the rank's tensors to this safetensors file");
+  c.app->add_flag("--quiet", o->quiet, "No progress line (drawn on stderr only when it is a terminal)");
   c.run = [o] { return run_load(*o); };
   return c;
 }

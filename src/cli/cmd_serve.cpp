@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "hubload/serve.h"
+#include "serve/server_testing.h"
 
 namespace hubload::cli {
 namespace {
@@ -51,8 +52,8 @@ Result<std::uint64_t> parse_rate(const std::string& s) {
   return std::stoull(digits) * mult;
 }
 
-Result<serve::ServeOptions> to_options(const ServeArgs& a) {
-  serve::ServeOptions o;
+Result<ServeOptions> to_options(const ServeArgs& a) {
+  ServeOptions o;
   o.host = a.host;
   o.port = a.port;
   o.cache_dir = a.cache;
@@ -61,11 +62,10 @@ Result<serve::ServeOptions> to_options(const ServeArgs& a) {
   o.threads = a.threads;
   o.tree_page_size = a.page_size;
   o.lfs_threshold = a.lfs_threshold;
-  o.test_mode = a.test_mode;
   for (const auto* list : {&a.models, &a.datasets}) {
     for (const std::string& s : *list) {
       HUBLOAD_ASSIGN_OR_RETURN(auto kv, split_pair(s, list == &a.models ? "--repo" : "--dataset"));
-      o.folders.push_back({kv.first, list == &a.models ? "model" : "dataset", kv.second});
+      o.folders.push_back({kv.first, list == &a.models ? RepoType::model : RepoType::dataset, kv.second});
     }
   }
   for (const std::string& s : a.gated) {
@@ -109,9 +109,9 @@ int run(const ServeArgs& args) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto server = serve::Server::start(std::move(*options));
+  auto server = serve_internal::ServerAccess::start(std::move(*options), args.test_mode);
   if (!server) return report_error(server.error(), args.json);
-  serve::Server& s = **server;
+  Server& s = **server;
   if (args.json) {
     nlohmann::json j{{"url", s.url()}, {"port", s.port()}};
     if (s.cdn_port() != 0) j["cdn_url"] = s.cdn_url(), j["cdn_port"] = s.cdn_port();
@@ -126,7 +126,7 @@ int run(const ServeArgs& args) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   s.stop();
-  serve::Stats stats = s.stats();
+  ServeStats stats = s.stats();
   std::uint64_t requests = 0;
   for (const auto& [key, n] : stats.requests) requests += n;
   std::cerr << "hubload serve: stopped after " << requests << " requests, " << format_bytes(stats.bytes_sent)

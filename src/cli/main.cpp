@@ -1,8 +1,10 @@
 // hubload: get a Hugging Face model onto the machine and ready for tensor parallelism.
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "cli/command.h"
+#include "hubload/version.h"
 
 int main(int argc, char** argv) {
   using namespace hubload::cli;
@@ -11,7 +13,7 @@ int main(int argc, char** argv) {
       "configuration, and load tensor-parallel shards. Each subcommand has --help.",
       "hubload"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "hubload 0.1.0");
+  app.set_version_flag("--version", "hubload " + std::string(hubload::version()));
   app.footer("Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid input, 4 not found, 5 I/O,\n"
              "6 network, 7 integrity, 8 unauthorized, 9 gated, 10 offline, 11 conflict,\n"
              "12 unsupported, 13 rate limited, 14 cancelled, 15 invalid tensor-parallel plan.");

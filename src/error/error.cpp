@@ -1,6 +1,8 @@
 #include "hubload/error.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace hubload {
@@ -34,5 +36,21 @@ Error errno_error(std::string_view what, int error_number) {
   if (error_number == ENOENT || error_number == ENOTDIR) return not_found(std::move(message));
   return io_error(std::move(message));
 }
+
+namespace error_internal {
+
+void abort_on_error(const Error& error) {
+  std::fprintf(stderr, "hubload: Result::value() on an error: %s\n", error.to_string().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+void abort_on_value() {
+  std::fputs("hubload: Result::error() on a value\n", stderr);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace error_internal
 
 }  // namespace hubload

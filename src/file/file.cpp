@@ -21,18 +21,18 @@ void UniqueFd::reset(int fd) {
   fd_ = fd;
 }
 
-Result<ReadFile> ReadFile::open(const std::string& path) {
+Result<ReadFile> ReadFile::open(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error(path, errno);
+  if (!fd.valid()) return errno_error(path.string(), errno);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return errno_error(path, errno);
-  if (S_ISDIR(st.st_mode)) return invalid_input(path + ": is a directory, expected a file");
+  if (::fstat(fd.get(), &st) != 0) return errno_error(path.string(), errno);
+  if (S_ISDIR(st.st_mode)) return invalid_input(path.string() + ": is a directory, expected a file");
   return ReadFile(path, std::move(fd), static_cast<std::uint64_t>(st.st_size));
 }
 
 Status ReadFile::read_at(std::uint64_t offset, std::span<std::byte> out) const {
   if (offset > size_ || out.size() > size_ - offset) {
-    return invalid_input(path_ + ": read of " + std::to_string(out.size()) + " bytes at offset " +
+    return invalid_input(path_.string() + ": read of " + std::to_string(out.size()) + " bytes at offset " +
                          std::to_string(offset) + " is past the end of the file (size " +
                          std::to_string(size_) + ")");
   }
@@ -42,10 +42,10 @@ Status ReadFile::read_at(std::uint64_t offset, std::span<std::byte> out) const {
                         static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error(path_ + " at offset " + std::to_string(offset + done), errno);
+      return errno_error(path_.string() + " at offset " + std::to_string(offset + done), errno);
     }
     if (n == 0) {
-      return io_error(path_ + ": file shrank while reading at offset " +
+      return io_error(path_.string() + ": file shrank while reading at offset " +
                       std::to_string(offset + done));
     }
     done += static_cast<std::size_t>(n);
@@ -53,11 +53,11 @@ Status ReadFile::read_at(std::uint64_t offset, std::span<std::byte> out) const {
   return ok();
 }
 
-Result<MappedFile> MappedFile::open(const std::string& path) {
+Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
   if (file.size() == 0) return MappedFile(path, nullptr, 0);
   void* p = ::mmap(nullptr, file.size(), PROT_READ, MAP_PRIVATE, file.fd(), 0);
-  if (p == MAP_FAILED) return errno_error(path + ": mmap", errno);
+  if (p == MAP_FAILED) return errno_error(path.string() + ": mmap", errno);
   return MappedFile(path, static_cast<const std::byte*>(p), file.size());
 }
 
@@ -87,20 +87,20 @@ void MappedFile::unmap() {
   size_ = 0;
 }
 
-Status write_all(int fd, std::span<const std::byte> data, std::string_view path_for_errors) {
+Status write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path_for_errors) {
   std::size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error(path_for_errors, errno);
+      return errno_error(path_for_errors.string(), errno);
     }
     done += static_cast<std::size_t>(n);
   }
   return ok();
 }
 
-Result<std::string> read_text_file(const std::string& path) {
+Result<std::string> read_text_file(const std::filesystem::path& path) {
   HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
   std::string text(file.size(), '\0');
   HUBLOAD_TRY(file.read_at(0, std::as_writable_bytes(std::span(text.data(), text.size()))));

@@ -10,10 +10,10 @@
 #include "hubload/hub.h"
 #include "hubload/transfer.h"
 #include "hubload/transport.h"
+#include "hubload/version.h"
 
 namespace hubload::hub_internal {
 
-inline constexpr std::string_view kUserAgent = "hubload/0.1.0";
 inline constexpr int kMaxRelativeRedirects = 10;
 
 struct HubContext {

@@ -67,10 +67,14 @@ void HostBuffer::release() noexcept {
   size_ = mapped_ = 0;
 }
 
+namespace {
+std::string_view tensor_name(const LoadedTensor& t) { return t.name; }
+}  // namespace
+
 const LoadedTensor* LoadedRank::find(std::string_view name) const {
-  for (const LoadedTensor& t : tensors)
-    if (t.name == name) return &t;
-  return nullptr;
+  return name_index.find(tensors, name, tensor_name);
 }
+
+void LoadedRank::reindex() { name_index.build(tensors, tensor_name); }
 
 }  // namespace hubload

@@ -37,9 +37,10 @@ struct Sources {
   std::vector<std::string> names;
 };
 
-Result<Sources> open_sources(const std::string& root, const RankPlan& plan, ReadMethod method,
+Result<Sources> open_sources(const std::filesystem::path& root_path, const RankPlan& plan, ReadMethod method,
                              std::map<std::string, std::size_t>& index) {
   Sources s;
+  const std::string root = root_path.string();
   for (const RankTensor& t : plan.tensors) {
     if (index.count(t.file)) continue;
     std::string path = root.empty() ? t.file : root + "/" + t.file;
@@ -101,14 +102,14 @@ Status run_batch(std::span<const ReadTask> batch, const Sources& sources, std::v
     }
     const ReadFile& file = std::get<ReadFile>(sources.files[task.file]);
     HUBLOAD_TRY(check_in_file(task, sources, file.size()));
-    direct.push_back(PositionalRead{file.fd(), task.offset, task.length, task.pieces[0].dest, file.path()});
+    direct.push_back(PositionalRead{file.fd(), task.offset, task.length, task.pieces[0].dest, file.path().native()});
   }
   return direct.empty() ? ok() : ring->read_all(direct);
 }
 
 }  // namespace
 
-Result<RankLoader> RankLoader::create(std::string root, LoadOptions options) {
+Result<RankLoader> RankLoader::create(std::filesystem::path root, LoadOptions options) {
   if (options.io_threads < 1)
     return invalid_input("io_threads must be at least 1, got " + std::to_string(options.io_threads));
   if (!(options.max_overread >= 0))  // also rejects NaN
@@ -116,7 +117,7 @@ Result<RankLoader> RankLoader::create(std::string root, LoadOptions options) {
   if (options.convert_to && !is_convertible_float(*options.convert_to))
     return invalid_input("cannot convert tensors to " + std::string(to_string(*options.convert_to)) +
                          "; choose BF16, F16 or F32");
-  return RankLoader(std::move(root), options);
+  return RankLoader(std::move(root), std::move(options));
 }
 
 namespace {
@@ -194,6 +195,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     dests.push_back(Destination{base, t.dtype, to, file_index.at(t.file)});
     for (const ByteRun& r : t.runs) out.bytes_planned += r.length;
   }
+  out.reindex();
 
   std::vector<ReadTask> tasks = load_internal::build_read_tasks(plan, dests, options_);
   for (const ReadTask& t : tasks) out.bytes_read += t.length;
@@ -209,6 +211,19 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::optional<Error> first_error;
+  auto fail = [&](Error error) {
+    std::lock_guard lock(error_mutex);
+    if (!first_error) first_error = std::move(error);
+    failed = true;
+  };
+  // Calls to the progress callback are serialized, and bytes_done only rises.
+  std::mutex progress_mutex;
+  LoadProgress progress{plan.rank, 0, out.bytes_planned};
+  auto report = [&](std::size_t first, std::size_t last) {
+    std::lock_guard lock(progress_mutex);
+    for (std::size_t i = first; i < last; ++i) progress.bytes_done += tasks[i].length - tasks[i].gap_bytes;
+    if (!options_.progress(progress)) fail(cancelled_error("cancelled by the progress callback"));
+  };
   auto worker = [&] {
     std::vector<std::byte> scratch;
     std::vector<PositionalRead> direct;
@@ -218,15 +233,19 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       if (Result<UringReader> r = UringReader::create(kBatchTasks)) ring.emplace(std::move(r).value());
     }
     while (!failed.load(std::memory_order_relaxed)) {
+      if (options_.cancel != nullptr && options_.cancel->load()) {
+        fail(cancelled_error("cancelled"));
+        return;
+      }
       std::size_t b = next.fetch_add(1);
       if (b >= batches) return;
       Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), sources, scratch,
                            ring ? &*ring : nullptr, direct);
       uring_reads.fetch_add(direct.size(), std::memory_order_relaxed);  // what run_batch sent to the ring
       if (!s) {
-        std::lock_guard lock(error_mutex);
-        if (!first_error) first_error = std::move(s).error();
-        failed = true;
+        fail(std::move(s).error());
+      } else if (options_.progress) {
+        report(bounds[b], bounds[b + 1]);
       }
     }
   };

@@ -76,12 +76,14 @@ std::string rank_shard_name(int rank, int part) {
   return "model-rank-" + std::to_string(rank) + "-part-" + std::to_string(part) + ".safetensors";
 }
 
-Result<ShardWriteResult> write_rank_shards(const std::string& model_dir, const ShardPlan& plan,
+Result<ShardWriteResult> write_rank_shards(const std::filesystem::path& model_path, const ShardPlan& plan,
                                            const ShardWriteOptions& options) {
   if (options.out_dir.empty()) return invalid_input("no output folder given for the rank shards");
+  const std::string model_dir = model_path.string();
+  const std::string out_dir = options.out_dir.string();
   std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (ec) return io_error("creating " + options.out_dir + ": " + ec.message());
+  fs::create_directories(out_dir, ec);
+  if (ec) return io_error("creating " + out_dir + ": " + ec.message());
   HUBLOAD_ASSIGN_OR_RETURN(RankLoader loader, RankLoader::create(model_dir, options.load));
 
   ShardWriteResult result;
@@ -101,15 +103,15 @@ Result<ShardWriteResult> write_rank_shards(const std::string& model_dir, const S
         ++last;
       }
       std::string name = rank_shard_name(r, part++);
-      HUBLOAD_TRY(write_part(loader, rank, first, last, options.out_dir + "/" + name, options));
+      HUBLOAD_TRY(write_part(loader, rank, first, last, out_dir + "/" + name, options));
       result.rank_files.back().push_back(name);
       result.bytes_written += bytes;
       first = last;
       if (rank.tensors.empty()) break;
     }
   }
-  HUBLOAD_TRY(write_text(options.out_dir + "/tp-plan.json", plan_to_json(plan)));
-  HUBLOAD_TRY(copy_side_files(model_dir, options.out_dir));
+  HUBLOAD_TRY(write_text(out_dir + "/tp-plan.json", plan_to_json(plan)));
+  HUBLOAD_TRY(copy_side_files(model_dir, out_dir));
   return result;
 }
 

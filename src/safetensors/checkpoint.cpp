@@ -134,12 +134,15 @@ Status collect_indexed(Checkpoint& ckpt, const ShardedIndex& index) {
 
 }  // namespace
 
+namespace {
+std::string_view tensor_name(const CheckpointTensor& t) { return t.info.name; }
+}  // namespace
+
 const CheckpointTensor* Checkpoint::find(std::string_view name) const {
-  for (const CheckpointTensor& t : tensors) {
-    if (t.info.name == name) return &t;
-  }
-  return nullptr;
+  return name_index.find(tensors, name, tensor_name);
 }
+
+void Checkpoint::reindex() { name_index.build(tensors, tensor_name); }
 
 std::uint64_t Checkpoint::total_data_bytes() const {
   std::uint64_t total = 0;
@@ -147,14 +150,15 @@ std::uint64_t Checkpoint::total_data_bytes() const {
   return total;
 }
 
-Result<Checkpoint> open_checkpoint(const std::string& path, const ReaderOptions& options) {
-  HUBLOAD_ASSIGN_OR_RETURN(Layout layout, resolve_layout(path));
+Result<Checkpoint> open_checkpoint(const std::filesystem::path& path, const ReaderOptions& options) {
+  HUBLOAD_ASSIGN_OR_RETURN(Layout layout, resolve_layout(path.string()));
   Checkpoint ckpt;
   ckpt.root = layout.root.string();
   if (!layout.index) {
     ckpt.shard_files = std::move(layout.shards);
     HUBLOAD_TRY(open_shards(ckpt, options));
     HUBLOAD_TRY(collect_unindexed(ckpt));
+    ckpt.reindex();
     return ckpt;
   }
   ckpt.index_file = layout.index->string();
@@ -173,6 +177,7 @@ Result<Checkpoint> open_checkpoint(const std::string& path, const ReaderOptions&
   }
   HUBLOAD_TRY(open_shards(ckpt, options));
   HUBLOAD_TRY(collect_indexed(ckpt, index));
+  ckpt.reindex();
   return ckpt;
 }
 
@@ -189,10 +194,12 @@ Result<Checkpoint> assemble_checkpoint(std::string root, std::optional<std::stri
   ckpt.shard_headers = std::move(shard_headers);
   if (index == nullptr) {
     HUBLOAD_TRY(collect_unindexed(ckpt));
+    ckpt.reindex();
     return ckpt;
   }
   ckpt.index_file = index_file ? std::move(*index_file) : ckpt.root + "/model.safetensors.index.json";
   HUBLOAD_TRY(collect_indexed(ckpt, *index));
+  ckpt.reindex();
   return ckpt;
 }
 

@@ -9,14 +9,14 @@ namespace hubload {
 Result<SafetensorsHeader> read_header(const ReadFile& file, const ReaderOptions& options) {
   std::byte first8[8] = {};
   if (file.size() >= 8) HUBLOAD_TRY(file.read_at(0, first8));
-  HUBLOAD_ASSIGN_OR_RETURN(std::uint64_t n, parse_header_length(first8, file.size(), options, file.path()));
+  HUBLOAD_ASSIGN_OR_RETURN(std::uint64_t n, parse_header_length(first8, file.size(), options, file.path().native()));
   // n is bounded by the cap and by the file size, so this allocation is too.
   std::vector<std::byte> prefix(static_cast<std::size_t>(8 + n));
   HUBLOAD_TRY(file.read_at(0, prefix));
-  return parse_header(prefix, file.size(), options, file.path());
+  return parse_header(prefix, file.size(), options, file.path().native());
 }
 
-Result<SafetensorsFile> SafetensorsFile::open(const std::string& path, const ReaderOptions& options) {
+Result<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path, const ReaderOptions& options) {
   HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
   HUBLOAD_ASSIGN_OR_RETURN(SafetensorsHeader header, read_header(file, options));
   return SafetensorsFile(std::move(file), std::move(header));
@@ -24,13 +24,13 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path, const Rea
 
 Result<const TensorInfo*> SafetensorsFile::tensor(std::string_view name) const {
   const TensorInfo* info = header_.find(name);
-  if (info == nullptr) return not_found(path() + ": no tensor named '" + std::string(name) + "'");
+  if (info == nullptr) return not_found(path().string() + ": no tensor named '" + std::string(name) + "'");
   return info;
 }
 
 Status SafetensorsFile::read_tensor(const TensorInfo& info, std::span<std::byte> out) const {
   if (out.size() != info.size) {
-    return invalid_input(path() + ": tensor '" + info.name + "' is " + std::to_string(info.size) +
+    return invalid_input(path().string() + ": tensor '" + info.name + "' is " + std::to_string(info.size) +
                          " bytes but the destination buffer holds " + std::to_string(out.size()));
   }
   return file_.read_at(info.offset, out);

@@ -17,12 +17,15 @@ std::string src(std::string_view source) { return std::string(source) + ": "; }
 
 }  // namespace
 
+namespace {
+std::string_view tensor_name(const TensorInfo& t) { return t.name; }
+}  // namespace
+
 const TensorInfo* SafetensorsHeader::find(std::string_view name) const {
-  for (const TensorInfo& t : tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  return name_index.find(tensors, name, tensor_name);
 }
+
+void SafetensorsHeader::reindex() { name_index.build(tensors, tensor_name); }
 
 Result<std::uint64_t> parse_header_length(std::span<const std::byte> first8, std::uint64_t file_size,
                                           const ReaderOptions& options, std::string_view source) {
@@ -116,6 +119,7 @@ Result<SafetensorsHeader> parse_header(std::span<const std::byte> prefix, std::u
                          " data bytes but the file holds " + std::to_string(data_bytes) + " after the header (" +
                          (expected < data_bytes ? "trailing bytes" : "truncated data") + ")");
   }
+  header.reindex();
   return header;
 }
 

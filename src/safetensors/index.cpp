@@ -77,17 +77,17 @@ Result<ShardedIndex> parse_index(std::string_view json_text, std::string_view so
   return index;
 }
 
-Result<ShardedIndex> load_index(const std::string& path) {
+Result<ShardedIndex> load_index(const std::filesystem::path& path) {
   // Real indexes are a few MB; refuse to slurp a mislabelled multi-GB file.
   constexpr std::uint64_t kMaxIndexBytes = 256ull << 20;
   HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
   if (file.size() > kMaxIndexBytes) {
-    return invalid_input(path + ": index is " + std::to_string(file.size()) + " bytes, above the " +
+    return invalid_input(path.string() + ": index is " + std::to_string(file.size()) + " bytes, above the " +
                          std::to_string(kMaxIndexBytes) + "-byte limit");
   }
   std::string text(static_cast<std::size_t>(file.size()), '\0');
   HUBLOAD_TRY(file.read_at(0, std::as_writable_bytes(std::span(text.data(), text.size()))));
-  return parse_index(text, path);
+  return parse_index(text, path.native());
 }
 
 }  // namespace hubload

@@ -3,9 +3,9 @@
 
 namespace hubload {
 
-Result<MappedSafetensors> MappedSafetensors::open(const std::string& path, const ReaderOptions& options) {
+Result<MappedSafetensors> MappedSafetensors::open(const std::filesystem::path& path, const ReaderOptions& options) {
   HUBLOAD_ASSIGN_OR_RETURN(MappedFile map, MappedFile::open(path));
-  HUBLOAD_ASSIGN_OR_RETURN(SafetensorsHeader header, parse_header(map.bytes(), map.size(), options, path));
+  HUBLOAD_ASSIGN_OR_RETURN(SafetensorsHeader header, parse_header(map.bytes(), map.size(), options, path.native()));
   return MappedSafetensors(std::move(map), std::move(header));
 }
 
@@ -16,7 +16,7 @@ std::span<const std::byte> MappedSafetensors::view(const TensorInfo& info) const
 
 Result<std::span<const std::byte>> MappedSafetensors::view(std::string_view name) const {
   const TensorInfo* info = header_.find(name);
-  if (info == nullptr) return not_found(path() + ": no tensor named '" + std::string(name) + "'");
+  if (info == nullptr) return not_found(path().string() + ": no tensor named '" + std::string(name) + "'");
   return view(*info);
 }
 

@@ -31,15 +31,15 @@ SafetensorsWriter::SafetensorsWriter(SafetensorsWriter&&) noexcept = default;
 SafetensorsWriter& SafetensorsWriter::operator=(SafetensorsWriter&&) noexcept = default;
 SafetensorsWriter::~SafetensorsWriter() = default;
 
-Result<SafetensorsWriter> SafetensorsWriter::create(const std::string& path, std::vector<TensorSpec> tensors,
+Result<SafetensorsWriter> SafetensorsWriter::create(const std::filesystem::path& path, std::vector<TensorSpec> tensors,
                                                     std::map<std::string, std::string> metadata) {
-  HUBLOAD_ASSIGN_OR_RETURN(auto header, safetensors_internal::serialize_header(tensors, metadata, path));
+  HUBLOAD_ASSIGN_OR_RETURN(auto header, safetensors_internal::serialize_header(tensors, metadata, path.native()));
   auto impl = std::make_unique<Impl>();
-  impl->path = path;
+  impl->path = path.string();
   impl->expected = header.data_bytes;
-  std::string templ = path + ".tmp.XXXXXX";
+  std::string templ = path.string() + ".tmp.XXXXXX";
   int fd = ::mkostemp(templ.data(), O_CLOEXEC);
-  if (fd < 0) return errno_error(path + ": creating a temporary file", errno);
+  if (fd < 0) return errno_error(path.string() + ": creating a temporary file", errno);
   impl->fd.reset(fd);
   impl->temp_path = templ;
   // mkstemp creates 0600; the final file should be readable like any model file.
@@ -76,7 +76,7 @@ Status SafetensorsWriter::finish() {
   return ok();
 }
 
-Status write_safetensors(const std::string& path, const std::vector<TensorData>& tensors,
+Status write_safetensors(const std::filesystem::path& path, const std::vector<TensorData>& tensors,
                          const std::map<std::string, std::string>& metadata) {
   std::vector<TensorSpec> specs;
   specs.reserve(tensors.size());
@@ -85,7 +85,7 @@ Status write_safetensors(const std::string& path, const std::vector<TensorData>&
   for (const TensorData& t : tensors) {
     auto size = tensor_byte_size(t.spec.dtype, t.spec.shape);
     if (!size || *size != t.bytes.size()) {
-      return invalid_input(path + ": tensor '" + t.spec.name + "' is given " + std::to_string(t.bytes.size()) +
+      return invalid_input(path.string() + ": tensor '" + t.spec.name + "' is given " + std::to_string(t.bytes.size()) +
                            " bytes but " + std::string(to_string(t.spec.dtype)) + " of its shape needs " +
                            (size ? std::to_string(*size) : std::string("an invalid size")));
     }

@@ -7,7 +7,7 @@
 
 #include "serve/server_impl.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 namespace {
 
 using nlohmann::json;
@@ -34,7 +34,7 @@ Result<json> file_entry(const RepoFile& f, HashCache& hashes) {
 }
 
 json directory_entry(const std::string& path, const std::string& commit) {
-  return {{"type", "directory"}, {"oid", sha1_hex("tree " + commit + " " + path)}, {"size", 0}, {"path", path}};
+  return {{"type", "directory"}, {"oid", util::sha1_hex("tree " + commit + " " + path)}, {"size", 0}, {"path", path}};
 }
 
 std::set<std::string> directories(const std::vector<RepoFile>& files) {
@@ -66,7 +66,7 @@ const std::vector<RepoFile>* files_or_error(httplib::Response& res, const Route&
 
 }  // namespace
 
-void Server::Impl::handle_repo_info(const httplib::Request& req, httplib::Response& res, const Route& r,
+void ServerImpl::handle_repo_info(const httplib::Request& req, httplib::Response& res, const Route& r,
                                     RepoSource& repo) {
   std::string commit;
   FileList holder;
@@ -89,7 +89,7 @@ void Server::Impl::handle_repo_info(const httplib::Request& req, httplib::Respon
     siblings.push_back(std::move(s));
   }
   const bool gated = opts.gated.count(r.repo_id) != 0;
-  json info{{"_id", sha1_hex(r.type + ":" + r.repo_id).substr(0, 24)},
+  json info{{"_id", util::sha1_hex(repo_key(r.type, r.repo_id)).substr(0, 24)},
             {"id", r.repo_id},
             {"sha", commit},
             {"private", false},
@@ -98,11 +98,11 @@ void Server::Impl::handle_repo_info(const httplib::Request& req, httplib::Respon
             {"lastModified", kDate},
             {"tags", json::array()},
             {"siblings", std::move(siblings)}};
-  if (r.type == "model") info["modelId"] = r.repo_id;
+  if (r.type == RepoType::model) info["modelId"] = r.repo_id;
   send_json(res, info.dump());
 }
 
-void Server::Impl::handle_tree(const httplib::Request& req, httplib::Response& res, const Route& r,
+void ServerImpl::handle_tree(const httplib::Request& req, httplib::Response& res, const Route& r,
                                RepoSource& repo) {
   std::string commit;
   FileList holder;
@@ -152,7 +152,7 @@ void Server::Impl::handle_tree(const httplib::Request& req, httplib::Response& r
     out.push_back(std::move(e));
   }
   if (end < items.size()) {
-    std::string next = host_for_links(req) + "/api/" + r.type + "s/" + r.repo_id + "/tree/" +
+    std::string next = host_for_links(req) + "/api/" + std::string(to_string(r.type)) + "s/" + r.repo_id + "/tree/" +
                        percent_encode(r.revision.empty() ? "main" : r.revision, false);
     if (!r.path.empty()) next += "/" + percent_encode(r.path, false);
     std::string query;
@@ -165,7 +165,7 @@ void Server::Impl::handle_tree(const httplib::Request& req, httplib::Response& r
   send_json(res, out.dump());
 }
 
-void Server::Impl::handle_refs(const httplib::Request& req, httplib::Response& res, const Route& r,
+void ServerImpl::handle_refs(const httplib::Request& req, httplib::Response& res, const Route& r,
                                RepoSource& repo) {
   json branches = json::array(), prs = json::array();
   for (const RepoRef& ref : repo.refs()) {
@@ -181,7 +181,7 @@ void Server::Impl::handle_refs(const httplib::Request& req, httplib::Response& r
   send_json(res, out.dump());
 }
 
-void Server::Impl::handle_paths_info(const httplib::Request& req, httplib::Response& res, const Route& r,
+void ServerImpl::handle_paths_info(const httplib::Request& req, httplib::Response& res, const Route& r,
                                      RepoSource& repo) {
   std::vector<std::string> paths;
   bool expand = false;
@@ -223,4 +223,4 @@ void Server::Impl::handle_paths_info(const httplib::Request& req, httplib::Respo
   send_json(res, out.dump());
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

@@ -7,7 +7,7 @@
 
 #include "hubload/file.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 namespace {
 
 // Bytes per read + send. Larger chunks mean fewer syscalls, which cost several
@@ -21,11 +21,11 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
 
 // The state of one response body, shared by the calls of its content provider.
 struct BodyState {
-  BodyState(ReadFile f, std::uint64_t first_byte, FaultPlan p, BodyCounters c)
+  BodyState(ReadFile f, std::uint64_t first_byte, serve::FaultPlan p, BodyCounters c)
       : file(std::move(f)), first(first_byte), plan(std::move(p)), counters(c) {}
   ReadFile file;
   std::uint64_t first;  // file offset of body byte 0
-  FaultPlan plan;
+  serve::FaultPlan plan;
   BodyCounters counters;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool stalled = false;
@@ -33,7 +33,7 @@ struct BodyState {
 };
 
 bool write_chunk(BodyState& s, std::size_t pos, std::size_t remaining, httplib::DataSink& sink) {
-  const FaultPlan& p = s.plan;
+  const serve::FaultPlan& p = s.plan;
   std::uint64_t n = std::min<std::uint64_t>(remaining, kChunk);
   if (p.limit_rate > 0) n = std::min<std::uint64_t>(n, std::max<std::uint64_t>(1, p.limit_rate / 20));
   if (p.drop_after) {
@@ -106,7 +106,7 @@ void Sleeper::stop() {
 }
 
 void serve_file_body(const httplib::Request& req, httplib::Response& res, const std::filesystem::path& path,
-                     std::uint64_t size, const FaultPlan& plan, BodyCounters counters) {
+                     std::uint64_t size, const serve::FaultPlan& plan, BodyCounters counters) {
   res.set_header("Accept-Ranges", "bytes");
   RangeRequest range;
   if (!plan.ignore_range && req.has_header("Range")) range = parse_range(req.get_header_value("Range"), size);
@@ -141,4 +141,4 @@ void serve_file_body(const httplib::Request& req, httplib::Response& res, const 
                            });
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

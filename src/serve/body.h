@@ -15,7 +15,7 @@
 
 #include "serve/faults.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 
 struct RangeRequest {
   enum class Kind { none, satisfiable, unsatisfiable } kind = Kind::none;
@@ -47,6 +47,6 @@ struct BodyCounters {
 // Sets status (200/206/416), Content-Range, Accept-Ranges and the streamed body
 // of `path` for the request's Range header. An empty file gets an empty body.
 void serve_file_body(const httplib::Request& req, httplib::Response& res, const std::filesystem::path& path,
-                     std::uint64_t size, const FaultPlan& plan, BodyCounters counters);
+                     std::uint64_t size, const serve::FaultPlan& plan, BodyCounters counters);
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

@@ -8,8 +8,9 @@
 #include <system_error>
 
 #include "serve/repo_source.h"
+#include "util/digest.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 namespace {
 
 namespace fs = std::filesystem;
@@ -71,7 +72,7 @@ class FolderRepoSource final : public RepoSource {
     std::sort(files->begin(), files->end(), [](const RepoFile& a, const RepoFile& b) { return a.path < b.path; });
     std::string fingerprint;
     for (const RepoFile& f : *files) fingerprint += f.path + '\0' + std::to_string(f.size) + '\0' + mtimes[f.path] + '\n';
-    return Listing{std::move(files), sha1_hex(fingerprint)};
+    return Listing{std::move(files), util::sha1_hex(fingerprint)};
   }
 
   const fs::path dir_;
@@ -84,4 +85,4 @@ std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uin
   return std::make_unique<FolderRepoSource>(std::move(dir), lfs_threshold);
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

@@ -1,5 +1,6 @@
-// The three hashes a Hub server hands out for a file (hub-protocol.md §4), and a
-// cache so a folder's files are hashed once per (size, mtime).
+// What only a Hub server needs on top of util/digest: the Git LFS pointer a
+// client sees for a large file, and a cache so a folder's files are hashed once
+// per (size, mtime).
 #pragma once
 
 #include <cstdint>
@@ -10,30 +11,22 @@
 #include <string_view>
 
 #include "hubload/error.h"
+#include "util/digest.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 
-std::string sha1_hex(std::string_view bytes);
-std::string sha256_hex(std::string_view bytes);
-// sha1("blob <size>\0" + content): the git object id of a regular file.
-std::string git_blob_sha1(std::string_view content);
 // The Git LFS pointer text for a file with this sha256 and size.
 std::string lfs_pointer(std::string_view sha256, std::uint64_t size);
-
-// Streams the file once (never loads it whole).
-Result<std::string> file_git_blob_sha1(const std::filesystem::path& path);
-Result<std::string> file_sha256(const std::filesystem::path& path);
 
 // Hashes of on-disk files, recomputed when size or mtime changes. Thread-safe.
 class HashCache {
  public:
-  enum class Algo { git_sha1, sha256 };
-  Result<std::string> get(const std::filesystem::path& path, Algo algo);
+  Result<std::string> get(const std::filesystem::path& path, util::BlobDigest kind);
 
  private:
   struct Key {
     std::string path;
-    Algo algo;
+    util::BlobDigest kind;
     auto operator<=>(const Key&) const = default;
   };
   struct Entry {
@@ -45,6 +38,4 @@ class HashCache {
   std::map<Key, Entry> entries_;  // guarded by mu_
 };
 
-bool is_hex(std::string_view s, std::size_t length);
-
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

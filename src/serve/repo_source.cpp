@@ -1,6 +1,6 @@
 #include "serve/repo_source.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 
 bool looks_like_lfs(std::string_view path, std::uint64_t size, std::uint64_t threshold) {
   return path.ends_with(".safetensors") || path.ends_with(".bin") || size > threshold;
@@ -11,16 +11,16 @@ Result<FileIds> file_ids(const RepoFile& file, HashCache& hashes) {
   if (file.lfs) {
     ids.sha256 = file.sha256;
     if (ids.sha256.empty()) {
-      HUBLOAD_ASSIGN_OR_RETURN(ids.sha256, hashes.get(file.disk, HashCache::Algo::sha256));
+      HUBLOAD_ASSIGN_OR_RETURN(ids.sha256, hashes.get(file.disk, util::BlobDigest::sha256));
     }
-    ids.oid = git_blob_sha1(lfs_pointer(ids.sha256, file.size));
+    ids.oid = util::git_blob_sha1_hex(lfs_pointer(ids.sha256, file.size));
     return ids;
   }
   ids.oid = file.git_sha1;
   if (ids.oid.empty()) {
-    HUBLOAD_ASSIGN_OR_RETURN(ids.oid, hashes.get(file.disk, HashCache::Algo::git_sha1));
+    HUBLOAD_ASSIGN_OR_RETURN(ids.oid, hashes.get(file.disk, util::BlobDigest::git_sha1));
   }
   return ids;
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

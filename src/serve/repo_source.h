@@ -11,10 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "hubload/cache.h"
 #include "hubload/error.h"
 #include "serve/hash.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 
 struct RepoFile {
   std::string path;            // repo path, '/'-separated: "sub/notes.txt"
@@ -52,8 +53,8 @@ class RepoSource {
 // "*.safetensors", "*.bin" and files above the threshold are served as LFS.
 bool looks_like_lfs(std::string_view path, std::uint64_t size, std::uint64_t threshold);
 
-// A cache repo folder (".../models--org--name").
-std::unique_ptr<RepoSource> make_cache_repo(std::filesystem::path repo_dir, std::uint64_t lfs_threshold);
+// One repo of a Hub cache, read through the cache component's layout.
+std::unique_ptr<RepoSource> make_cache_repo(RepoCache cache, std::uint64_t lfs_threshold);
 std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uint64_t lfs_threshold);
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

@@ -4,7 +4,7 @@
 
 #include "serve/server_impl.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 namespace {
 
 const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path) {
@@ -15,14 +15,14 @@ const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string&
 
 std::string etag_value(const std::string& s) { return "\"" + s + "\""; }
 
-std::string cdn_signature(const std::string& secret, const std::string& repo_key, const std::string& commit,
+std::string cdn_signature(const std::string& secret, const std::string& key, const std::string& commit,
                           const std::string& path) {
-  return sha256_hex(secret + "\n" + repo_key + "\n" + commit + "\n" + path);
+  return util::sha256_hex(secret + "\n" + key + "\n" + commit + "\n" + path);
 }
 
 }  // namespace
 
-void Server::Impl::handle_resolve(const httplib::Request& req, httplib::Response& res, const Route& r,
+void ServerImpl::handle_resolve(const httplib::Request& req, httplib::Response& res, const Route& r,
                                   RepoSource& repo) {
   std::string rev = r.revision.empty() ? "main" : r.revision;
   auto commit = repo.resolve(rev);
@@ -41,7 +41,7 @@ void Server::Impl::handle_resolve(const httplib::Request& req, httplib::Response
     if (opts.cdn) {
       // An absolute Location on another port: clients read the X-Linked-* headers of this
       // 302 and fetch the CDN URL without their token (hub-protocol.md §2.2, §3.1).
-      std::string key = r.type + ":" + r.repo_id;
+      std::string key = repo_key(r.type, r.repo_id);
       // A wildcard bind address is no place to connect to: name the address the client reached.
       const bool wildcard = opts.host == "0.0.0.0" || opts.host == "::";
       std::string host = wildcard ? req.local_addr : opts.host;
@@ -59,32 +59,31 @@ void Server::Impl::handle_resolve(const httplib::Request& req, httplib::Response
   } else {
     res.set_header("ETag", etag_value(ids->oid));
   }
-  FaultPlan plan;
-  if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
+  serve::FaultPlan plan;
+  if (req.method == "GET") plan = faults.plan(serve::FaultInjector::Scope::body, {req.path, file->path});
   serve_file_body(req, res, file->disk, file->size, plan, counters());
 }
 
-void Server::Impl::handle_cdn(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::handle_cdn(const httplib::Request& req, httplib::Response& res) {
   record(req, true);
-  FaultPlan status = faults.plan(FaultInjector::Scope::status, {req.path, req.get_param_value("path")});
+  serve::FaultPlan status = faults.plan(serve::FaultInjector::Scope::status, {req.path, req.get_param_value("path")});
   if (status.error) return send_fault_status(res, *status.error);
   std::string key = req.get_param_value("repo"), commit = req.get_param_value("commit");
   std::string path = req.get_param_value("path");
   if (!req.path.starts_with("/blobs/") || req.get_param_value("sig") != cdn_signature(cdn_secret, key, commit, path)) {
     return send_error(res, 403, "", "invalid or expired signed URL");
   }
-  std::size_t colon = key.find(':');
-  RepoSource* repo = colon == std::string::npos ? nullptr : find_repo(key.substr(0, colon), key.substr(colon + 1));
+  RepoSource* repo = find_repo(key);
   auto files = repo ? repo->files(commit) : Result<FileList>(not_found(key));
   const RepoFile* file = files ? find_file(**files, path) : nullptr;
   if (file == nullptr) return send_error(res, 404, "", "blob no longer available");
   auto ids = file_ids(*file, hashes);
   if (!ids || req.path != "/blobs/" + ids->sha256) return send_error(res, 404, "", "blob no longer available");
   // A CDN's own ETag is not the content hash; clients must not rely on it.
-  res.set_header("ETag", etag_value(sha1_hex(ids->sha256)));
-  FaultPlan plan;
-  if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
+  res.set_header("ETag", etag_value(util::sha1_hex(ids->sha256)));
+  serve::FaultPlan plan;
+  if (req.method == "GET") plan = faults.plan(serve::FaultInjector::Scope::body, {req.path, file->path});
   serve_file_body(req, res, file->disk, file->size, plan, counters());
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 namespace {
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -87,14 +87,6 @@ std::string percent_encode(std::string_view in, bool keep_slash) {
   return out;
 }
 
-bool is_safe_repo_path(std::string_view path) {
-  if (path.empty()) return false;
-  for (std::string_view seg : split(path, '/')) {
-    if (seg.empty() || seg == "." || seg == "..") return false;
-  }
-  return path.find('\0') == std::string_view::npos && path.find('\\') == std::string_view::npos;
-}
-
 Route parse_route(std::string_view target) {
   Route r;
   std::string_view raw_path = target.substr(0, target.find('?'));
@@ -118,7 +110,7 @@ Route parse_route(std::string_view target) {
   // Decoded segments may themselves contain '/' ("sub%2Fdir"); the joined path is checked whole.
   auto take_path = [&](std::size_t from) {
     r.path = join(segs, from, segs.size());
-    if (!r.path.empty() && !is_safe_repo_path(r.path)) r.kind = Route::Kind::bad_path;
+    if (!r.path.empty() && !validate_repo_file_path(r.path)) r.kind = Route::Kind::bad_path;
   };
 
   if (segs.size() == 2 && segs[0] == "_hubload" && segs[1] == "stats") {
@@ -126,9 +118,9 @@ Route parse_route(std::string_view target) {
     return r;
   }
   if (segs.size() >= 3 && segs[0] == "api") {
-    if (segs[1] == "models") r.type = "model";
-    else if (segs[1] == "datasets") r.type = "dataset";
-    else if (segs[1] == "spaces") r.type = "space";
+    if (segs[1] == "models") r.type = RepoType::model;
+    else if (segs[1] == "datasets") r.type = RepoType::dataset;
+    else if (segs[1] == "spaces") r.type = RepoType::space;
     else return r;
     std::size_t id_len = (segs.size() >= 4 && !is_api_action(segs[3])) ? 2 : 1;
     take_repo(2, id_len);
@@ -154,7 +146,7 @@ Route parse_route(std::string_view target) {
   }
   std::size_t base = 0;
   if (!segs.empty() && (segs[0] == "datasets" || segs[0] == "spaces")) {
-    r.type = segs[0] == "datasets" ? "dataset" : "space";
+    r.type = segs[0] == "datasets" ? RepoType::dataset : RepoType::space;
     base = 1;
   }
   std::size_t id_len = 0;
@@ -172,4 +164,4 @@ Route parse_route(std::string_view target) {
   return r;
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

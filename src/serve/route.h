@@ -6,12 +6,14 @@
 #include <string>
 #include <string_view>
 
-namespace hubload::serve {
+#include "hubload/cache.h"
+
+namespace hubload::serve_internal {
 
 struct Route {
   enum class Kind { resolve, repo_info, tree, refs, paths_info, stats, unknown, bad_path };
   Kind kind = Kind::unknown;
-  std::string type = "model";  // "model", "dataset", "space"
+  RepoType type = RepoType::model;
   std::string repo_id;
   std::string revision;        // decoded; empty means "main"
   std::string path;            // decoded repo path (resolve, tree)
@@ -28,7 +30,4 @@ bool percent_decode(std::string_view in, std::string& out);
 // Encodes everything but unreserved characters; `keep_slash` keeps '/'.
 std::string percent_encode(std::string_view in, bool keep_slash);
 
-// A repo path is '/'-separated segments, none empty, "." or "..", without NUL or '\'.
-bool is_safe_repo_path(std::string_view path);
-
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

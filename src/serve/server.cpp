@@ -2,45 +2,31 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <random>
+#include <span>
 #include <system_error>
 
 #include "serve/server_impl.h"
+#include "serve/server_testing.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 namespace {
 
 namespace fs = std::filesystem;
 
-// "models--org--name" -> ("model", "org/name"); false for anything else (§10.2).
-bool parse_cache_folder(const std::string& name, std::string& type, std::string& id) {
-  std::size_t sep = name.find("--");
-  if (sep == std::string::npos) return false;
-  std::string kind = name.substr(0, sep);
-  if (kind != "models" && kind != "datasets" && kind != "spaces") return false;
-  type = kind.substr(0, kind.size() - 1);
-  id.clear();
-  for (std::size_t i = sep + 2; i < name.size(); ++i) {
-    if (name.compare(i, 2, "--") == 0) {
-      id += '/';
-      ++i;
-    } else {
-      id += name[i];
-    }
-  }
-  return !id.empty();
-}
-
-std::string random_hex() {
+// Signs CDN URLs, so it must be unguessable: 256 bits straight from the OS. (The
+// cache's random_hex8 only has to make temp names unique, which is not enough here.)
+std::string signing_secret() {
   std::random_device rd;
-  std::string s;
-  for (int i = 0; i < 4; ++i) s += sha1_hex(std::to_string(rd()));
-  return sha256_hex(s);
+  std::array<std::uint32_t, 8> words{};
+  for (auto& w : words) w = rd();
+  return util::sha256_hex(std::as_bytes(std::span(words)));
 }
 
-Status load_repos(Server::Impl& impl) {
+Status load_repos(ServerImpl& impl) {
   const ServeOptions& o = impl.opts;
   std::error_code ec;
   if (!o.cache_dir.empty()) {
@@ -48,23 +34,21 @@ Status load_repos(Server::Impl& impl) {
       return invalid_input("cache directory " + o.cache_dir.string() + " does not exist or is not a directory");
     }
     for (const fs::directory_entry& e : fs::directory_iterator(o.cache_dir, ec)) {
-      std::string type, id;
-      if (!e.is_directory(ec) || !parse_cache_folder(e.path().filename().string(), type, id)) continue;
-      impl.repos[type + ":" + id] = make_cache_repo(e.path(), o.lfs_threshold);
+      if (!e.is_directory(ec)) continue;
+      // .locks and anything else that is not a repo folder is not served.
+      auto folder = parse_repo_folder_name(e.path().filename().string());
+      if (!folder) continue;
+      impl.repos[repo_key(folder->type, folder->repo_id)] =
+          make_cache_repo(RepoCache(o.cache_dir, folder->repo_id, folder->type), o.lfs_threshold);
     }
     if (ec) return errno_error(o.cache_dir.string(), ec.value());
   }
   for (const FolderRepo& f : o.folders) {
-    if (f.type != "model" && f.type != "dataset" && f.type != "space") {
-      return invalid_input("repo " + f.repo_id + ": type '" + f.type + "' is not model, dataset or space");
-    }
-    if (f.repo_id.empty() || f.repo_id.find("..") != std::string::npos) {
-      return invalid_input("repo id '" + f.repo_id + "' is not a valid repo id");
-    }
+    HUBLOAD_TRY(validate_repo_id(f.repo_id));
     if (!fs::is_directory(f.dir, ec)) {
       return invalid_input("repo " + f.repo_id + ": folder " + f.dir.string() + " does not exist");
     }
-    impl.repos[f.type + ":" + f.repo_id] = make_folder_repo(f.dir, o.lfs_threshold);
+    impl.repos[repo_key(f.type, f.repo_id)] = make_folder_repo(f.dir, o.lfs_threshold);
   }
   if (impl.repos.empty() && o.cache_dir.empty()) {
     return invalid_input("nothing to serve: give a cache directory or at least one folder repo");
@@ -109,6 +93,10 @@ Result<int> listen(httplib::Server& svr, const std::string& host, int port, std:
 
 }  // namespace
 
+std::string repo_key(RepoType type, std::string_view repo_id) {
+  return std::string(to_string(type)) + ":" + std::string(repo_id);
+}
+
 void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message) {
   res.status = status;
   if (!code.empty()) res.set_header("X-Error-Code", std::string(code));
@@ -128,7 +116,7 @@ bool truthy(const httplib::Request& req, const std::string& param) {
   return v == "true" || v == "1";
 }
 
-void send_fault_status(httplib::Response& res, const FaultRule& rule) {
+void send_fault_status(httplib::Response& res, const serve::FaultRule& rule) {
   std::string t = std::to_string(rule.retry_after_s);
   res.set_header("Retry-After", t);
   if (rule.status == 429) {
@@ -141,7 +129,7 @@ void send_fault_status(httplib::Response& res, const FaultRule& rule) {
   }
 }
 
-void Server::Impl::record(const httplib::Request& req, bool on_cdn) {
+void ServerImpl::record(const httplib::Request& req, bool on_cdn) {
   std::lock_guard lock(stats_mu);
   // Bounded: a long-running server probed with random paths must not grow without limit.
   constexpr std::size_t kMaxKeys = 100000;
@@ -150,16 +138,16 @@ void Server::Impl::record(const httplib::Request& req, bool on_cdn) {
   ++stats.requests[key];
   if (on_cdn) {
     ++stats.cdn_requests;
-    if (req.has_header("Authorization")) cdn_saw_authorization = true;
+    if (req.has_header("Authorization")) ++cdn_authorized_requests;
   }
 }
 
-RepoSource* Server::Impl::find_repo(const std::string& type, const std::string& id) {
-  auto it = repos.find(type + ":" + id);
+RepoSource* ServerImpl::find_repo(const std::string& key) {
+  auto it = repos.find(key);
   return it == repos.end() ? nullptr : it->second.get();
 }
 
-std::string Server::Impl::host_for_links(const httplib::Request& req) const {
+std::string ServerImpl::host_for_links(const httplib::Request& req) const {
   std::string host = req.get_header_value("Host");
   if (host.empty() || host.find_first_of(" /\\\r\n") != std::string::npos) {
     host = opts.host + ":" + std::to_string(port);
@@ -167,8 +155,8 @@ std::string Server::Impl::host_for_links(const httplib::Request& req) const {
   return "http://" + host;
 }
 
-void Server::Impl::handle_stats(httplib::Response& res) {
-  Stats s;
+void ServerImpl::handle_stats(httplib::Response& res) {
+  ServeStats s;
   {
     std::lock_guard lock(stats_mu);
     s = stats;
@@ -176,19 +164,19 @@ void Server::Impl::handle_stats(httplib::Response& res) {
   nlohmann::json j{{"requests", s.requests},
                    {"bytes_sent", bytes_sent.load()},
                    {"cdn_requests", s.cdn_requests},
-                   {"cdn_saw_authorization", cdn_saw_authorization.load()}};
+                   {"cdn_saw_authorization", cdn_authorized_requests.load() != 0}};
   send_json(res, j.dump());
 }
 
-void Server::Impl::handle_main(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::handle_main(const httplib::Request& req, httplib::Response& res) {
   record(req, false);
   Route r = parse_route(req.target);
-  if (r.kind == Route::Kind::stats && opts.test_mode) return handle_stats(res);
+  if (r.kind == Route::Kind::stats && stats_endpoint) return handle_stats(res);
   if (r.kind == Route::Kind::bad_path) return send_error(res, 400, "BadRequest", "invalid path in " + req.path);
   if (r.kind == Route::Kind::unknown || r.kind == Route::Kind::stats) {
     return send_error(res, 404, "", "no such endpoint: " + req.path);
   }
-  FaultPlan plan = faults.plan(FaultInjector::Scope::status, {req.path, r.path});
+  serve::FaultPlan plan = faults.plan(serve::FaultInjector::Scope::status, {req.path, r.path});
   if (plan.error) return send_fault_status(res, *plan.error);
 
   auto renamed = opts.renamed.find(r.repo_id);
@@ -198,9 +186,9 @@ void Server::Impl::handle_main(const httplib::Request& req, httplib::Response& r
     res.set_header("Location", r.raw_prefix + renamed->second + r.raw_suffix);
     return;
   }
-  RepoSource* repo = find_repo(r.type, r.repo_id);
+  RepoSource* repo = find_repo(repo_key(r.type, r.repo_id));
   if (repo == nullptr) {
-    return send_error(res, 401, "RepoNotFound", "Repository Not Found for " + r.type + " '" + r.repo_id + "'");
+    return send_error(res, 401, "RepoNotFound", "Repository Not Found for " + std::string(to_string(r.type)) + " '" + r.repo_id + "'");
   }
   auto gate = opts.gated.find(r.repo_id);
   if (gate != opts.gated.end()) {
@@ -222,15 +210,15 @@ void Server::Impl::handle_main(const httplib::Request& req, httplib::Response& r
   }
 }
 
-Result<std::unique_ptr<Server>> Server::start(ServeOptions options) {
+Result<std::unique_ptr<Server>> ServerAccess::start(ServeOptions options, bool stats_endpoint) {
   if (options.threads < 1 || options.threads > 1024) {
     return invalid_input("threads must be between 1 and 1024, got " + std::to_string(options.threads));
   }
   if (options.tree_page_size == 0) return invalid_input("tree page size must be positive");
-  auto impl = std::make_unique<Impl>(std::move(options));
+  auto impl = std::make_unique<ServerImpl>(std::move(options), stats_endpoint);
   HUBLOAD_TRY(load_repos(*impl));
-  impl->cdn_secret = random_hex();
-  Impl* p = impl.get();
+  impl->cdn_secret = signing_secret();
+  ServerImpl* p = impl.get();
 
   configure(impl->main, impl->opts.threads);
   // Routing is ours (parse_route works on the raw target, so "refs%2Fpr%2F1" stays one
@@ -265,7 +253,21 @@ Result<std::unique_ptr<Server>> Server::start(ServeOptions options) {
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
-Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+std::uint64_t ServerAccess::cdn_requests_with_authorization(const Server& server) {
+  return server.impl_->cdn_authorized_requests.load();
+}
+
+}  // namespace hubload_internal
+
+namespace hubload {
+
+using serve_internal::ServerAccess;
+
+Result<std::unique_ptr<Server>> Server::start(ServeOptions options) {
+  return ServerAccess::start(std::move(options), false);
+}
+
+Server::Server(std::unique_ptr<serve_internal::ServerImpl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { stop(); }
 
 void Server::stop() {
@@ -285,32 +287,31 @@ std::string Server::cdn_url() const {
   return impl_->cdn_port == 0 ? "" : "http://" + impl_->opts.host + ":" + std::to_string(impl_->cdn_port);
 }
 
-Stats Server::stats() const {
-  Stats s;
+ServeStats Server::stats() const {
+  ServeStats s;
   {
     std::lock_guard lock(impl_->stats_mu);
     s = impl_->stats;
   }
   s.bytes_sent = impl_->bytes_sent.load();
-  s.cdn_saw_authorization = impl_->cdn_saw_authorization.load();
   return s;
 }
 
 void Server::reset_stats() {
   std::lock_guard lock(impl_->stats_mu);
-  impl_->stats = Stats{};
+  impl_->stats = ServeStats{};
   impl_->bytes_sent = 0;
-  impl_->cdn_saw_authorization = false;
+  impl_->cdn_authorized_requests = 0;
 }
 
-void Server::set_faults(FaultOptions faults) { impl_->faults.reset(std::move(faults)); }
+void Server::set_faults(serve::FaultOptions faults) { impl_->faults.reset(std::move(faults)); }
 
-std::uint64_t Stats::count(std::string_view method, std::string_view path) const {
+std::uint64_t ServeStats::count(std::string_view method, std::string_view path) const {
   auto it = requests.find(std::string(method) + " " + std::string(path));
   return it == requests.end() ? 0 : it->second;
 }
 
-std::uint64_t Stats::count_matching(std::string_view method, std::string_view fragment) const {
+std::uint64_t ServeStats::count_matching(std::string_view method, std::string_view fragment) const {
   std::uint64_t n = 0;
   std::string prefix = std::string(method) + " ";
   for (const auto& [key, value] : requests) {
@@ -319,4 +320,4 @@ std::uint64_t Stats::count_matching(std::string_view method, std::string_view fr
   return n;
 }
 
-}  // namespace hubload::serve
+}  // namespace hubload

@@ -19,22 +19,25 @@
 #include "serve/hash.h"
 #include "serve/repo_source.h"
 #include "serve/route.h"
+#include "util/digest.h"
 
-namespace hubload::serve {
+namespace hubload::serve_internal {
 
-class Server::Impl {
+class ServerImpl {
  public:
-  explicit Impl(ServeOptions o) : opts(std::move(o)), faults(opts.faults) {}
+  ServerImpl(ServeOptions o, bool with_stats_endpoint)
+      : opts(std::move(o)), stats_endpoint(with_stats_endpoint), faults(opts.faults) {}
 
   // Constant after start().
   ServeOptions opts;
-  std::map<std::string, std::unique_ptr<RepoSource>> repos;  // "model:org/name" -> source
+  bool stats_endpoint;  // GET /_hubload/stats (server_testing.h)
+  std::map<std::string, std::unique_ptr<RepoSource>> repos;  // repo_key -> source
   std::string cdn_secret;  // signs CDN URLs so the CDN serves only what /resolve handed out
   int port = 0;
   int cdn_port = 0;
 
   HashCache hashes;
-  FaultInjector faults;
+  serve::FaultInjector faults;
   Sleeper sleeper;
   httplib::Server main;
   httplib::Server cdn;
@@ -43,13 +46,13 @@ class Server::Impl {
   std::once_flag stopped;
 
   mutable std::mutex stats_mu;
-  Stats stats;  // guarded by stats_mu, except the two atomics below
+  ServeStats stats;  // guarded by stats_mu, except the two atomics below
   std::atomic<std::uint64_t> bytes_sent{0};
-  std::atomic<bool> cdn_saw_authorization{false};
+  std::atomic<std::uint64_t> cdn_authorized_requests{0};  // must stay 0: clients drop the token on redirect
 
   BodyCounters counters() { return {&bytes_sent, &sleeper}; }
   void record(const httplib::Request& req, bool on_cdn);
-  RepoSource* find_repo(const std::string& type, const std::string& id);
+  RepoSource* find_repo(const std::string& key);  // nullptr when not served
   std::string host_for_links(const httplib::Request& req) const;
 
   void handle_main(const httplib::Request& req, httplib::Response& res);
@@ -62,12 +65,15 @@ class Server::Impl {
   void handle_stats(httplib::Response& res);
 };
 
+// "model:org/name": how repos are keyed, and what a CDN URL names.
+std::string repo_key(RepoType type, std::string_view repo_id);
+
 // An error answer: status, X-Error-Code (when not empty), X-Error-Message and {"error": message}.
 void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);
 void send_json(httplib::Response& res, const std::string& body);
 // "True", "true" and "1" (any case) are true (hub-protocol.md §1.2).
 bool truthy(const httplib::Request& req, const std::string& param);
 // The fault answer (5xx/429 with Retry-After and the Hub's RateLimit headers).
-void send_fault_status(httplib::Response& res, const FaultRule& rule);
+void send_fault_status(httplib::Response& res, const serve::FaultRule& rule);
 
-}  // namespace hubload::serve
+}  // namespace hubload::serve_internal

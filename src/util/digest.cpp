@@ -66,6 +66,14 @@ std::string git_blob_sha1_hex(std::span<const std::byte> content) {
   return one_shot(Digest::start_git_blob(content.size()), content);
 }
 
+Result<std::string> file_digest_hex(const std::filesystem::path& path, BlobDigest kind) {
+  HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path.string()));
+  HUBLOAD_ASSIGN_OR_RETURN(Digest digest, kind == BlobDigest::sha256 ? Digest::start(DigestAlgo::sha256)
+                                                                     : Digest::start_git_blob(file.size()));
+  HUBLOAD_TRY(digest.update_from(file));
+  return digest.finish_hex();
+}
+
 bool is_lower_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }

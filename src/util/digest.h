@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -43,15 +44,30 @@ class Digest {
   Ctx ctx_;
 };
 
+inline std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
 // One-shot hex digests. Empty only if OpenSSL cannot set up a context (which
 // callers that must not fail treat as a digest that matches nothing).
 std::string sha1_hex(std::span<const std::byte> bytes);
 std::string sha256_hex(std::span<const std::byte> bytes);
 std::string git_blob_sha1_hex(std::span<const std::byte> content);
+inline std::string sha1_hex(std::string_view text) { return sha1_hex(bytes_of(text)); }
+inline std::string sha256_hex(std::string_view text) { return sha256_hex(bytes_of(text)); }
+inline std::string git_blob_sha1_hex(std::string_view content) { return git_blob_sha1_hex(bytes_of(content)); }
 
-inline std::span<const std::byte> bytes_of(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+// The two digests a blob is named by (hub-protocol.md §4): the sha256 of an LFS
+// file's content, the git blob sha1 of a regular file.
+enum class BlobDigest { git_sha1, sha256 };
+// Streams the file at `path` through that digest (never loads it whole); an
+// error names the file.
+Result<std::string> file_digest_hex(const std::filesystem::path& path, BlobDigest kind);
 
-// True when `s` is all lower-case hex digits (the shape of a digest etag).
+// The one set of hex shape checks: commits, blob names and hash etags are all
+// lower-case hex of a fixed length.
 bool is_lower_hex(std::string_view s);
+inline bool is_git_sha1_hex(std::string_view s) { return s.size() == 40 && is_lower_hex(s); }  // commits, git blobs
+inline bool is_sha256_hex(std::string_view s) { return s.size() == 64 && is_lower_hex(s); }    // LFS blobs
+// An etag that names the content's digest (either kind), not an opaque server tag.
+inline bool is_hash_etag(std::string_view s) { return is_git_sha1_hex(s) || is_sha256_hex(s); }
 
 }  // namespace hubload::util

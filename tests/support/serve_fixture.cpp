@@ -2,8 +2,10 @@
 
 #include <stdexcept>
 
-#include "serve/hash.h"
+#include "hubload/cache.h"
 #include "serve/repo_source.h"
+#include "serve/server_testing.h"
+#include "util/digest.h"
 
 namespace hubload::testing {
 namespace fs = std::filesystem;
@@ -31,8 +33,8 @@ const RepoFiles& FakeRepo::files(const std::string& revision) const {
 
 std::string FakeRepo::commit(const std::string& revision) const {
   std::string text = "commit " + type_ + ":" + id_ + "\n" + revision + "\n";
-  for (const auto& [path, content] : files(revision)) text += path + '\0' + serve::git_blob_sha1(content) + "\n";
-  return serve::sha1_hex(text);
+  for (const auto& [path, content] : files(revision)) text += path + '\0' + util::git_blob_sha1_hex(content) + "\n";
+  return util::sha1_hex(text);
 }
 
 FakeHub::FakeHub(std::uint64_t lfs_threshold) : lfs_threshold_(lfs_threshold) {}
@@ -45,20 +47,18 @@ FakeRepo& FakeHub::repo(const std::string& type, const std::string& id) {
 }
 
 bool FakeHub::is_lfs(const std::string& path, const std::string& content) const {
-  return serve::looks_like_lfs(path, content.size(), lfs_threshold_);
+  return serve_internal::looks_like_lfs(path, content.size(), lfs_threshold_);
 }
 
 std::string FakeHub::etag(const std::string& path, const std::string& content) const {
-  return is_lfs(path, content) ? serve::sha256_hex(content) : serve::git_blob_sha1(content);
+  return is_lfs(path, content) ? util::sha256_hex(content) : util::git_blob_sha1_hex(content);
 }
 
 fs::path FakeHub::write_cache() {
   fs::path root = dir() / "hub";
   fs::remove_all(root);
   for (const auto& [key, repo] : repos_) {
-    std::string folder = repo->type() + "s--" + repo->id();
-    for (std::size_t p = folder.find('/'); p != std::string::npos; p = folder.find('/')) folder.replace(p, 1, "--");
-    fs::path base = root / folder;
+    fs::path base = root / repo_folder_name(repo->id(), parse_repo_type(repo->type()).value());
     for (const auto& [rev, files] : repo->revisions()) {
       std::string commit = repo->commit(rev);
       write_file(base / "refs" / rev, commit);
@@ -85,21 +85,20 @@ fs::path FakeHub::write_folder(const std::string& id, const std::string& revisio
   return out;
 }
 
-serve::Server& FakeHub::start(FakeHubOptions options) {
+Server& FakeHub::start(FakeHubOptions options) {
   stop();
-  serve::ServeOptions o;
+  ServeOptions o;
   o.cache_dir = write_cache();
   o.cdn = options.cdn;
   o.faults = std::move(options.faults);
   o.threads = options.threads;
   o.tree_page_size = options.tree_page_size;
-  o.test_mode = options.test_mode;
   o.lfs_threshold = lfs_threshold_;
   for (const auto& [key, repo] : repos_) {
     if (!repo->gate_token().empty()) o.gated[repo->id()] = repo->gate_token();
     if (!repo->old_id().empty()) o.renamed[repo->old_id()] = repo->id();
   }
-  auto server = serve::Server::start(std::move(o));
+  auto server = serve_internal::ServerAccess::start(std::move(o), options.test_mode);
   if (!server) throw std::runtime_error("FakeHub: " + server.error().to_string());
   server_ = std::move(*server);
   return *server_;
@@ -107,14 +106,17 @@ serve::Server& FakeHub::start(FakeHubOptions options) {
 
 void FakeHub::stop() { server_.reset(); }
 
-serve::Server& FakeHub::server() {
+Server& FakeHub::server() {
   if (!server_) throw std::runtime_error("FakeHub: not started");
   return *server_;
 }
 
 std::string FakeHub::url() const { return server_ ? server_->url() : ""; }
 std::string FakeHub::cdn_url() const { return server_ ? server_->cdn_url() : ""; }
-serve::Stats FakeHub::stats() const { return server_ ? server_->stats() : serve::Stats{}; }
+ServeStats FakeHub::stats() const { return server_ ? server_->stats() : ServeStats{}; }
+bool FakeHub::cdn_saw_authorization() const {
+  return server_ && serve_internal::ServerAccess::cdn_requests_with_authorization(*server_) != 0;
+}
 void FakeHub::set_faults(serve::FaultOptions faults) { server().set_faults(std::move(faults)); }
 
 const FakeRepo& FakeHub::find(const std::string& id) const {

@@ -1,6 +1,6 @@
 // A fake Hugging Face Hub for end-to-end tests: describe repos in code, get them
 // written as a Hub cache (blobs + relative symlinks + refs) or as plain folders,
-// and serve them with an in-process hubload::serve::Server on 127.0.0.1:<free port>.
+// and serve them with an in-process hubload::Server on 127.0.0.1:<free port>.
 //
 //   hubload::testing::FakeHub hub;
 //   hub.model("acme/tiny")
@@ -98,12 +98,15 @@ class FakeHub {
                                      const std::string& type = "model");
 
   // Writes the cache and starts the server; throws if it cannot.
-  serve::Server& start(FakeHubOptions options = {});
+  Server& start(FakeHubOptions options = {});
   void stop();
-  serve::Server& server();
+  Server& server();
   std::string url() const;      // "http://127.0.0.1:PORT"
   std::string cdn_url() const;  // "" without CDN mode
-  serve::Stats stats() const;
+  ServeStats stats() const;
+  // Whether a request reached the CDN listener with an Authorization header
+  // (clients must drop the token on the redirect).
+  bool cdn_saw_authorization() const;
   void set_faults(serve::FaultOptions faults);
 
   // Commit of a revision of a repo (any type), as the server reports it.
@@ -121,7 +124,7 @@ class FakeHub {
   TempDir tmp_;
   std::uint64_t lfs_threshold_;
   std::map<std::string, std::unique_ptr<FakeRepo>> repos_;  // "type:id"
-  std::unique_ptr<serve::Server> server_;
+  std::unique_ptr<Server> server_;
 };
 
 // EXPECT_TRUE(hub_error(cli.Head(url), 404, "EntryNotFound")): the answer arrived with this

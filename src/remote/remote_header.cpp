@@ -1,4 +1,4 @@
-#include "hub/remote_header.h"
+#include "remote/remote_header.h"
 
 #include <cstring>
 
@@ -7,14 +7,15 @@
 #include "hub/file_metadata.h"
 #include "hub/range_get.h"
 
-namespace hubload::hub_internal {
+namespace hubload::remote_internal {
+using namespace hub_internal;
 namespace {
 
 std::span<const std::byte> as_bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 }  // namespace
 
-Result<RemoteHeader> fetch_remote_header(const HubContext& ctx, std::string_view commit, std::string_view path,
+Result<RemoteHeader> fetch_remote_header(const hub_internal::HubContext& ctx, std::string_view commit, std::string_view path,
                                          const RemoteMetadataOptions& options) {
   const std::string url = resolve_url(ctx, commit, path);
   const std::uint64_t first_read = std::max<std::uint64_t>(options.first_read_bytes, 8);
@@ -52,4 +53,4 @@ Result<RemoteHeader> fetch_remote_header(const HubContext& ctx, std::string_view
   return out;
 }
 
-}  // namespace hubload::hub_internal
+}  // namespace hubload::remote_internal

@@ -9,12 +9,13 @@
 
 #include "hub/download_file.h"
 #include "hub/file_metadata.h"
-#include "hub/remote_header.h"
-#include "hub/remote_metadata_cache.h"
+#include "remote/remote_header.h"
+#include "remote/remote_metadata_cache.h"
 
 namespace hubload {
 namespace {
 using namespace hub_internal;
+using namespace remote_internal;
 
 constexpr std::string_view kSingleFile = "model.safetensors";
 constexpr std::string_view kIndexFile = "model.safetensors.index.json";

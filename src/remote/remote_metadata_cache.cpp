@@ -1,11 +1,11 @@
-#include "hub/remote_metadata_cache.h"
+#include "remote/remote_metadata_cache.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cache/write_atomically.h"
 
-namespace hubload::hub_internal {
+namespace hubload::remote_internal {
 namespace fs = std::filesystem;
 namespace {
 
@@ -73,4 +73,4 @@ Status RemoteMetadataCache::store(const CachedMetadata& meta, std::string_view r
   return cache_internal::write_atomically(ref_path(revision), meta.commit);
 }
 
-}  // namespace hubload::hub_internal
+}  // namespace hubload::remote_internal

@@ -1,5 +1,5 @@
 // One remote safetensors header, read with bounded Range requests
-// (hub-protocol.md §16 steps 2-5). Private to src/hub.
+// (hub-protocol.md §16 steps 2-5). Private to src/remote.
 #pragma once
 
 #include <string>
@@ -9,7 +9,7 @@
 #include "hubload/remote_metadata.h"
 #include "hubload/safetensors.h"
 
-namespace hubload::hub_internal {
+namespace hubload::remote_internal {
 
 struct RemoteHeader {
   SafetensorsHeader header;
@@ -20,7 +20,7 @@ struct RemoteHeader {
 // Reads and strictly validates the header of `path` at `commit`: bytes
 // [0, first_read_bytes), then [8, 8+N) only when the header is longer. Never
 // keeps more than the bytes it asked for, even from a server that ignores Range.
-Result<RemoteHeader> fetch_remote_header(const HubContext& ctx, std::string_view commit, std::string_view path,
+Result<RemoteHeader> fetch_remote_header(const hub_internal::HubContext& ctx, std::string_view commit, std::string_view path,
                                          const RemoteMetadataOptions& options);
 
-}  // namespace hubload::hub_internal
+}  // namespace hubload::remote_internal

@@ -11,7 +11,7 @@
 // cache. So the revision -> commit map lives in our own refs, not in refs/, and
 // nothing is added at the root; deleting the repo folder deletes these too.
 // A file that is unreadable, of another format_version, or whose headers no
-// longer validate is ignored and fetched again. Private to src/hub.
+// longer validate is ignored and fetched again. Private to src/remote.
 #pragma once
 
 #include <filesystem>
@@ -22,7 +22,7 @@
 #include "hubload/cache.h"
 #include "hubload/safetensors.h"
 
-namespace hubload::hub_internal {
+namespace hubload::remote_internal {
 
 struct CachedShard {
   std::string file;         // repo path
@@ -57,4 +57,4 @@ class RemoteMetadataCache {
   const RepoCache& cache_;
 };
 
-}  // namespace hubload::hub_internal
+}  // namespace hubload::remote_internal

@@ -1,5 +1,8 @@
 #include "hubload/remote_plan.h"
 
+#include "hubload/config.h"
+#include "hubload/hub.h"
+
 namespace hubload {
 
 Result<RemotePlan> plan_remote_model(std::string_view repo_id, const RemoteMetadataOptions& options,
