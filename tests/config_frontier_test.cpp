@@ -5,6 +5,7 @@
 
 #include "hubload/config.h"
 #include "support/test_support.h"
+#include "support/tp_models.h"
 
 namespace hubload {
 namespace {
@@ -21,18 +22,9 @@ ModelConfig parse(const std::string& text) {
   return c ? std::move(c).value() : ModelConfig{};
 }
 
-// Kimi-K2's published config: a custom model_type on DeepSeek-V3's architecture.
-const char* kKimiK2 = R"({"architectures": ["DeepseekV3ForCausalLM"], "model_type": "kimi_k2",
-  "hidden_size": 7168, "intermediate_size": 18432, "moe_intermediate_size": 2048, "num_hidden_layers": 61,
-  "num_attention_heads": 64, "num_key_value_heads": 64, "n_routed_experts": 384, "n_shared_experts": 1,
-  "num_experts_per_tok": 8, "first_k_dense_replace": 1, "moe_layer_freq": 1, "kv_lora_rank": 512,
-  "q_lora_rank": 1536, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
-  "num_nextn_predict_layers": 0, "vocab_size": 163840, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
-  "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
-                          "weight_block_size": [128, 128]}})";
 
 TEST(ConfigFrontier, UnknownModelTypeFallsBackToTheArchitecturesFamily) {
-  ModelConfig k = parse(kKimiK2);
+  ModelConfig k = testing::kimi_k2_config();
   EXPECT_TRUE(k.known_family);
   EXPECT_EQ(k.family, "deepseek_v3");
   EXPECT_EQ(k.family_from_architecture, "DeepseekV3ForCausalLM");

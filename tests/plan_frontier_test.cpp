@@ -37,15 +37,6 @@ std::map<std::string, const TensorPlan*> by_name(const ShardPlan& p) {
   return m;
 }
 
-// Kimi-K2's published config: a custom model_type on DeepSeek-V3's architecture.
-const char* kKimiK2 = R"({"architectures": ["DeepseekV3ForCausalLM"], "model_type": "kimi_k2",
-  "hidden_size": 7168, "intermediate_size": 18432, "moe_intermediate_size": 2048, "num_hidden_layers": 61,
-  "num_attention_heads": 64, "num_key_value_heads": 64, "n_routed_experts": 384, "n_shared_experts": 1,
-  "num_experts_per_tok": 8, "first_k_dense_replace": 1, "moe_layer_freq": 1, "kv_lora_rank": 512,
-  "q_lora_rank": 1536, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
-  "num_nextn_predict_layers": 0, "vocab_size": 163840, "tie_word_embeddings": false,
-  "quantization_config": {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
-                          "weight_block_size": [128, 128]}})";
 
 TEST(PlanFrontier, DeepSeekV3Fp8SplitsMlaExpertsScalesAndMtp) {
   // 3 dense + 2 MoE layers of the real V3 config, then its MTP layer (numbered 5).
@@ -119,8 +110,7 @@ TEST(PlanFrontier, DeepSeekV3AtTp32IsRefusedByTheExpertBlock) {
 }
 
 TEST(PlanFrontier, KimiK2PlansThroughItsArchitectureAndRefusesTp64) {
-  auto c = parse_model_config(kKimiK2, "kimi_k2.json");
-  ASSERT_TRUE(c.has_value());
+  auto c = std::optional<ModelConfig>(testing::kimi_k2_config());
   c->num_hidden_layers = 2;
   auto p = plan(*c, testing::deepseek_specs(*c, true), 8);
   ASSERT_TRUE(p.has_value()) << p.error().to_string();

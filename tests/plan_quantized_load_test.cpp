@@ -107,7 +107,7 @@ TEST(PlanQuantizedLoad, DeepSeekFp8BlockScalesFollowTheirWeights) {
   const std::string quant = R"({"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]})";
   Written m = write_model(tmp / "ds", with_quant(kTinyDeepSeek, quant), true);
   EXPECT_EQ(check_every_w(tmp / "ds", m), (std::vector<int>{1, 2}));
-  // Expert parallelism keeps experts whole; the dense and shared MLPs still break at 4.
+  // Expert parallelism keeps experts whole; the shared expert (256 / 4 = 64 rows) still breaks at 4.
   EXPECT_EQ(check_every_w(tmp / "ds", m, true), (std::vector<int>{1, 2}));
 
   // A dtype conversion would turn the F32 block scales into something else: refused, by name.

@@ -80,7 +80,7 @@ void print_text(const ModelConfig& c, const TpValidation& v) {
     if (q.bits) d += fmt::format(", {} bits", *q.bits);
     if (q.group_size) d += fmt::format(", group {}", *q.group_size);
     if (q.block_n) d += fmt::format(", block {}x{}", *q.block_n, q.block_k.value_or(0));
-    if (!q.strategy.empty()) d += ", " + q.strategy;
+    if (!q.strategy.empty() && !q.block_n) d += ", " + q.strategy;
     if (q.act_order) d += ", act-order";
     if (!q.modules_not_converted.empty()) d += fmt::format(", {} modules not converted", q.modules_not_converted.size());
     fmt::print("  quantization       {}\n", d);

@@ -65,6 +65,8 @@ std::vector<TensorSpec> deepseek_specs(const ModelConfig& config, bool fp8);
 // Llama-style names (Llama, Qwen2/3, Qwen3-MoE) with each linear layer in the
 // config's quantized layout: FP8 block, AWQ or GPTQ (qweight/qzeros/scales[/g_idx]).
 std::vector<TensorSpec> quantized_llama_specs(const ModelConfig& config);
+// Kimi-K2 (testdata/kimi-k2-config.json): model_type kimi_k2 on DeepseekV3ForCausalLM.
+ModelConfig kimi_k2_config();
 // Header-only tensors: offsets back to back from 0, no data.
 std::vector<CheckpointTensor> spec_tensors(const std::vector<TensorSpec>& specs);
 

@@ -2,6 +2,10 @@
 
 #include "support/tp_models.h"
 
+#include <stdexcept>
+
+#include "support/test_support.h"
+
 namespace hubload::testing {
 namespace {
 
@@ -138,6 +142,12 @@ std::vector<TensorSpec> quantized_llama_specs(const ModelConfig& c) {
   out.push_back({"model.norm.weight", DType::BF16, {h}});
   if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", DType::BF16, {vocab, h}});
   return out;
+}
+
+ModelConfig kimi_k2_config() {
+  auto c = load_model_config((testdata_dir() / "kimi-k2-config.json").string());
+  if (!c) throw std::runtime_error(c.error().to_string());
+  return std::move(c).value();
 }
 
 std::vector<CheckpointTensor> spec_tensors(const std::vector<TensorSpec>& specs) {
