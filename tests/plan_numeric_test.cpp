@@ -97,11 +97,8 @@ struct Sharded {
   }
 };
 
-Sharded shard(const std::string& family, int w) {
-  testing::TinyDims dims;
-  ModelConfig config = testing::tiny_config(family, dims);
-  Sharded s;
-  s.ck = testing::make_checkpoint(testing::tiny_specs(config, dims), DType::F32, 7);
+// Plans `s.ck` for `w` ranks and reads each rank's tensors (as floats) through its byte runs.
+void plan_ranks(Sharded& s, const ModelConfig& config, int w) {
   PlanOptions o;
   o.world_size = w;
   Result<ShardPlan> plan = plan_tensor_parallel(config, s.ck.tensors, o);
@@ -114,6 +111,14 @@ Sharded shard(const std::string& family, int w) {
     for (std::size_t i = 0; i < rp.tensors.size(); ++i)
       s.ranks.back()[rp.tensors[i].name] = floats(bytes[i].data(), bytes[i].size());
   }
+}
+
+Sharded shard(const std::string& family, int w) {
+  testing::TinyDims dims;
+  ModelConfig config = testing::tiny_config(family, dims);
+  Sharded s;
+  s.ck = testing::make_checkpoint(testing::tiny_specs(config, dims), DType::F32, 7);
+  plan_ranks(s, config, w);
   return s;
 }
 
@@ -135,18 +140,7 @@ Sharded shard_deepseek(int w) {
   EXPECT_TRUE(config.has_value());
   Sharded s;
   s.ck = testing::make_checkpoint(testing::deepseek_specs(*config, false), DType::F32, 11);
-  PlanOptions o;
-  o.world_size = w;
-  Result<ShardPlan> plan = plan_tensor_parallel(*config, s.ck.tensors, o);
-  EXPECT_TRUE(plan.has_value()) << plan.error().to_string();
-  s.plan = *plan;
-  for (int r = 0; r < w; ++r) {
-    RankPlan rp = *rank_plan(s.plan, r);
-    auto bytes = testing::apply_rank_plan(rp, s.ck.file);
-    s.ranks.emplace_back();
-    for (std::size_t i = 0; i < rp.tensors.size(); ++i)
-      s.ranks.back()[rp.tensors[i].name] = floats(bytes[i].data(), bytes[i].size());
-  }
+  plan_ranks(s, *config, w);
   return s;
 }
 
