@@ -51,10 +51,14 @@ TEST(LoadProgress, ReachesThePlannedBytesRisingOneCallAtATime) {
         for (std::size_t i = 0; i < seen.size(); ++i) {
           EXPECT_EQ(seen[i].rank, 1);
           EXPECT_EQ(seen[i].bytes_total, got->bytes_planned);
-          if (i > 0) EXPECT_GT(seen[i].bytes_done, seen[i - 1].bytes_done);
+          if (i > 0) {
+            EXPECT_GT(seen[i].bytes_done, seen[i - 1].bytes_done);
+          }
         }
         EXPECT_EQ(seen.back().bytes_done, got->bytes_planned) << "threads " << threads << " chunk " << chunk;
-        if (chunk == 512) EXPECT_GT(seen.size(), 1u);
+        if (chunk == 512) {
+          EXPECT_GT(seen.size(), 1u);
+        }
       }
     }
   }

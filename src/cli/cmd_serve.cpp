@@ -10,7 +10,7 @@
 
 #include "cli/command.h"
 #include "hubload/serve.h"
-#include "serve/server_testing.h"
+#include "serve/server_testing.h"  // --test-mode: the stats endpoint is not public API
 
 namespace hubload::cli {
 namespace {

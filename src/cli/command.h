@@ -28,6 +28,7 @@ Command add_serve_command(CLI::App& app);
 Command add_plan_command(CLI::App& app);
 Command add_shard_command(CLI::App& app);
 Command add_load_command(CLI::App& app);
+Command add_cache_command(CLI::App& app);
 
 // The process exit code for an error kind (README "Exit codes").
 int exit_code(ErrorKind kind);

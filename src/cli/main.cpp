@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {
       add_inspect_command(app), add_config_command(app), add_download_command(app),
       add_serve_command(app),   add_plan_command(app),   add_shard_command(app),
-      add_load_command(app),
+      add_load_command(app),    add_cache_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "serve/server_impl.h"
+#include "util/percent_encoding.h"
 
 namespace hubload::serve_internal {
 namespace {
@@ -153,11 +154,11 @@ void ServerImpl::handle_tree(const httplib::Request& req, httplib::Response& res
   }
   if (end < items.size()) {
     std::string next = host_for_links(req) + "/api/" + std::string(to_string(r.type)) + "s/" + r.repo_id + "/tree/" +
-                       percent_encode(r.revision.empty() ? "main" : r.revision, false);
-    if (!r.path.empty()) next += "/" + percent_encode(r.path, false);
+                       util::percent_encode(r.revision.empty() ? "main" : r.revision, false);
+    if (!r.path.empty()) next += "/" + util::percent_encode(r.path, false);
     std::string query;
     for (const auto& [k, v] : req.params) {
-      if (k != "cursor") query += (query.empty() ? "?" : "&") + percent_encode(k, false) + "=" + percent_encode(v, false);
+      if (k != "cursor") query += (query.empty() ? "?" : "&") + util::percent_encode(k, false) + "=" + util::percent_encode(v, false);
     }
     next += query + (query.empty() ? "?" : "&") + "cursor=" + std::to_string(end);
     res.set_header("Link", "<" + next + ">; rel=\"next\"");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "serve/server_impl.h"
+#include "util/percent_encoding.h"
 
 namespace hubload::serve_internal {
 namespace {
@@ -47,8 +48,8 @@ void ServerImpl::handle_resolve(const httplib::Request& req, httplib::Response& 
       std::string host = wildcard ? req.local_addr : opts.host;
       if (host.find(':') != std::string::npos) host = "[" + host + "]";
       std::string location = "http://" + host + ":" + std::to_string(cdn_port) + "/blobs/" + ids->sha256 +
-                             "?repo=" + percent_encode(key, false) + "&commit=" + *commit +
-                             "&path=" + percent_encode(file->path, false) +
+                             "?repo=" + util::percent_encode(key, false) + "&commit=" + *commit +
+                             "&path=" + util::percent_encode(file->path, false) +
                              "&sig=" + cdn_signature(cdn_secret, key, *commit, file->path);
       res.status = 302;
       res.set_header("ETag", etag_value(ids->oid));  // the pointer's sha1, as on the Hub

@@ -25,9 +25,4 @@ struct Route {
 // `target` is the request target as sent ("/acme/tiny/resolve/refs%2Fpr%2F1/a.txt?x=1").
 Route parse_route(std::string_view target);
 
-// Percent-decodes; false on a malformed escape. '+' stays '+'.
-bool percent_decode(std::string_view in, std::string& out);
-// Encodes everything but unreserved characters; `keep_slash` keeps '/'.
-std::string percent_encode(std::string_view in, bool keep_slash);
-
 }  // namespace hubload::serve_internal

@@ -1,7 +1,8 @@
 // The private state of a running Server and the handlers that share it. The
 // handlers live in small files by endpoint: api.cpp (repo info, tree, refs,
 // paths-info), resolve.cpp (HEAD/GET /resolve and the CDN listener),
-// server.cpp (lifecycle, routing, auth, renames, stats).
+// server.cpp (lifecycle, routing, auth, renames, stats, and server_testing.h's
+// ServerAccess, the only way to switch the stats endpoint on).
 #pragma once
 
 #include <httplib.h>

@@ -54,21 +54,22 @@ std::string FakeHub::etag(const std::string& path, const std::string& content) c
   return is_lfs(path, content) ? util::sha256_hex(content) : util::git_blob_sha1_hex(content);
 }
 
+// Written through RepoCache, so the server reads the very layout a client writes.
 fs::path FakeHub::write_cache() {
   fs::path root = dir() / "hub";
   fs::remove_all(root);
+  auto check = [](const Status& s) {
+    if (!s) throw std::runtime_error("FakeHub: " + s.error().to_string());
+  };
   for (const auto& [key, repo] : repos_) {
-    fs::path base = root / repo_folder_name(repo->id(), parse_repo_type(repo->type()).value());
+    const RepoCache cache(root, repo->id(), parse_repo_type(repo->type()).value());
     for (const auto& [rev, files] : repo->revisions()) {
       std::string commit = repo->commit(rev);
-      write_file(base / "refs" / rev, commit);
+      check(cache.write_ref(rev, commit));
       for (const auto& [path, content] : files) {
         std::string blob = etag(path, content);
-        write_file(base / "blobs" / blob, content);
-        fs::path link = base / "snapshots" / commit / path;
-        fs::create_directories(link.parent_path());
-        fs::remove(link);
-        fs::create_symlink((base / "blobs" / blob).lexically_relative(link.parent_path()), link);
+        write_file(cache.blob_path(blob), content);
+        check(cache.link_snapshot(commit, path, blob));
       }
     }
   }
