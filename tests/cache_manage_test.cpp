@@ -50,13 +50,13 @@ std::int64_t dead_pid() {
 
 void write_partial(const fs::path& blobs, const std::string& writer, long pid) {
   testing::write_file(blobs / (writer + ".incomplete"), "partial");
-  transfer::Journal j;
+  transfer_internal::Journal j;
   j.size = 100;
   j.hash = writer.substr(0, writer.find('.'));
-  j.host = transfer::local_host_name();
+  j.host = transfer_internal::local_host_name();
   j.pid = pid;
-  j.boot_id = transfer::current_boot_id();
-  ASSERT_TRUE(transfer::save_journal((blobs / (writer + ".journal.incomplete")).string(), j));
+  j.boot_id = transfer_internal::current_boot_id();
+  ASSERT_TRUE(transfer_internal::save_journal((blobs / (writer + ".journal.incomplete")).string(), j));
 }
 
 class CacheManageTest : public ::testing::TestWithParam<std::string> {
@@ -83,7 +83,7 @@ class CacheManageTest : public ::testing::TestWithParam<std::string> {
     options.hub.endpoint = hub.url();
     options.hub.cache_dir = root;
     options.hub.no_token = true;
-    options.hub.retry_backoff_ms = 0;
+    options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
     options.hub.revision = revision;
     options.allow_patterns = {"*"};
     auto r = download_model(id, options);
@@ -314,10 +314,10 @@ TEST_P(CacheManageTest, PruneRemovesTheDetachedRevisionAndADeadPartialButNotALiv
   for (const std::string& writer : {e + ".0000000e", f + ".0000000f"}) {
     write_partial(blobs, writer, 1);
     const fs::path journal = blobs / (writer + ".journal.incomplete");
-    auto j = transfer::load_journal(journal.string());
+    auto j = transfer_internal::load_journal(journal.string());
     ASSERT_TRUE(j);
     j->host = "another-host";
-    ASSERT_TRUE(transfer::save_journal(journal.string(), *j));
+    ASSERT_TRUE(transfer_internal::save_journal(journal.string(), *j));
   }
   fs::last_write_time(blobs / (e + ".0000000e.journal.incomplete"),
                       fs::file_time_type::clock::now() - std::chrono::hours(1));

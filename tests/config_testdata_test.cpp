@@ -35,6 +35,18 @@ const Expected kExpected[] = {
   {"Qwen--Qwen3-30B-A3B", 48, 2048, 32, 4, 128, 6144, 151936, false, 128},
   {"Qwen--Qwen3-8B", 36, 4096, 32, 8, 128, 12288, 151936, false, 0},
   {"Qwen--Qwen3-VL-30B-A3B-Instruct", 48, 2048, 32, 4, 128, 6144, 151936, false, 128},  // text_config
+  {"Qwen--Qwen2.5-7B-Instruct-AWQ", 28, 3584, 28, 4, 128, 18944, 152064, false, 0},
+  {"Qwen--Qwen3-235B-A22B-FP8", 94, 4096, 64, 4, 128, 12288, 151936, false, 128},
+  {"Qwen--Qwen3-30B-A3B-FP8", 48, 2048, 32, 4, 128, 6144, 151936, false, 128},
+  {"Qwen--Qwen3-Next-80B-A3B-Thinking", 48, 2048, 16, 2, 256, 5120, 151936, false, 512},  // explicit head_dim
+  {"TheBloke--Genz-70b-GPTQ", 80, 8192, 64, 8, 128, 28672, 32000, false, 0},
+  {"TheBloke--Llama-2-13B-chat-GPTQ", 40, 5120, 40, 40, 128, 13824, 32000, false, 0},
+  {"hugging-quants--Meta-Llama-3.1-8B-Instruct-AWQ-INT4", 32, 4096, 32, 8, 128, 14336, 128256, false, 0},
+  // Llama-4: text_config; intermediate_size is the dense intermediate_size_mlp.
+  {"meta-llama--Llama-4-Maverick-17B-128E-Instruct-FP8", 48, 5120, 40, 8, 128, 16384, 202048, false, 128},
+  {"meta-llama--Llama-4-Scout-17B-16E-Instruct__UNVERIFIED", 48, 5120, 40, 8, 128, 16384, 202048, false, 16},
+  {"openai--gpt-oss-120b", 36, 2880, 64, 8, 64, 2880, 201088, false, 128},
+  {"deepseek-ai--DeepSeek-V2-Lite-Chat", 27, 2048, 16, 16, 192, 10944, 102400, false, 64},
   // ChatGLM: num_layers, multi_query_group_num 2, kv_channels, ffn_hidden_size, padded_vocab_size.
   {"THUDM--chatglm3-6b", 28, 4096, 32, 2, 128, 13696, 65024, false, 0},
   // BLOOM: n_embed, n_layer; MLP 4 x 14336; tied by default.

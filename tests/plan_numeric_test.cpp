@@ -97,11 +97,8 @@ struct Sharded {
   }
 };
 
-Sharded shard(const std::string& family, int w) {
-  testing::TinyDims dims;
-  ModelConfig config = testing::tiny_config(family, dims);
-  Sharded s;
-  s.ck = testing::make_checkpoint(testing::tiny_specs(config, dims), DType::F32, 7);
+// Plans `s.ck` for `w` ranks and reads each rank's tensors (as floats) through its byte runs.
+void plan_ranks(Sharded& s, const ModelConfig& config, int w) {
   PlanOptions o;
   o.world_size = w;
   Result<ShardPlan> plan = plan_tensor_parallel(config, s.ck.tensors, o);
@@ -114,6 +111,14 @@ Sharded shard(const std::string& family, int w) {
     for (std::size_t i = 0; i < rp.tensors.size(); ++i)
       s.ranks.back()[rp.tensors[i].name] = floats(bytes[i].data(), bytes[i].size());
   }
+}
+
+Sharded shard(const std::string& family, int w) {
+  testing::TinyDims dims;
+  ModelConfig config = testing::tiny_config(family, dims);
+  Sharded s;
+  s.ck = testing::make_checkpoint(testing::tiny_specs(config, dims), DType::F32, 7);
+  plan_ranks(s, config, w);
   return s;
 }
 
@@ -123,7 +128,111 @@ Mat input(std::size_t T, std::size_t H) {
   return x;
 }
 
+// A tiny DeepSeek-V3 (F32): 4 heads whose q/k are nope 4 + rope 4 and v 8 wide (so one
+// attention routine serves), latent ranks 16, 4 experts of 16 plus one shared.
+Sharded shard_deepseek(int w) {
+  auto config = parse_model_config(R"({"architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3",
+    "hidden_size": 32, "intermediate_size": 32, "moe_intermediate_size": 16, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "n_routed_experts": 4, "n_shared_experts": 1, "num_experts_per_tok": 2,
+    "first_k_dense_replace": 1, "kv_lora_rank": 16, "q_lora_rank": 16, "qk_nope_head_dim": 4,
+    "qk_rope_head_dim": 4, "v_head_dim": 8, "vocab_size": 64, "tie_word_embeddings": false})",
+                                   "tiny-deepseek.json");
+  EXPECT_TRUE(config.has_value());
+  Sharded s;
+  s.ck = testing::make_checkpoint(testing::deepseek_specs(*config, false), DType::F32, 11);
+  plan_ranks(s, *config, w);
+  return s;
+}
+
+// MLA for `heads` heads from their q_b / kv_b rows and o_proj columns; the latent
+// projections are whole on every rank. Returns the o_proj output (a partial sum when sharded).
+Mat mla(const Mat& x, std::size_t T, const Mat& q_a, const Mat& q_b, const Mat& kv_a, const Mat& kv_b, const Mat& o,
+        std::size_t heads) {
+  const std::size_t H = 32, QL = 16, KL = 16, NOPE = 4, ROPE = 4, V = 8, D = NOPE + ROPE;
+  Mat q = linear(linear(x, T, q_a, QL, H), T, q_b, heads * D, QL);
+  Mat latent = linear(x, T, kv_a, KL + ROPE, H);
+  Mat c(T * KL);
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t i = 0; i < KL; ++i) c[t * KL + i] = latent[t * (KL + ROPE) + i];
+  Mat kv = linear(c, T, kv_b, heads * (NOPE + V), KL);
+  // Per head: k = [k_nope | the shared rope key], v its own.
+  Mat k(T * heads * D), v(T * heads * V);
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t h = 0; h < heads; ++h) {
+      for (std::size_t i = 0; i < NOPE; ++i) k[t * heads * D + h * D + i] = kv[t * heads * (NOPE + V) + h * (NOPE + V) + i];
+      for (std::size_t i = 0; i < ROPE; ++i) k[t * heads * D + h * D + NOPE + i] = latent[t * (KL + ROPE) + KL + i];
+      for (std::size_t i = 0; i < V; ++i) v[t * heads * V + h * V + i] = kv[t * heads * (NOPE + V) + h * (NOPE + V) + NOPE + i];
+    }
+  Mat a = attention(q, heads * D, 0, k, heads * D, 0, v, heads * V, 0, T, heads, heads, D);
+  return linear(a, T, o, H, heads * V);
+}
+
+Mat swiglu(const Mat& x, std::size_t T, const Mat& gate, const Mat& up, const Mat& down, std::size_t width) {
+  const std::size_t H = 32;
+  Mat g = linear(x, T, gate, width, H);
+  Mat u = linear(x, T, up, width, H);
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.f + std::exp(-g[i])) * u[i];
+  return linear(g, T, down, H, width);
+}
+
+// Softmax over the (replicated) router's logits: every expert weighted, so that every
+// expert's slices take part.
+Mat router_weights(const Mat& x, std::size_t T, const Mat& gate, std::size_t experts) {
+  Mat logits = linear(x, T, gate, experts, 32);
+  for (std::size_t t = 0; t < T; ++t) {
+    double sum = 0;
+    for (std::size_t e = 0; e < experts; ++e) sum += std::exp(logits[t * experts + e]);
+    for (std::size_t e = 0; e < experts; ++e) logits[t * experts + e] = static_cast<float>(std::exp(logits[t * experts + e]) / sum);
+  }
+  return logits;
+}
+
+Mat moe(const Mat& x, std::size_t T, std::map<std::string, Mat>& m, const std::string& l, std::size_t width,
+        std::size_t shared_width) {
+  const std::size_t E = 4, H = 32;
+  Mat weights = router_weights(x, T, m[l + "mlp.gate.weight"], E);
+  Mat out = swiglu(x, T, m[l + "mlp.shared_experts.gate_proj.weight"], m[l + "mlp.shared_experts.up_proj.weight"],
+                   m[l + "mlp.shared_experts.down_proj.weight"], shared_width);
+  for (std::size_t e = 0; e < E; ++e) {
+    const std::string p = l + "mlp.experts." + std::to_string(e) + ".";
+    Mat y = swiglu(x, T, m[p + "gate_proj.weight"], m[p + "up_proj.weight"], m[p + "down_proj.weight"], width);
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t i = 0; i < H; ++i) out[t * H + i] += weights[t * E + e] * y[t * H + i];
+  }
+  return out;
+}
+
 class Numeric : public ::testing::TestWithParam<int> {};
+
+class NumericDeepSeek : public ::testing::TestWithParam<int> {};
+
+TEST_P(NumericDeepSeek, MlaAndMoeLayerMatchUnsharded) {
+  const int w = GetParam();
+  const std::size_t T = 3, H = 32, Hn = 4;
+  Sharded s = shard_deepseek(w);
+  const std::string l = "model.layers.1.";  // the MoE layer
+  std::map<std::string, Mat> full;
+  for (const auto& t : s.ck.tensors) full[t.info.name] = s.full(t.info.name);
+  Mat x = input(T, H);
+  auto a = [&](std::map<std::string, Mat>& m, std::size_t heads) {
+    return mla(x, T, m[l + "self_attn.q_a_proj.weight"], m[l + "self_attn.q_b_proj.weight"],
+               m[l + "self_attn.kv_a_proj_with_mqa.weight"], m[l + "self_attn.kv_b_proj.weight"],
+               m[l + "self_attn.o_proj.weight"], heads);
+  };
+  Mat want_attn = a(full, Hn);
+  Mat want_moe = moe(x, T, full, l, 16, 16);
+  Mat got_attn, got_moe;
+  for (int r = 0; r < w; ++r) {
+    auto& m = s.ranks[static_cast<std::size_t>(r)];
+    add_into(got_attn, a(m, Hn / static_cast<std::size_t>(w)));
+    add_into(got_moe, moe(x, T, m, l, 16 / static_cast<std::size_t>(w), 16 / static_cast<std::size_t>(w)));
+  }
+  // The router is replicated, so every rank weights its expert partials alike.
+  expect_close(got_attn, want_attn, "deepseek MLA");
+  expect_close(got_moe, want_moe, "deepseek MoE");
+}
+
+INSTANTIATE_TEST_SUITE_P(TpSizes, NumericDeepSeek, ::testing::Values(1, 2, 4));
 
 TEST_P(Numeric, LlamaAttentionAndMlpMatchUnsharded) {
   const int w = GetParam();

@@ -21,6 +21,40 @@ struct MoeConfig {
   std::int64_t num_shared_experts = 0;
   std::optional<std::int64_t> shared_expert_intermediate_size;  // all shared experts together
   std::int64_t num_dense_layers = 0;  // leading dense-MLP layers (DeepSeek first_k_dense_replace)
+  // Which of the remaining layers are MoE: DeepSeek's moe_layer_freq (idx % freq == 0),
+  // Llama-4's interleave_moe_layer_step ((idx + 1) % step == 0); 1 = every layer.
+  std::int64_t layer_freq = 1;
+  bool freq_counts_from_one = false;  // Llama-4 style: (idx + 1) % step
+  bool is_moe_layer(std::int64_t layer) const;
+  std::int64_t moe_layer_count(std::int64_t layers) const;
+};
+
+// Hybrid linear attention (Qwen3-Next Gated DeltaNet layers).
+struct LinearAttentionConfig {
+  std::int64_t num_key_heads = 0;
+  std::int64_t num_value_heads = 0;
+  std::int64_t key_head_dim = 0;
+  std::int64_t value_head_dim = 0;
+  std::int64_t conv_kernel = 0;
+  std::int64_t full_attention_interval = 0;  // every N-th layer is full attention
+};
+
+enum class QuantMethod : std::uint8_t { fp8, awq, gptq, compressed_tensors, mxfp4, bitsandbytes, other };
+std::string_view to_string(QuantMethod m);
+
+// quantization_config, typed: how the checkpoint's quantized tensors are laid out.
+struct QuantizationConfig {
+  QuantMethod method = QuantMethod::other;
+  std::string method_name;                 // quant_method as written ("fbgemm_fp8")
+  std::optional<std::int64_t> bits;        // 4, 8
+  std::optional<std::int64_t> group_size;  // -1 (per channel) is kept as written
+  std::optional<std::int64_t> block_n, block_k;  // FP8 weight_block_size [n, k]
+  bool act_order = false;                  // GPTQ desc_act / compressed-tensors actorder
+  std::string strategy;                    // compressed-tensors weights strategy: tensor, channel, group, block
+  std::string format;                      // compressed-tensors format ("pack-quantized")
+  std::vector<std::string> modules_not_converted;  // modules_to_not_convert / ignore
+  // Bytes per weight as stored (FP8 1, 4-bit 0.5), scales excluded.
+  double weight_bytes() const;
 };
 
 // Multi-head latent attention (DeepSeek-V2/V3).
@@ -55,6 +89,13 @@ struct ModelConfig {
 
   std::optional<MoeConfig> moe;
   std::optional<MlaConfig> mla;
+  std::optional<LinearAttentionConfig> linear_attention;
+  std::optional<QuantizationConfig> quantization;
+  std::int64_t num_mtp_layers = 0;    // DeepSeek num_nextn_predict_layers: extra layers after the main ones
+  bool attention_sinks = false;       // gpt-oss: a learned sink logit per head
+  // Per-layer attention kind when the config lists it ("sliding_attention", "full_attention",
+  // "linear_attention"); empty when every layer is alike.
+  std::vector<std::string> layer_types;
   std::optional<std::int64_t> sliding_window;
   std::optional<std::int64_t> num_encoder_layers;   // encoder-decoder models (T5)
   std::optional<std::int64_t> num_decoder_layers;
@@ -64,6 +105,9 @@ struct ModelConfig {
   // false means only the standard keys were read and nothing was defaulted.
   bool known_family = false;
   std::string family;  // the model_type whose rules applied (the text config's for wrappers)
+  // Set when model_type is unknown and the family came from `architectures`
+  // ("DeepseekV3ForCausalLM" for kimi_k2): that architecture name.
+  std::string family_from_architecture;
   // How the family's rules filled fields the file leaves out ("num_key_value_heads = 1
   // (multi_query)"), so a reader can tell read values from derived ones.
   std::vector<std::string> derivations;
@@ -77,6 +121,9 @@ struct ModelConfig {
   std::optional<std::string> raw(std::string_view json_pointer) const;
   // Parameter estimate from the config alone (embeddings, attention, MLP/experts, norms).
   std::optional<std::int64_t> estimated_parameters() const;
+  // Bytes of the weights as stored: quantized layers at their width, the modules the
+  // quantization leaves out (embeddings, head, routers) at dtype; scales excluded.
+  std::optional<std::int64_t> estimated_weight_bytes() const;
 };
 
 // `path` is a config.json or a folder holding one.

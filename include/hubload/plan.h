@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@ enum class Strategy : std::uint8_t {
   gate_up_blocks,   // [gate; up] stacked blocks: Phi-3 gate_up_proj (§7.1)
   qkv_interleaved,  // per head [q, k, v]: GPT-NeoX, BLOOM query_key_value (§7.2)
   qkv_grouped,      // per KV group [q..., k, v]: Falcon query_key_value (§7.3)
+  experts,          // expert parallelism: whole experts to ranks (fused 3-D tensors: dim 0 by expert)
 };
 std::string_view to_string(Strategy s);
 std::optional<Strategy> strategy_from_string(std::string_view s);
@@ -59,7 +61,12 @@ struct PlanOptions {
   // before the family's built-in ones.
   std::string rules_json;
   std::string rules_source;  // the rules file path, for messages
+  // Expert parallelism (vLLM --enable-expert-parallel): routed experts are not split but
+  // assigned whole to ranks, contiguously, the first E mod W ranks taking one more;
+  // attention, shared experts and dense layers stay tensor-parallel.
+  bool expert_parallel = false;
 };
+
 
 // One range [start, start + length) along the split dimension.
 struct SliceRange {
@@ -67,6 +74,9 @@ struct SliceRange {
   std::uint64_t length = 0;
   bool operator==(const SliceRange&) const = default;
 };
+
+// The experts [first, first + count) that `rank` holds under expert parallelism.
+SliceRange expert_range(std::int64_t num_experts, int world_size, int rank);
 
 // A rank's view of one tensor: the ranges of `dim` it holds, concatenated in
 // order, followed by `pad` zero entries along that dim. dim < 0: the whole tensor.
@@ -95,6 +105,11 @@ struct ShardPlan {
   std::vector<TensorPlan> tensors;  // checkpoint order
   std::vector<std::string> notes;   // facts worth stating (vocab padding, KV replication)
 };
+
+// Whether a tensor is quantized data or its quantization metadata: FP8/FP6/FP4
+// dtypes, and by name the scales, packed weights, zero points, g_idx, MXFP4 blocks
+// and bitsandbytes state. Loaders carry these byte for byte and never convert them.
+bool is_quantized_tensor(std::string_view name, DType dtype);
 
 // Builds the plan. Errors, all collected before returning:
 //  - invalid_plan: validate_tensor_parallel problems (W < 1, heads not divisible, ...)
@@ -149,8 +164,9 @@ struct PlanSummary {
 };
 PlanSummary summarize(const ShardPlan& plan);
 
-// The plan as JSON (strategy and per-rank slices of every tensor), for `hubload plan
-// --json` and next to pre-sharded checkpoints.
+// The plan as compact JSON (strategy and per-rank slices of every tensor), for
+// `hubload plan --json` and next to pre-sharded checkpoints; written tensor by tensor.
+void write_plan_json(const ShardPlan& plan, std::ostream& out);
 std::string plan_to_json(const ShardPlan& plan);
 
 }  // namespace hubload

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "cli/command.h"
@@ -34,6 +35,10 @@ void print_text(const ModelConfig& c, const TpValidation& v) {
              c.text_config_key.empty() ? "" : fmt::format(" (language model under {}: {})", c.text_config_key, c.family),
              c.known_family ? "" : " (no family rules: standard keys only)");
   fmt::print("  architectures      {}\n", archs.empty() ? "?" : archs);
+  if (!c.family_from_architecture.empty()) {
+    fmt::print("  family             {} (from architectures {}: model_type '{}' is not one hubload knows)\n", c.family,
+               c.family_from_architecture, c.model_type);
+  }
   fmt::print("  layers             {}", show(c.num_hidden_layers));
   if (c.num_encoder_layers) fmt::print(" (encoder {}, decoder {})", *c.num_encoder_layers, show(c.num_decoder_layers));
   fmt::print("\n  hidden_size        {}\n", show(c.hidden_size));
@@ -49,6 +54,37 @@ void print_text(const ModelConfig& c, const TpValidation& v) {
     if (c.moe->num_dense_layers > 0) fmt::print(", first {} layers dense", c.moe->num_dense_layers);
     fmt::print("\n");
   }
+  if (c.moe && c.moe->layer_freq > 1 && c.num_hidden_layers) {
+    fmt::print("  MoE layers         {} of {} (every {})\n", c.moe->moe_layer_count(*c.num_hidden_layers),
+               *c.num_hidden_layers, c.moe->layer_freq);
+  }
+  if (c.num_mtp_layers > 0) fmt::print("  MTP layers         {} (after the main layers)\n", c.num_mtp_layers);
+  if (c.attention_sinks) fmt::print("  attention sinks    one per head\n");
+  if (c.linear_attention) {
+    const LinearAttentionConfig& l = *c.linear_attention;
+    fmt::print("  linear attention   {} key heads x {}, {} value heads x {}, conv {}; full attention every {}\n",
+               l.num_key_heads, l.key_head_dim, l.num_value_heads, l.value_head_dim, l.conv_kernel,
+               l.full_attention_interval);
+  }
+  if (!c.layer_types.empty()) {
+    std::map<std::string, int> kinds;
+    for (const auto& t : c.layer_types) kinds[t]++;
+    std::string k;
+    for (const auto& [t, n] : kinds) k += fmt::format("{}{} {}", k.empty() ? "" : ", ", n, t);
+    fmt::print("  layer types        {}\n", k);
+  }
+  if (c.quantization) {
+    const QuantizationConfig& q = *c.quantization;
+    std::string d = std::string(to_string(q.method));
+    if (q.method_name != d) d += " (" + q.method_name + ")";
+    if (q.bits) d += fmt::format(", {} bits", *q.bits);
+    if (q.group_size) d += fmt::format(", group {}", *q.group_size);
+    if (q.block_n) d += fmt::format(", block {}x{}", *q.block_n, q.block_k.value_or(0));
+    if (!q.strategy.empty() && !q.block_n) d += ", " + q.strategy;
+    if (q.act_order) d += ", act-order";
+    if (!q.modules_not_converted.empty()) d += fmt::format(", {} modules not converted", q.modules_not_converted.size());
+    fmt::print("  quantization       {}\n", d);
+  }
   if (c.mla) {
     fmt::print("  MLA                q_lora_rank {}, kv_lora_rank {}, qk_nope {}, qk_rope {}, v {}\n",
                show(c.mla->q_lora_rank), c.mla->kv_lora_rank, c.mla->qk_nope_head_dim, c.mla->qk_rope_head_dim,
@@ -60,6 +96,7 @@ void print_text(const ModelConfig& c, const TpValidation& v) {
   if (c.dtype) fmt::print("  dtype              {}\n", *c.dtype);
   auto params = c.estimated_parameters();
   fmt::print("  parameters (est.)  {}\n", params ? billions(*params) : "?");
+  if (auto bytes = c.estimated_weight_bytes()) fmt::print("  weights (est.)     {}\n", format_bytes(static_cast<std::uint64_t>(*bytes)));
   for (const auto& d : c.derivations) fmt::print("  derived: {}\n", d);
   if (!c.undetermined.empty()) {
     std::string u;

@@ -11,13 +11,19 @@ namespace hubload::cli {
 
 namespace {
 
-int run_plan(const TpCliOptions& o, const RemoteFlags& remote) {
+int run_plan(const TpCliOptions& o, const RemoteFlags& remote, bool pretty) {
   std::string folder = o.model;
   Result<ShardPlan> plan = remote.remote ? plan_remote_from_cli(o, remote)
                                                  : plan_from_cli(o, folder, hub_options(remote.hub));
   if (!plan) return report_error(plan.error(), o.json);
   if (o.json) {
-    print_json(nlohmann::json::parse(plan_to_json(*plan)));
+    // Compact and streamed: a 140k-tensor plan is hundreds of MB pretty-printed.
+    if (pretty) {
+      print_json(nlohmann::json::parse(plan_to_json(*plan)));
+    } else {
+      write_plan_json(*plan, std::cout);
+      std::cout << "\n";
+    }
     return 0;
   }
   PlanSummary sum = summarize(*plan);
@@ -50,7 +56,9 @@ Command add_plan_command(CLI::App& app) {
   add_tp_options(c.app, *o);
   auto remote = std::make_shared<RemoteFlags>();
   add_remote_flags(c.app, *remote);
-  c.run = [o, remote] { return run_plan(*o, *remote); };
+  auto pretty = std::make_shared<bool>(false);
+  c.app->add_flag("--pretty", *pretty, "With --json: indent the document (default: compact, one line)");
+  c.run = [o, remote, pretty] { return run_plan(*o, *remote, *pretty); };
   return c;
 }
 

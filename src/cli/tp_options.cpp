@@ -22,6 +22,9 @@ void add_tp_options(CLI::App* app, TpCliOptions& o) {
       ->check(CLI::IsMember({"all", "rank0"}));
   app->add_option("--vocab-pad", o.vocab_pad,
                   "When vocab % W != 0, pad the vocab to a multiple of lcm(N, W) (default 64; 0 = error)");
+  app->add_flag("--expert-parallel", o.expert_parallel,
+                "Expert parallelism: routed experts whole to ranks (contiguous ranges, the first E mod W ranks "
+                "one more); attention and shared experts stay tensor-parallel");
   app->add_flag("--json", o.json, "Machine-readable output");
 }
 
@@ -45,6 +48,7 @@ Result<PlanOptions> plan_options_from_cli(const TpCliOptions& o) {
   options.replicate_unmatched = o.replicate_unmatched;
   options.row_bias = o.row_bias == "rank0" ? RowBias::rank0 : RowBias::all_ranks;
   options.vocab_pad_multiple = o.vocab_pad;
+  options.expert_parallel = o.expert_parallel;
   if (!o.rules_file.empty()) {
     HUBLOAD_ASSIGN_OR_RETURN(options.rules_json, read_text_file(o.rules_file));
     options.rules_source = o.rules_file;

@@ -18,6 +18,7 @@ struct TpCliOptions {
   std::string row_bias = "all";
   std::uint64_t vocab_pad = 64;
   bool json = false;
+  bool expert_parallel = false;
 };
 
 void add_tp_options(CLI::App* app, TpCliOptions& o);

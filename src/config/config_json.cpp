@@ -17,6 +17,8 @@ nlohmann::json to_json(const ModelConfig& c) {
       {"architectures", c.architectures},
       {"text_config_key", c.text_config_key},
       {"family", c.family},
+      {"family_from_architecture", c.family_from_architecture.empty() ? nlohmann::json(nullptr)
+                                                                      : nlohmann::json(c.family_from_architecture)},
       {"known_family", c.known_family},
       {"num_hidden_layers", opt(c.num_hidden_layers)},
       {"hidden_size", opt(c.hidden_size)},
@@ -36,7 +38,13 @@ nlohmann::json to_json(const ModelConfig& c) {
       {"word_embed_proj_dim", opt(c.word_embed_proj_dim)},
       {"moe", nullptr},
       {"mla", nullptr},
+      {"linear_attention", nullptr},
+      {"quantization", nullptr},
+      {"num_mtp_layers", c.num_mtp_layers},
+      {"attention_sinks", c.attention_sinks},
+      {"layer_types", c.layer_types},
       {"estimated_parameters", opt(c.estimated_parameters())},
+      {"estimated_weight_bytes", opt(c.estimated_weight_bytes())},
       {"derivations", c.derivations},
       {"undetermined", c.undetermined},
   };
@@ -49,7 +57,28 @@ nlohmann::json to_json(const ModelConfig& c) {
                 {"expert_intermediate_size", opt(c.moe->expert_intermediate_size)},
                 {"num_shared_experts", c.moe->num_shared_experts},
                 {"shared_expert_intermediate_size", opt(c.moe->shared_expert_intermediate_size)},
-                {"num_dense_layers", c.moe->num_dense_layers}};
+                {"num_dense_layers", c.moe->num_dense_layers},
+                {"layer_freq", c.moe->layer_freq},
+                {"num_moe_layers", c.moe->moe_layer_count(c.num_hidden_layers.value_or(0))}};
+  }
+  if (c.linear_attention) {
+    const LinearAttentionConfig& l = *c.linear_attention;
+    j["linear_attention"] = {{"num_key_heads", l.num_key_heads},     {"num_value_heads", l.num_value_heads},
+                             {"key_head_dim", l.key_head_dim},       {"value_head_dim", l.value_head_dim},
+                             {"conv_kernel", l.conv_kernel},         {"full_attention_interval", l.full_attention_interval}};
+  }
+  if (c.quantization) {
+    const QuantizationConfig& q = *c.quantization;
+    j["quantization"] = {{"method", std::string(to_string(q.method))},
+                         {"quant_method", q.method_name},
+                         {"bits", opt(q.bits)},
+                         {"group_size", opt(q.group_size)},
+                         {"block_size", q.block_n ? nlohmann::json::array({*q.block_n, q.block_k.value_or(0)})
+                                                  : nlohmann::json(nullptr)},
+                         {"act_order", q.act_order},
+                         {"strategy", q.strategy},
+                         {"format", q.format},
+                         {"modules_not_converted", q.modules_not_converted}};
   }
   if (c.mla) {
     j["mla"] = {{"q_lora_rank", opt(c.mla->q_lora_rank)},

@@ -4,6 +4,8 @@
 #include "config/families.h"
 #include "hubload/config.h"
 
+#include <iterator>
+
 namespace hubload {
 namespace {
 
@@ -37,50 +39,123 @@ std::int64_t attention(const ModelConfig& c) {
   return h * q * d + 2 * h * kv * d + q * d * h;
 }
 
-}  // namespace
+// Attention of a Gated DeltaNet layer (Qwen3-Next): in_proj_qkvz, in_proj_ba,
+// the causal conv over q/k/v, out_proj.
+std::int64_t linear_attention(const ModelConfig& c) {
+  const LinearAttentionConfig& l = *c.linear_attention;
+  const std::int64_t h = *c.hidden_size, kd = l.num_key_heads * l.key_head_dim, vd = l.num_value_heads * l.value_head_dim;
+  return h * (2 * kd + 2 * vd) + h * 2 * l.num_value_heads + (2 * kd + vd) * l.conv_kernel + vd * h;
+}
 
-std::optional<std::int64_t> ModelConfig::estimated_parameters() const {
-  const config_internal::Family* f = config_internal::find_family(family);
+// Parameters by kind, so that quantized widths can be applied per kind.
+struct Breakdown {
+  __int128 embeddings = 0;  // embeddings, LM head, positions
+  __int128 attention = 0;
+  __int128 experts = 0;     // routed experts
+  __int128 mlp = 0;         // dense MLPs and shared experts
+  __int128 other = 0;       // norms, routers
+  __int128 total() const { return embeddings + attention + experts + mlp + other; }
+};
+
+std::optional<Breakdown> breakdown(const ModelConfig& c) {
+  const config_internal::Family* f = config_internal::find_family(c.family);
   if (!f) return std::nullopt;
-  if (!num_hidden_layers || !hidden_size || !num_attention_heads || !num_key_value_heads || !head_dim ||
-      !vocab_size || (!intermediate_size && !moe)) {
+  if (!c.num_hidden_layers || !c.hidden_size || !c.num_attention_heads || !c.num_key_value_heads || !c.head_dim ||
+      !c.vocab_size || (!c.intermediate_size && !c.moe)) {
     return std::nullopt;
   }
   // Every size is bounded by kMaxSize (2^40); the products below stay in range
   // for real models, and __int128 keeps a hostile config from overflowing.
   using big = __int128;
-  const big h = *hidden_size, layers = *num_hidden_layers, v = *vocab_size;
-  const big mlp_mats = is_gated(*this, *f) ? 3 : 2;
-  const big embed_width = word_embed_proj_dim.value_or(*hidden_size);
+  const big h = *c.hidden_size, layers = *c.num_hidden_layers, v = *c.vocab_size;
+  const big mlp_mats = is_gated(c, *f) ? 3 : 2;
+  const big embed_width = c.word_embed_proj_dim.value_or(*c.hidden_size);
 
-  big total = v * embed_width;
-  if (!tie_word_embeddings) total += v * embed_width;
-  if (word_embed_proj_dim && *word_embed_proj_dim != *hidden_size) total += 2 * h * embed_width;
-  if (f->learned_positions && max_position_embeddings) total += big(*max_position_embeddings) * h;
+  Breakdown b;
+  b.embeddings = v * embed_width;
+  if (!c.tie_word_embeddings) b.embeddings += v * embed_width;
+  if (c.word_embed_proj_dim && *c.word_embed_proj_dim != *c.hidden_size) b.embeddings += 2 * h * embed_width;
+  if (f->learned_positions && c.max_position_embeddings) b.embeddings += big(*c.max_position_embeddings) * h;
 
-  const big attn = attention(*this);
-  const big norms = 2 * h;
-  big dense_mlp = intermediate_size ? mlp_mats * h * *intermediate_size : 0;
-  big per_layer_moe = 0;
-  big moe_layers = 0;
-  if (moe) {
-    const big ei = moe->expert_intermediate_size.value_or(intermediate_size.value_or(0));
-    per_layer_moe = big(moe->num_experts) * mlp_mats * h * ei + h * moe->num_experts;  // experts + router
-    if (moe->shared_expert_intermediate_size) per_layer_moe += mlp_mats * h * *moe->shared_expert_intermediate_size;
-    moe_layers = layers - std::min<big>(layers, moe->num_dense_layers);
-  }
-  if (num_encoder_layers && num_decoder_layers) {
-    // Encoder: self-attention + MLP; decoder adds cross-attention and a third norm.
-    total += big(*num_encoder_layers) * (attn + dense_mlp + norms);
-    total += big(*num_decoder_layers) * (2 * attn + dense_mlp + 3 * h);
-    total += 2 * h;  // the two final norms
+  big attn_total = 0;
+  if (c.linear_attention && std::ssize(c.layer_types) == *c.num_hidden_layers) {
+    // Full-attention layers carry a per-head output gate: q_proj is twice as wide.
+    const big full = attention(c) + h * *c.num_attention_heads * *c.head_dim;
+    for (const std::string& t : c.layer_types) attn_total += t == "linear_attention" ? big(linear_attention(c)) : full;
   } else {
-    total += (layers - moe_layers) * (attn + dense_mlp + norms);
-    total += moe_layers * (attn + per_layer_moe + norms);
-    total += h;  // final norm
+    attn_total = layers * big(attention(c));
   }
-  if (total > big(INT64_MAX)) return std::nullopt;
-  return static_cast<std::int64_t>(total);
+  const big norms = 2 * h;
+  const big dense_mlp = c.intermediate_size ? mlp_mats * h * *c.intermediate_size : 0;
+  big moe_layers = 0;
+  if (c.num_encoder_layers && c.num_decoder_layers) {
+    // Encoder: self-attention + MLP; decoder adds cross-attention and a third norm.
+    const big attn = attention(c);
+    b.attention = big(*c.num_encoder_layers) * attn + big(*c.num_decoder_layers) * 2 * attn;
+    b.mlp = big(*c.num_encoder_layers + *c.num_decoder_layers) * dense_mlp;
+    b.other = big(*c.num_encoder_layers) * norms + big(*c.num_decoder_layers) * 3 * h + 2 * h;
+    return b;
+  }
+  b.attention = attn_total;
+  if (c.moe) {
+    const MoeConfig& m = *c.moe;
+    moe_layers = m.moe_layer_count(*c.num_hidden_layers);
+    const big ei = m.expert_intermediate_size.value_or(c.intermediate_size.value_or(0));
+    b.experts = moe_layers * big(m.num_experts) * mlp_mats * h * ei;
+    b.other += moe_layers * h * m.num_experts;  // routers
+    if (m.shared_expert_intermediate_size) b.mlp += moe_layers * mlp_mats * h * *m.shared_expert_intermediate_size;
+  }
+  b.mlp += (layers - moe_layers) * dense_mlp;
+  b.other += layers * norms + h;  // + final norm
+  return b;
+}
+
+std::int64_t dtype_bytes(const std::optional<std::string>& dtype) {
+  if (dtype == "float32") return 4;
+  if (dtype == "float8_e4m3fn" || dtype == "int8") return 1;
+  return 2;
+}
+
+}  // namespace
+
+bool MoeConfig::is_moe_layer(std::int64_t layer) const {
+  if (layer < num_dense_layers) return false;
+  if (layer_freq <= 1) return true;
+  return freq_counts_from_one ? (layer + 1) % layer_freq == 0 : layer % layer_freq == 0;
+}
+
+std::int64_t MoeConfig::moe_layer_count(std::int64_t layers) const {
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < layers; ++i) n += is_moe_layer(i) ? 1 : 0;
+  return n;
+}
+
+std::optional<std::int64_t> ModelConfig::estimated_parameters() const {
+  auto b = breakdown(*this);
+  if (!b || b->total() > __int128(INT64_MAX)) return std::nullopt;
+  return static_cast<std::int64_t>(b->total());
+}
+
+std::optional<std::int64_t> ModelConfig::estimated_weight_bytes() const {
+  auto b = breakdown(*this);
+  if (!b) return std::nullopt;
+  const double plain = static_cast<double>(dtype_bytes(dtype));
+  double bytes = static_cast<double>(b->total()) * plain;
+  if (quantization) {
+    const QuantizationConfig& q = *quantization;
+    const double qb = q.weight_bytes();
+    // Routers, norms, embeddings and the head stay unquantized in every published layout;
+    // gpt-oss quantizes only its experts (its modules_to_not_convert names self_attn).
+    bool attention_quantized = q.method != QuantMethod::mxfp4;
+    for (const std::string& m : q.modules_not_converted)
+      if (m.find("self_attn") != std::string::npos) attention_quantized = false;
+    double quantized = static_cast<double>(b->experts);
+    if (q.method != QuantMethod::mxfp4) quantized += static_cast<double>(b->mlp);
+    if (attention_quantized) quantized += static_cast<double>(b->attention);
+    bytes -= quantized * (plain - qb);
+  }
+  if (bytes > 9.2e18) return std::nullopt;
+  return static_cast<std::int64_t>(bytes);
 }
 
 }  // namespace hubload

@@ -23,6 +23,12 @@ struct Family {
 
 // nullptr for a model_type hubload has no rules for.
 const Family* find_family(std::string_view model_type);
+// The family a transformers architecture class belongs to ("DeepseekV3ForCausalLM"
+// -> deepseek_v3), for configs whose model_type is a custom one (kimi_k2).
+const Family* family_for_architecture(std::string_view architecture);
+
+// quantization_config at the top level (quantization.cpp).
+Status read_quantization(const FieldReader& top, ModelConfig& config);
 
 // The standard (Llama-style) keys every family shares.
 Status read_standard_keys(const FieldReader& r, ModelConfig& config);
@@ -37,6 +43,9 @@ Status read_llama_like(const FieldReader& r, ModelConfig& c);
 Status read_local_experts(const FieldReader& r, ModelConfig& c);
 Status read_qwen_moe(const FieldReader& r, ModelConfig& c);
 Status read_deepseek(const FieldReader& r, ModelConfig& c);
+Status read_gpt_oss(const FieldReader& r, ModelConfig& c);
+Status read_llama4_text(const FieldReader& r, ModelConfig& c);
+Status read_qwen3_next(const FieldReader& r, ModelConfig& c);
 Status read_nemotron_nas(const FieldReader& r, ModelConfig& c);
 Status read_gpt2(const FieldReader& r, ModelConfig& c);
 Status read_bloom(const FieldReader& r, ModelConfig& c);

@@ -95,7 +95,88 @@ Status read_deepseek(const FieldReader& r, ModelConfig& c) {
     }
     HUBLOAD_ASSIGN_OR_RETURN(auto dense, r.count({"first_k_dense_replace"}));
     m.num_dense_layers = dense.value_or(0);
+    HUBLOAD_ASSIGN_OR_RETURN(auto freq, r.size({"moe_layer_freq"}));
+    m.layer_freq = freq.value_or(1);
     c.moe = m;
+  }
+  // Multi-token prediction: whole extra decoder layers numbered after the main ones.
+  HUBLOAD_ASSIGN_OR_RETURN(auto mtp, r.count({"num_nextn_predict_layers"}));
+  c.num_mtp_layers = mtp.value_or(0);
+  return ok();
+}
+
+// The per-layer attention kinds, as listed.
+Status read_layer_types(const FieldReader& r, ModelConfig& c) {
+  const nlohmann::json* types = r.find({"layer_types"});
+  if (!types) return ok();
+  if (!types->is_array()) return invalid_input(r.where("layer_types") + " must be an array of strings");
+  for (const auto& t : *types) {
+    if (!t.is_string()) return invalid_input(r.where("layer_types") + " must be an array of strings");
+    c.layer_types.push_back(t.get<std::string>());
+  }
+  return ok();
+}
+
+// gpt-oss: Mixtral-style experts, a sink logit per head, sliding and full
+// attention layers alternating (layer_types).
+Status read_gpt_oss(const FieldReader& r, ModelConfig& c) {
+  HUBLOAD_TRY(read_local_experts(r, c));
+  c.attention_sinks = true;
+  return read_layer_types(r, c);
+}
+
+// Llama-4 text model: intermediate_size is the experts' (and the shared expert's)
+// width, intermediate_size_mlp the dense layers'; every interleave_moe_layer_step-th
+// layer is MoE.
+Status read_llama4_text(const FieldReader& r, ModelConfig& c) {
+  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"num_local_experts"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto dense, r.size({"intermediate_size_mlp"}));
+  if (!experts) return ok();
+  MoeConfig m;
+  m.num_experts = *experts;
+  HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size({"num_experts_per_tok"}));
+  m.expert_intermediate_size = c.intermediate_size;
+  m.num_shared_experts = 1;
+  m.shared_expert_intermediate_size = c.intermediate_size;
+  HUBLOAD_ASSIGN_OR_RETURN(auto step, r.size({"interleave_moe_layer_step"}));
+  m.layer_freq = step.value_or(1);
+  m.freq_counts_from_one = true;
+  c.moe = m;
+  if (dense) {
+    c.intermediate_size = dense;
+    c.derivations.push_back("intermediate_size = intermediate_size_mlp (dense layers; experts use intermediate_size)");
+  }
+  return ok();
+}
+
+// Qwen3-Next: Qwen3-MoE experts plus a shared expert; Gated DeltaNet linear
+// attention in every layer but each full_attention_interval-th.
+Status read_qwen3_next(const FieldReader& r, ModelConfig& c) {
+  HUBLOAD_TRY(read_qwen_moe(r, c));
+  HUBLOAD_TRY(read_layer_types(r, c));
+  HUBLOAD_ASSIGN_OR_RETURN(auto kh, r.size({"linear_num_key_heads"}));
+  if (!kh) return ok();
+  LinearAttentionConfig l;
+  l.num_key_heads = *kh;
+  HUBLOAD_ASSIGN_OR_RETURN(auto vh, r.size({"linear_num_value_heads"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto kd, r.size({"linear_key_head_dim"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto vd, r.size({"linear_value_head_dim"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto conv, r.size({"linear_conv_kernel_dim"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto interval, r.size({"full_attention_interval"}));
+  if (!vh || !kd || !vd)
+    return invalid_input(r.where("linear_num_key_heads") +
+                         " is set but linear_num_value_heads, linear_key_head_dim or linear_value_head_dim is missing");
+  l.num_value_heads = *vh;
+  l.key_head_dim = *kd;
+  l.value_head_dim = *vd;
+  l.conv_kernel = conv.value_or(4);
+  l.full_attention_interval = interval.value_or(4);
+  c.linear_attention = l;
+  if (c.layer_types.empty() && c.num_hidden_layers) {
+    for (std::int64_t i = 0; i < *c.num_hidden_layers; ++i)
+      c.layer_types.push_back((i + 1) % l.full_attention_interval == 0 ? "full_attention" : "linear_attention");
+    c.derivations.push_back("layer_types: every " + std::to_string(l.full_attention_interval) +
+                            "th layer full attention, the rest linear (full_attention_interval)");
   }
   return ok();
 }

@@ -127,12 +127,24 @@ Result<ModelConfig> parse_model_config(std::string_view json_text, std::string_v
     family_type = inner.value_or("");
   }
   const config_internal::Family* family = config_internal::find_family(family_type);
+  if (!family) {
+    // Custom model_types (Kimi-K2's kimi_k2) reuse a transformers class; its family's rules apply.
+    for (const std::string& a : c.architectures) {
+      family = config_internal::family_for_architecture(a);
+      if (!family) continue;
+      c.family_from_architecture = a;
+      c.derivations.push_back("family " + std::string(family->name) + " from architectures " + a + " (model_type '" +
+                              family_type + "' has no rules of its own)");
+      break;
+    }
+  }
   c.known_family = family != nullptr;
   if (family) c.family = std::string(family->name);
 
   HUBLOAD_TRY(config_internal::read_standard_keys(text, c));
   if (family) HUBLOAD_TRY(family->read(text, c));
   HUBLOAD_TRY(read_wrapper_keys(top, text, family, c));
+  HUBLOAD_TRY(config_internal::read_quantization(top, c));
   if (family) HUBLOAD_TRY(derive_attention(text, c));
   list_undetermined(c);
   return c;

@@ -167,6 +167,14 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   if (reinterpret_cast<std::uintptr_t>(arena.data()) % kTensorAlignment != 0)
     return invalid_input("the arena for rank " + std::to_string(plan.rank) + " must be " +
                          std::to_string(kTensorAlignment) + "-byte aligned");
+  if (options_.convert_to) {
+    // Scales and packed weights mean nothing in another float type.
+    for (const RankTensor& t : plan.tensors)
+      if (is_quantized_tensor(t.name, t.dtype))
+        return invalid_input("dtype conversion to " + std::string(to_string(*options_.convert_to)) +
+                             " cannot apply to quantized tensor '" + t.name + "' (" + std::string(to_string(t.dtype)) +
+                             "); load a quantized checkpoint without conversion");
+  }
   std::map<std::string, std::size_t> file_index;
   HUBLOAD_ASSIGN_OR_RETURN(Sources sources, open_sources(root_, plan, options_.method, file_index));
 

@@ -1,6 +1,8 @@
 // Strategy names, per-rank totals and the JSON form of a plan.
 #include <algorithm>
 #include <array>
+#include <ostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "hubload/plan.h"
@@ -8,9 +10,9 @@
 namespace hubload {
 namespace {
 
-constexpr std::array<std::string_view, 11> kNames = {
+constexpr std::array<std::string_view, 12> kNames = {
     "replicate", "skip", "column", "row", "vocab", "q_heads", "kv_heads", "qkv_blocks", "gate_up_blocks",
-    "qkv_interleaved", "qkv_grouped"};
+    "qkv_interleaved", "qkv_grouped", "experts"};
 
 std::uint64_t rank_bytes(const TensorPlan& t, int rank) {
   if (!t.ranks[static_cast<std::size_t>(rank)].present) return 0;
@@ -49,42 +51,60 @@ PlanSummary summarize(const ShardPlan& plan) {
   return s;
 }
 
-std::string plan_to_json(const ShardPlan& plan) {
-  using nlohmann::json;
-  json tensors = json::array();
-  for (const TensorPlan& t : plan.tensors) {
-    json ranks = json::array();
+namespace {
+
+// JSON text of a value nlohmann can hold (strings escaped, numbers as it prints them).
+template <class T>
+std::string js(const T& v) {
+  return nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write_shape(std::ostream& out, const std::vector<std::uint64_t>& shape) {
+  out << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? "," : "") << shape[i];
+  out << ']';
+}
+
+}  // namespace
+
+// Streamed tensor by tensor: a 140k-tensor plan never exists as one JSON tree.
+void write_plan_json(const ShardPlan& plan, std::ostream& out) {
+  PlanSummary sum = summarize(plan);
+  out << "{\"world_size\":" << plan.world_size << ",\"model_type\":" << js(plan.model_type)
+      << ",\"row_bias\":" << (plan.row_bias == RowBias::rank0 ? "\"rank0\"" : "\"all_ranks\"")
+      << ",\"notes\":" << js(plan.notes) << ",\"checkpoint_bytes\":" << sum.checkpoint_bytes
+      << ",\"replicated_bytes\":" << sum.replicated_bytes << ",\"rank_bytes\":";
+  write_shape(out, sum.rank_bytes);
+  out << ",\"imbalance\":" << js(sum.imbalance) << ",\"tensors\":[";
+  for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
+    const TensorPlan& t = plan.tensors[i];
+    out << (i ? "," : "") << "{\"name\":" << js(t.name) << ",\"file\":" << js(t.file) << ",\"dtype\":\""
+        << to_string(t.info.dtype) << "\",\"shape\":";
+    write_shape(out, t.info.shape);
+    out << ",\"strategy\":\"" << to_string(t.strategy) << "\",\"rule\":" << js(t.rule) << ",\"ranks\":[";
     for (int r = 0; r < plan.world_size; ++r) {
       const TensorSlice& s = t.ranks[static_cast<std::size_t>(r)];
-      json ranges = json::array();
-      for (const SliceRange& x : s.ranges) ranges.push_back({x.start, x.start + x.length});
-      json jr = {{"present", s.present}, {"shape", t.rank_shape(r)}, {"bytes", rank_bytes(t, r)}};
+      out << (r ? "," : "") << "{\"present\":" << (s.present ? "true" : "false") << ",\"shape\":";
+      write_shape(out, t.rank_shape(r));
+      out << ",\"bytes\":" << rank_bytes(t, r);
       if (s.dim >= 0) {
-        jr["dim"] = s.dim;
-        jr["ranges"] = ranges;
-        if (s.pad) jr["pad"] = s.pad;
+        out << ",\"dim\":" << s.dim << ",\"ranges\":[";
+        for (std::size_t k = 0; k < s.ranges.size(); ++k)
+          out << (k ? "," : "") << '[' << s.ranges[k].start << ',' << s.ranges[k].start + s.ranges[k].length << ']';
+        out << ']';
+        if (s.pad) out << ",\"pad\":" << s.pad;
       }
-      ranks.push_back(jr);
+      out << '}';
     }
-    tensors.push_back({{"name", t.name},
-                       {"file", t.file},
-                       {"dtype", std::string(to_string(t.info.dtype))},
-                       {"shape", t.info.shape},
-                       {"strategy", std::string(to_string(t.strategy))},
-                       {"rule", t.rule},
-                       {"ranks", ranks}});
+    out << "]}";
   }
-  PlanSummary sum = summarize(plan);
-  json doc = {{"world_size", plan.world_size},
-              {"model_type", plan.model_type},
-              {"row_bias", plan.row_bias == RowBias::rank0 ? "rank0" : "all_ranks"},
-              {"notes", plan.notes},
-              {"checkpoint_bytes", sum.checkpoint_bytes},
-              {"replicated_bytes", sum.replicated_bytes},
-              {"rank_bytes", sum.rank_bytes},
-              {"imbalance", sum.imbalance},
-              {"tensors", tensors}};
-  return doc.dump(1);
+  out << "]}";
+}
+
+std::string plan_to_json(const ShardPlan& plan) {
+  std::ostringstream out;
+  write_plan_json(plan, out);
+  return out.str();
 }
 
 }  // namespace hubload

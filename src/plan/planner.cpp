@@ -3,7 +3,10 @@
 // kind are reported together.
 #include <regex>
 #include <string>
+#include <unordered_map>
 
+#include "plan/expert_parallel.h"
+#include "plan/quantized.h"
 #include "plan/rules.h"
 #include "plan/split.h"
 
@@ -33,17 +36,40 @@ std::string readable(std::string p) {
   return out;
 }
 
-bool any_match(const std::regex& re, const std::vector<CheckpointTensor>& tensors) {
-  for (const CheckpointTensor& t : tensors)
-    if (std::regex_search(t.info.name, re)) return true;
+bool any_match(const std::regex& re, const std::vector<std::string_view>& names) {
+  for (std::string_view n : names)
+    if (std::regex_search(n.begin(), n.end(), re)) return true;
   return false;
 }
 
-Status check_required(const FamilyRules& family, const ModelConfig& config,
-                      const std::vector<CheckpointTensor>& tensors) {
+// "model.layers.17.mlp.experts.3.up_proj.weight" -> "model.layers.#.mlp.experts.#.up_proj.weight".
+// Built-in rules treat every layer and expert number alike, so one regex search per
+// name shape decides for all names of that shape (a few hundred shapes in 140k names).
+std::string name_shape(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  std::size_t i = 0;
+  while (i < name.size()) {
+    std::size_t j = i;
+    while (j < name.size() && name[j] >= '0' && name[j] <= '9') ++j;
+    const bool component = j > i && (i == 0 || name[i - 1] == '.') && (j == name.size() || name[j] == '.');
+    if (component) {
+      out += '#';
+      i = j;
+    } else {
+      out += name[i++];
+    }
+  }
+  return out;
+}
+
+// `names`: the names the rules see (a quantized tensor's layer weight, "P.weight");
+// `shapes`: their name_shape.
+Status check_required(const FamilyRules& family, const ModelConfig& config, const std::vector<std::string_view>& names,
+                      const std::vector<std::string>& shapes) {
   std::vector<std::string> missing;
   for (const std::string& p : family.required)
-    if (!any_match(std::regex(p), tensors)) missing.push_back(readable(p));
+    if (!any_match(std::regex(p), names)) missing.push_back(readable(p));
   // Per-layer patterns: one pass over the names collects the layers present.
   std::int64_t layers = config.num_hidden_layers.value_or(0);
   for (const std::string& p : family.required_per_layer) {
@@ -56,9 +82,13 @@ Status check_required(const FamilyRules& family, const ModelConfig& config,
     q.replace(at, 3, "(\\d+)");
     std::regex re(q);
     std::vector<bool> present(static_cast<std::size_t>(std::max<std::int64_t>(layers, 0)), false);
-    std::smatch m;
-    for (const CheckpointTensor& t : tensors) {
-      if (!std::regex_search(t.info.name, m, re)) continue;
+    std::match_results<std::string_view::const_iterator> m;
+    std::unordered_map<std::string_view, bool> shape_matches;
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const std::string_view n = names[k];
+      auto [it, fresh] = shape_matches.try_emplace(shapes[k], false);
+      if (fresh) it->second = std::regex_search(n.begin(), n.end(), re);
+      if (!it->second || !std::regex_search(n.begin(), n.end(), m, re)) continue;
       std::size_t i = std::stoull(m[group].str());
       if (i < present.size()) present[i] = true;
     }
@@ -79,12 +109,28 @@ Status check_required(const FamilyRules& family, const ModelConfig& config,
 Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vector<CheckpointTensor>& tensors,
                                        const PlanOptions& options) {
   TpValidation validation = validate_tensor_parallel(config, options.world_size);
+  if (options.expert_parallel && config.moe && options.world_size >= 1) {
+    // Whole experts: their width is never split.
+    std::erase_if(validation.problems, [](const TpProblem& p) { return p.field == "expert_intermediate_size"; });
+    const SliceRange last = expert_range(config.moe->num_experts, options.world_size, options.world_size - 1);
+    const SliceRange first = expert_range(config.moe->num_experts, options.world_size, 0);
+    validation.notes.push_back("expert parallel: " + std::to_string(config.moe->num_experts) + " experts, " +
+                               std::to_string(first.length) + " on rank 0 ... " + std::to_string(last.length) +
+                               " on rank " + std::to_string(options.world_size - 1) + ", whole");
+  }
   if (!validation.ok()) {
     std::vector<std::string> lines;
     for (const TpProblem& p : validation.problems) lines.push_back(p.field + ": " + p.message);
     return Error(ErrorKind::invalid_plan, "model " + config.source + " cannot be split for tp " +
                                               std::to_string(options.world_size) + ":" + join_lines(lines));
   }
+
+  if (config.quantization && config.quantization->method == QuantMethod::bitsandbytes && options.world_size > 1)
+    return Error(ErrorKind::invalid_plan,
+                 "model " + config.source + " is pre-quantized with bitsandbytes, whose packed 4/8-bit weights and "
+                 "quant_state cannot be split: tp " + std::to_string(options.world_size) +
+                 " is refused (vLLM: \"Prequant BitsAndBytes models with tensor parallelism is not supported\"); "
+                 "use tp 1, pipeline parallelism, or the unquantized checkpoint");
 
   std::vector<Rule> rules;
   if (!options.rules_json.empty()) {
@@ -94,7 +140,19 @@ Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vec
   if (family.rules.empty() && rules.empty())
     return unsupported("no tensor-parallel rules for model_type '" + config.model_type + "' (" + config.source +
                        "); pass a rules file");
-  HUBLOAD_TRY(check_required(family, config, tensors));
+  // Scales, packed weights and zero points take the rule of their layer's weight.
+  std::vector<std::optional<plan_internal::QuantLayout>> quantized(tensors.size());
+  std::vector<std::string_view> rule_names(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    quantized[i] = plan_internal::quant_layout(tensors[i].info.name, tensors[i].info, config.quantization);
+    rule_names[i] = quantized[i] ? std::string_view(quantized[i]->weight_name) : std::string_view(tensors[i].info.name);
+  }
+  std::vector<std::string> shapes(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) shapes[i] = name_shape(rule_names[i]);
+  HUBLOAD_TRY(check_required(family, config, rule_names, shapes));
+  // A rules file may name particular layers: then every name is matched on its own.
+  const bool memoize = options.rules_json.empty();
+  std::unordered_map<std::string_view, const Rule*> rule_of_shape;
   for (Rule& r : family.rules) rules.push_back(std::move(r));
 
   plan_internal::SplitContext ctx;
@@ -103,23 +161,48 @@ Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vec
   ctx.kv_heads = config.num_key_value_heads.value_or(ctx.q_heads);
   ctx.options = &options;
 
+  plan_internal::QuantSplitter quant(ctx);
+  // FP8 block scales need their weight's exact size (the last block may be partial).
+  std::unordered_map<std::string_view, const TensorInfo*> by_name;
+  if (config.quantization) {
+    by_name.reserve(tensors.size());
+    for (const CheckpointTensor& t : tensors) by_name.emplace(t.info.name, &t.info);
+  }
+
   ShardPlan plan;
   plan.world_size = options.world_size;
   plan.model_type = config.model_type;
   plan.row_bias = options.row_bias;
   plan.notes = validation.notes;
   std::vector<std::string> unmatched, problems;
-  for (const CheckpointTensor& t : tensors) {
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const CheckpointTensor& t = tensors[i];
     TensorPlan tp;
     tp.name = t.info.name;
     tp.file = t.file;
     tp.info = t.info;
-    const Rule* match = nullptr;
-    for (const Rule& r : rules) {
-      if (std::regex_search(t.info.name, r.re)) {
-        match = &r;
-        break;
+    if (options.expert_parallel && config.moe) {
+      if (auto ep = plan_internal::expert_parallel_slices(t.info, config.moe->num_experts, options.world_size)) {
+        tp.strategy = Strategy::experts;
+        tp.rule = "(expert parallel)";
+        tp.ranks = std::move(*ep);
+        plan.tensors.push_back(std::move(tp));
+        continue;
       }
+    }
+    const std::string_view rule_name = rule_names[i];
+    auto memo = memoize ? rule_of_shape.find(shapes[i]) : rule_of_shape.end();
+    const Rule* match = nullptr;
+    if (memo != rule_of_shape.end()) {
+      match = memo->second;
+    } else {
+      for (const Rule& r : rules) {
+        if (std::regex_search(rule_name.begin(), rule_name.end(), r.re)) {
+          match = &r;
+          break;
+        }
+      }
+      if (memoize) rule_of_shape.emplace(shapes[i], match);
     }
     int dim = -1;
     if (match) {
@@ -133,7 +216,11 @@ Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vec
       unmatched.push_back(t.info.name);
       continue;
     }
-    Result<std::vector<TensorSlice>> slices = plan_internal::split_tensor(t.info, tp.strategy, dim, ctx);
+    Result<std::vector<TensorSlice>> slices = [&] {
+      if (!quantized[i]) return plan_internal::split_tensor(t.info, tp.strategy, dim, ctx);
+      auto w = by_name.find(quantized[i]->weight_name);
+      return quant.split(t.info, *quantized[i], tp.strategy, dim, w == by_name.end() ? nullptr : w->second);
+    }();
     if (!slices) {
       problems.push_back(slices.error().message());
       continue;

@@ -35,7 +35,8 @@ void add_lm_head_rule(FamilyRules& rules, const ModelConfig& config, const std::
 }
 
 FamilyRules family_rules(const ModelConfig& config) {
-  const std::string& t = config.model_type;
+  // The family, not model_type: custom types (kimi_k2) plan by their architecture's family.
+  const std::string& t = config.family.empty() ? config.model_type : config.family;
   if (t == "llama" || t == "mistral" || t == "mixtral" || t == "qwen2" || t == "qwen2_moe" || t == "qwen3" ||
       t == "qwen3_moe" || t == "gemma" || t == "gemma2" || t == "phi3")
     return llama_family_rules(config);
@@ -44,6 +45,7 @@ FamilyRules family_rules(const ModelConfig& config) {
   if (t == "bloom") return bloom_family_rules(config);
   if (t == "falcon" || t == "RefinedWeb" || t == "RefinedWebModel") return falcon_family_rules(config);
   if (t == "opt") return opt_family_rules(config);
+  if (t == "deepseek_v2" || t == "deepseek_v3") return deepseek_family_rules(config);
   return {};
 }
 

@@ -43,6 +43,7 @@ FamilyRules neox_family_rules(const ModelConfig& config);   // GPT-NeoX
 FamilyRules bloom_family_rules(const ModelConfig& config);
 FamilyRules falcon_family_rules(const ModelConfig& config);
 FamilyRules opt_family_rules(const ModelConfig& config);
+FamilyRules deepseek_family_rules(const ModelConfig& config);  // DeepSeek-V2/V3/R1, Kimi-K2 (MLA, MoE, MTP)
 
 // The lm_head rule shared by the families: vocab-parallel when untied, skipped
 // ("tied") when tied. Adds the untied head to `required`.

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -20,7 +21,7 @@ u64 elements(const Shape& s) {
   return n;
 }
 
-std::size_t elem_size(DType d) { return d == DType::F32 ? 4 : 2; }
+std::size_t elem_size(DType d) { return std::max<std::size_t>(1, dtype_bits(d) / 8); }
 
 std::uint16_t to_bf16(float f) {
   std::uint32_t b;

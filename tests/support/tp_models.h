@@ -56,4 +56,18 @@ std::string tiny_config_json(const std::string& model_type, const TinyDims& dims
 void write_tiny_model(const std::filesystem::path& dir, const std::string& model_type, const TinyDims& dims,
                       DType dtype);
 
+// ---- Frontier layouts (tp_models_frontier.cpp) -------------------------------------
+// The published tensor names, with shapes from `config` (a real config gives the real
+// layout). DeepSeek-V2/V3/R1 and Kimi-K2: MLA (q_proj when q_lora_rank is null), the
+// dense and MoE layers, the MTP layers after the main ones; with fp8 every quantized
+// linear gets its 128x128 block weight_scale_inv (F32) and is F8_E4M3.
+std::vector<TensorSpec> deepseek_specs(const ModelConfig& config, bool fp8);
+// Llama-style names (Llama, Qwen2/3, Qwen3-MoE) with each linear layer in the
+// config's quantized layout: FP8 block, AWQ or GPTQ (qweight/qzeros/scales[/g_idx]).
+std::vector<TensorSpec> quantized_llama_specs(const ModelConfig& config);
+// Kimi-K2 (testdata/kimi-k2-config.json): model_type kimi_k2 on DeepseekV3ForCausalLM.
+ModelConfig kimi_k2_config();
+// Header-only tensors: offsets back to back from 0, no data.
+std::vector<CheckpointTensor> spec_tensors(const std::vector<TensorSpec>& specs);
+
 }  // namespace hubload::testing
