@@ -171,13 +171,13 @@ TEST_P(CacheManageTest, FlippedByteIsFoundOfflineWithBothHashesAndNothingElse) {
   EXPECT_TRUE(report->unreadable.empty());
   for (const BlobProblem& p : report->mismatches) {
     if (p.algorithm == "sha256") {
-      EXPECT_EQ(p.expected, util::sha256_hex(util::bytes_of(kWeights)));
-      EXPECT_EQ(p.actual, util::sha256_hex(util::bytes_of(flipped)));
+      EXPECT_EQ(p.expected, util_internal::sha256_hex(util_internal::bytes_of(kWeights)));
+      EXPECT_EQ(p.actual, util_internal::sha256_hex(util_internal::bytes_of(flipped)));
       EXPECT_EQ(p.files.size(), 2u);  // linked from both revisions
     } else {
       EXPECT_EQ(p.algorithm, "git-sha1");
-      EXPECT_EQ(p.expected, util::git_blob_sha1_hex(util::bytes_of("{\"v\":2}")));
-      EXPECT_EQ(p.actual, util::git_blob_sha1_hex(util::bytes_of("{\"w\":2}")));
+      EXPECT_EQ(p.expected, util_internal::git_blob_sha1_hex(util_internal::bytes_of("{\"v\":2}")));
+      EXPECT_EQ(p.actual, util_internal::git_blob_sha1_hex(util_internal::bytes_of("{\"w\":2}")));
     }
   }
   EXPECT_FALSE(report->ok());

@@ -8,7 +8,7 @@
 #include "support/test_support.h"
 #include "util/digest.h"
 
-namespace hubload::util {
+namespace hubload::util_internal {
 namespace {
 
 constexpr const char* kSha256Empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -129,4 +129,4 @@ TEST(Digest, FixedLengthHexChecks) {
 }
 
 }  // namespace
-}  // namespace hubload::util
+}  // namespace hubload::util_internal

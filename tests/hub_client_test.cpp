@@ -79,10 +79,10 @@ TEST_F(HubClientTest, ModelDownloadFetchesConfigIndexAndExactlyTheIndexedShards)
 TEST_F(HubClientTest, SnapshotEntriesAreRelativeSymlinksToBlobsNamedByEtag) {
   ASSERT_TRUE(download_model("acme/tiny", options));
   const fs::path snap = repo_dir() / "snapshots" / model.main_commit;
-  const std::string sha = util::sha256_hex(util::bytes_of(std::string(5000, 'x')));
+  const std::string sha = util_internal::sha256_hex(util_internal::bytes_of(std::string(5000, 'x')));
   EXPECT_EQ(fs::read_symlink(snap / "model-00001-of-00002.safetensors").string(), "../../blobs/" + sha);
   const std::string config = R"({"model_type": "llama", "hidden_size": 8})";
-  EXPECT_EQ(fs::read_symlink(snap / "config.json").string(), "../../blobs/" + util::git_blob_sha1_hex(util::bytes_of(config)));
+  EXPECT_EQ(fs::read_symlink(snap / "config.json").string(), "../../blobs/" + util_internal::git_blob_sha1_hex(util_internal::bytes_of(config)));
   EXPECT_TRUE(fs::exists(tmp.path() / "cache" / ".locks" / "models--acme--tiny" / (sha + ".lock")));
   for (auto& e : fs::directory_iterator(repo_dir() / "blobs")) {
     EXPECT_EQ(e.path().string().find(".incomplete"), std::string::npos) << e.path();
@@ -93,7 +93,7 @@ TEST_F(HubClientTest, SubfolderFileLinksOneLevelDeeper) {
   auto path = hub_download("acme/tiny", "sub/notes.txt", options.hub);
   ASSERT_TRUE(path) << path.error().to_string();
   EXPECT_EQ(testing::read_file(*path), "notes\n");
-  EXPECT_EQ(fs::read_symlink(*path).string(), "../../../blobs/" + util::git_blob_sha1_hex(util::bytes_of("notes\n")));
+  EXPECT_EQ(fs::read_symlink(*path).string(), "../../../blobs/" + util_internal::git_blob_sha1_hex(util_internal::bytes_of("notes\n")));
 }
 
 TEST_F(HubClientTest, SkipWeightsFetchesConfigAndIndexOnly) {
@@ -326,7 +326,7 @@ TEST_F(HubClientTest, PythonLayoutWrittenByHandResolvesOffline) {
   const fs::path repo = tmp.path() / "cache" / "models--org--hand";
   const std::string commit = "0123456789abcdef0123456789abcdef01234567";
   const std::string config = R"({"model_type": "gpt2"})";
-  const std::string etag = util::git_blob_sha1_hex(util::bytes_of(config));
+  const std::string etag = util_internal::git_blob_sha1_hex(util_internal::bytes_of(config));
   testing::write_file(repo / "blobs" / etag, config);
   testing::write_file(repo / "blobs" / std::string(64, 'e'), "weights");
   testing::write_file(repo / "refs" / "main", commit);

@@ -33,7 +33,7 @@ std::string content(char seed) {
 // The request path of a blob on the CDN listener: "/blobs/<sha256>?...". It
 // names only CDN requests, never the Hub's HEAD, on either side of the wire.
 std::string cdn_pattern(const std::string& bytes) {
-  return "/blobs/" + util::sha256_hex(util::bytes_of(bytes)) + "*";
+  return "/blobs/" + util_internal::sha256_hex(util_internal::bytes_of(bytes)) + "*";
 }
 
 FaultRule once(FaultRule::Kind kind, const std::string& bytes, std::uint64_t at = 0) {
@@ -116,8 +116,8 @@ TEST_P(SeamFaultsTest, EachTransientFaultCostsOneRetryAndEveryFileArrivesWhole) 
   auto result = download_model("acme/seam", download);
   ASSERT_TRUE(result) << result.error().to_string();
   for (const auto& [path, bytes] : files) {
-    EXPECT_EQ(util::sha256_hex(util::bytes_of(testing::read_file(result->snapshot / path))),
-              util::sha256_hex(util::bytes_of(bytes)))
+    EXPECT_EQ(util_internal::sha256_hex(util_internal::bytes_of(testing::read_file(result->snapshot / path))),
+              util_internal::sha256_hex(util_internal::bytes_of(bytes)))
         << path;
     EXPECT_EQ(of(path).bytes_done, kFileSize) << path;
   }
@@ -145,10 +145,10 @@ TEST_P(SeamFaultsTest, CorruptBytesAreFetchedAgainOnceThenFailNamingBothHashes) 
   auto path = hub_download("acme/seam", "clean.safetensors", options);
   ASSERT_FALSE(path);
   EXPECT_EQ(path.error().kind(), ErrorKind::integrity);
-  const std::string expected = util::sha256_hex(util::bytes_of(files["clean.safetensors"]));
+  const std::string expected = util_internal::sha256_hex(util_internal::bytes_of(files["clean.safetensors"]));
   std::string damaged = files["clean.safetensors"];
   damaged[100] = static_cast<char>(damaged[100] ^ 0x5a);
-  const std::string got = util::sha256_hex(util::bytes_of(damaged));
+  const std::string got = util_internal::sha256_hex(util_internal::bytes_of(damaged));
   EXPECT_NE(path.error().message().find("content hashes to " + got + " but the expected hash is " + expected),
             std::string::npos)
       << path.error().to_string();

@@ -71,7 +71,7 @@ TEST(LoadCli, ShardThenLoadGiveTheSameDigests) {
     const TensorInfo* info = *sf->tensor(t["name"].get<std::string>());
     std::vector<std::byte> bytes(info->size);
     ASSERT_TRUE(sf->read_tensor(*info, bytes).has_value());
-    EXPECT_EQ(t["sha256"], util::sha256_hex(bytes)) << t["name"];
+    EXPECT_EQ(t["sha256"], util_internal::sha256_hex(bytes)) << t["name"];
   }
 
   auto text = testing::run_command(cli() + " load " + (dir / "m").string() +

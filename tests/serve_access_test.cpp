@@ -55,11 +55,11 @@ TEST_F(ServeAccessTest, CdnModeRedirectsLfsFilesWithLinkedHeaders) {
   auto head = cli.Head("/acme/tiny/resolve/main/model.safetensors");
   ASSERT_TRUE(head);
   EXPECT_EQ(head->status, 302);
-  const std::string sha = util::sha256_hex(kWeights);
+  const std::string sha = util_internal::sha256_hex(kWeights);
   EXPECT_EQ(head->get_header_value("X-Linked-Etag"), "\"" + sha + "\"");
   EXPECT_EQ(head->get_header_value("X-Linked-Size"), "5000");
   EXPECT_EQ(head->get_header_value("X-Repo-Commit"), hub.commit("acme/tiny"));
-  EXPECT_EQ(head->get_header_value("ETag"), "\"" + util::git_blob_sha1_hex(serve_internal::lfs_pointer(sha, 5000)) + "\"");
+  EXPECT_EQ(head->get_header_value("ETag"), "\"" + util_internal::git_blob_sha1_hex(serve_internal::lfs_pointer(sha, 5000)) + "\"");
   std::string location = head->get_header_value("Location");
   const std::string prefix = hub.cdn_url() + "/blobs/" + sha + "?";
   ASSERT_EQ(location.rfind(prefix, 0), 0u) << location;

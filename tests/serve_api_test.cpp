@@ -69,11 +69,11 @@ TEST_F(ServeApiTest, RepoInfoWithBlobsHasSizesAndLfs) {
   const json& weights = info["siblings"][1];
   EXPECT_EQ(weights["rfilename"], "model.safetensors");
   EXPECT_EQ(weights["size"], 3000);
-  EXPECT_EQ(weights["lfs"]["sha256"], util::sha256_hex(kWeights));
+  EXPECT_EQ(weights["lfs"]["sha256"], util_internal::sha256_hex(kWeights));
   EXPECT_EQ(weights["lfs"]["size"], 3000);
   // 43 ("version ...v1\n") + 76 ("oid sha256:<64>\n") + 10 ("size 3000\n")
   EXPECT_EQ(weights["lfs"]["pointerSize"], 129);
-  EXPECT_EQ(info["siblings"][0]["blobId"], util::git_blob_sha1_hex("{}"));
+  EXPECT_EQ(info["siblings"][0]["blobId"], util_internal::git_blob_sha1_hex("{}"));
   EXPECT_FALSE(info["siblings"][0].contains("lfs"));
 }
 
@@ -89,9 +89,9 @@ TEST_F(ServeApiTest, TreeListsOneLevelOrRecursively) {
   json top = get_json("/api/models/acme/tiny/tree/main");
   EXPECT_EQ(paths(top), (std::vector<std::string>{"config.json", "model.safetensors", "sub"}));
   EXPECT_EQ(top[2]["type"], "directory");
-  EXPECT_EQ(top[0]["oid"], util::git_blob_sha1_hex("{}"));
-  EXPECT_EQ(top[1]["lfs"]["oid"], util::sha256_hex(kWeights));
-  EXPECT_EQ(top[1]["oid"], util::git_blob_sha1_hex(serve_internal::lfs_pointer(util::sha256_hex(kWeights), 3000)));
+  EXPECT_EQ(top[0]["oid"], util_internal::git_blob_sha1_hex("{}"));
+  EXPECT_EQ(top[1]["lfs"]["oid"], util_internal::sha256_hex(kWeights));
+  EXPECT_EQ(top[1]["oid"], util_internal::git_blob_sha1_hex(serve_internal::lfs_pointer(util_internal::sha256_hex(kWeights), 3000)));
   EXPECT_FALSE(top[1].contains("xetHash"));
 
   const std::vector<std::string> all = {"config.json", "model.safetensors", "sub", "sub/deeper", "sub/deeper/x.txt",
@@ -162,7 +162,7 @@ TEST_F(ServeApiTest, PathsInfoAcceptsJsonAndForm) {
   ASSERT_TRUE(f);
   json fj = json::parse(f->body);
   ASSERT_EQ(fj.size(), 1u);
-  EXPECT_EQ(fj[0]["lfs"]["oid"], util::sha256_hex(kWeights));
+  EXPECT_EQ(fj[0]["lfs"]["oid"], util_internal::sha256_hex(kWeights));
   EXPECT_EQ(fj[0]["lastCommit"]["id"], hub.commit("acme/tiny", "main"));
 }
 
@@ -176,18 +176,18 @@ TEST_F(ServeApiTest, FolderRepoHasADeterministicCommitThatFollowsChanges) {
   auto info = cli.Get("/api/models/local/tiny");
   ASSERT_TRUE(info);
   std::string sha = json::parse(info->body)["sha"];
-  EXPECT_TRUE(util::is_git_sha1_hex(sha));
+  EXPECT_TRUE(util_internal::is_git_sha1_hex(sha));
   auto again = cli.Get("/api/models/local/tiny");
   EXPECT_EQ(json::parse(again->body)["sha"], sha);
 
   auto small = cli.Head(("/local/tiny/resolve/" + sha + "/sub/notes.txt").c_str());
   ASSERT_TRUE(small);
   EXPECT_EQ(small->status, 200);
-  EXPECT_EQ(small->get_header_value("ETag"), "\"" + util::git_blob_sha1_hex("notes") + "\"");
+  EXPECT_EQ(small->get_header_value("ETag"), "\"" + util_internal::git_blob_sha1_hex("notes") + "\"");
   EXPECT_EQ(small->get_header_value("X-Repo-Commit"), sha);
   auto big = cli.Head("/local/tiny/resolve/main/model.safetensors");
   ASSERT_TRUE(big);
-  EXPECT_EQ(big->get_header_value("X-Linked-Etag"), "\"" + util::sha256_hex(kWeights) + "\"");
+  EXPECT_EQ(big->get_header_value("X-Linked-Etag"), "\"" + util_internal::sha256_hex(kWeights) + "\"");
 
   write_file(dir / "extra.txt", "new");
   auto changed = cli.Get("/api/models/local/tiny");

@@ -32,7 +32,7 @@ TEST_F(ServeResolveTest, HeadOfRegularFileHasCommitEtagAndLength) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("X-Repo-Commit"), hub.commit("acme/tiny", "main"));
-  EXPECT_EQ(res->get_header_value("ETag"), "\"" + util::git_blob_sha1_hex(kConfig) + "\"");
+  EXPECT_EQ(res->get_header_value("ETag"), "\"" + util_internal::git_blob_sha1_hex(kConfig) + "\"");
   EXPECT_EQ(res->get_header_value("Content-Length"), std::to_string(kConfig.size()));
   EXPECT_EQ(res->get_header_value("Accept-Ranges"), "bytes");
   EXPECT_FALSE(res->has_header("X-Linked-Etag"));
@@ -48,7 +48,7 @@ TEST_F(ServeResolveTest, GetOfRegularFileReturnsItsBytes) {
 }
 
 TEST_F(ServeResolveTest, LfsFileWithoutCdnAnswers200WithContentHash) {
-  const std::string sha = util::sha256_hex(kWeights);
+  const std::string sha = util_internal::sha256_hex(kWeights);
   auto res = client().Head("/acme/tiny/resolve/main/model.safetensors");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);

@@ -202,9 +202,9 @@ TEST(ContentHasher, RejectsEtagsThatNameNoHash) {
   auto h = ContentHasher::for_etag_length(32, 0);
   ASSERT_FALSE(h);
   EXPECT_EQ(h.error().kind(), ErrorKind::invalid_input);
-  EXPECT_TRUE(ContentHasher::is_hash_etag("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"));
-  EXPECT_FALSE(ContentHasher::is_hash_etag("3B18E512DBA79E4C8300DD08AEB37F8E728B8DAD"));
-  EXPECT_FALSE(ContentHasher::is_hash_etag("\"3b18e512dba79e4c8300dd08aeb37f8e728b8dad\""));
+  EXPECT_TRUE(util_internal::is_hash_etag("3b18e512dba79e4c8300dd08aeb37f8e728b8dad"));
+  EXPECT_FALSE(util_internal::is_hash_etag("3B18E512DBA79E4C8300DD08AEB37F8E728B8DAD"));
+  EXPECT_FALSE(util_internal::is_hash_etag("\"3b18e512dba79e4c8300dd08aeb37f8e728b8dad\""));
 }
 
 }  // namespace

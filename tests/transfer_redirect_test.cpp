@@ -25,7 +25,7 @@ TEST(TransferRedirect, RangesFollowTheCdnRedirectWithoutTheToken) {
   file.url = hub.url() + "/acme/r/resolve/main/w.safetensors";
   file.dest = dir.path() / "w.safetensors";
   file.size = bytes.size();
-  file.expected_hash = util::sha256_hex(util::bytes_of(bytes));
+  file.expected_hash = util_internal::sha256_hex(util_internal::bytes_of(bytes));
   file.headers.set("Authorization", "Bearer hf_for_the_hub_only");
   TransferOptions options;
   options.connections = 4;

@@ -6,7 +6,7 @@
 
 #include "util/percent_encoding.h"
 
-namespace hubload::util {
+namespace hubload::util_internal {
 namespace {
 
 TEST(PercentEncoding, KeepsOnlyUnreservedCharacters) {
@@ -35,4 +35,4 @@ TEST(PercentEncoding, RejectsMalformedEscapes) {
 }
 
 }  // namespace
-}  // namespace hubload::util
+}  // namespace hubload::util_internal

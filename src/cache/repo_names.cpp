@@ -96,7 +96,7 @@ Status validate_repo_id(std::string_view repo_id) {
   return check_part(repo_id, repo_id.substr(slash + 1));
 }
 
-bool is_commit_hash(std::string_view revision) { return util::is_git_sha1_hex(revision); }
+bool is_commit_hash(std::string_view revision) { return util_internal::is_git_sha1_hex(revision); }
 
 Status validate_repo_file_path(std::string_view path) {
   auto bad = [&](std::string_view why) {

@@ -27,8 +27,8 @@ struct Work {
 Result<std::string> hash_blob(const fs::path& path, bool git) {
   HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path.string()));
   ::posix_fadvise(file.fd(), 0, 0, POSIX_FADV_SEQUENTIAL);  // doubles kernel read-ahead for one pass
-  HUBLOAD_ASSIGN_OR_RETURN(util::Digest digest, git ? util::Digest::start_git_blob(file.size())
-                                                    : util::Digest::start(util::DigestAlgo::sha256));
+  HUBLOAD_ASSIGN_OR_RETURN(util_internal::Digest digest, git ? util_internal::Digest::start_git_blob(file.size())
+                                                    : util_internal::Digest::start(util_internal::DigestAlgo::sha256));
   HUBLOAD_TRY(digest.update_from(file));
   return digest.finish_hex();
 }
@@ -74,7 +74,7 @@ Result<VerifyReport> verify_cache(const CacheScan& scan, const VerifyOptions& op
     for (const CachedFile& f : rev->files) {
       ++report.files;
       const std::string where = fmt::format("{}/{}", rev->commit, f.path);
-      const bool hex = util::is_lower_hex(f.blob);
+      const bool hex = util_internal::is_lower_hex(f.blob);
       if (!hex || (f.blob.size() != 40 && f.blob.size() != 64)) {
         report.warnings.push_back(fmt::format("{}: {} is not named by a content hash, not verified",
                                               repo->display_id(), where));

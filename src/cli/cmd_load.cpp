@@ -70,7 +70,7 @@ int run_load(const LoadCli& o) {
     nlohmann::json tensors = nlohmann::json::array();
     for (const LoadedTensor& t : loaded->tensors)
       tensors.push_back({{"name", t.name}, {"dtype", std::string(to_string(t.dtype))}, {"shape", t.shape},
-                         {"bytes", t.bytes.size()}, {"sha256", util::sha256_hex(t.bytes)}});
+                         {"bytes", t.bytes.size()}, {"sha256", util_internal::sha256_hex(t.bytes)}});
     print_json({{"rank", o.rank}, {"world_size", o.tp.tp}, {"method", o.mmap ? "mmap" : "pread"},
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
@@ -80,7 +80,7 @@ int run_load(const LoadCli& o) {
   }
   for (const LoadedTensor& t : loaded->tensors)
     std::cout << fmt::format("{:<60} {:<5} [{}] {}\n", t.name, to_string(t.dtype), fmt::join(t.shape, ", "),
-                             util::sha256_hex(t.bytes));
+                             util_internal::sha256_hex(t.bytes));
   std::cout << fmt::format(
       "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring), {} tensors, {} in memory)\n",
       o.rank, o.tp.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,

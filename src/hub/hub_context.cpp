@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/percent_encoding.h"
+
 namespace hubload::hub_internal {
 
 Result<HubContext> make_context(std::string_view repo_id, const HubOptions& options) {
@@ -18,20 +20,6 @@ Result<HubContext> make_context(std::string_view repo_id, const HubOptions& opti
   return ctx;
 }
 
-std::string percent_encode(std::string_view text, bool keep_slash) {
-  std::string out;
-  for (unsigned char c : text) {
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '_' || c == '.' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 namespace {
 std::string_view url_prefix(RepoType type) {
   switch (type) {
@@ -45,7 +33,7 @@ std::string_view url_prefix(RepoType type) {
 
 std::string resolve_url(const HubContext& ctx, std::string_view revision, std::string_view path) {
   return fmt::format("{}/{}{}/resolve/{}/{}", ctx.endpoint, url_prefix(ctx.cache.type()), ctx.cache.repo_id(),
-                     percent_encode(revision, false), percent_encode(path, true));
+                     util_internal::percent_encode(revision, false), util_internal::percent_encode(path, true));
 }
 
 std::string api_url(const HubContext& ctx, std::string_view suffix) {

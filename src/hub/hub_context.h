@@ -32,9 +32,6 @@ struct HubContext {
 // except to read a token file when token discovery reaches it.
 Result<HubContext> make_context(std::string_view repo_id, const HubOptions& options);
 
-// Percent-encoding as the Python client does it: everything but unreserved
-// characters; keep_slash keeps '/' (file paths in /resolve/).
-std::string percent_encode(std::string_view text, bool keep_slash);
 
 // {endpoint}/{prefix}{repo}/resolve/{rev}/{path}
 std::string resolve_url(const HubContext& ctx, std::string_view revision, std::string_view path);

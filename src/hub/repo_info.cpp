@@ -7,6 +7,7 @@
 #include "hub/file_metadata.h"
 #include "hub/hub_context.h"
 #include "hub/repo_listing.h"
+#include "util/percent_encoding.h"
 
 namespace hubload::hub_internal {
 namespace {
@@ -80,7 +81,7 @@ std::string next_link(const HttpHeaders& headers) {
 
 Result<std::vector<RepoFileInfo>> list_tree(const HubContext& ctx, std::string_view commit) {
   std::vector<RepoFileInfo> files;
-  std::string url = api_url(ctx, fmt::format("/tree/{}?recursive=true&expand=false", percent_encode(commit, false)));
+  std::string url = api_url(ctx, fmt::format("/tree/{}?recursive=true&expand=false", util_internal::percent_encode(commit, false)));
   for (int page = 0; !url.empty(); ++page) {
     if (page >= kMaxTreePages) return invalid_input(fmt::format("{}: more than {} tree pages", url, kMaxTreePages));
     HttpHeaders headers;
@@ -104,7 +105,7 @@ Result<std::vector<RepoFileInfo>> list_tree(const HubContext& ctx, std::string_v
 }  // namespace
 
 Result<RepoInfo> repo_info(const HubContext& ctx, std::string_view revision) {
-  const std::string url = api_url(ctx, fmt::format("/revision/{}?blobs=true", percent_encode(revision, false)));
+  const std::string url = api_url(ctx, fmt::format("/revision/{}?blobs=true", util_internal::percent_encode(revision, false)));
   const std::string what = fmt::format("repo info of {} at revision '{}'", ctx.cache.repo_id(), revision);
   HUBLOAD_ASSIGN_OR_RETURN(nlohmann::json doc, get_json(ctx, url, what));
   if (!doc.is_object()) return invalid_input(fmt::format("{}: {} is not a JSON object", what, url));

@@ -35,7 +35,7 @@ Result<json> file_entry(const RepoFile& f, HashCache& hashes) {
 }
 
 json directory_entry(const std::string& path, const std::string& commit) {
-  return {{"type", "directory"}, {"oid", util::sha1_hex("tree " + commit + " " + path)}, {"size", 0}, {"path", path}};
+  return {{"type", "directory"}, {"oid", util_internal::sha1_hex("tree " + commit + " " + path)}, {"size", 0}, {"path", path}};
 }
 
 std::set<std::string> directories(const std::vector<RepoFile>& files) {
@@ -90,7 +90,7 @@ void ServerImpl::handle_repo_info(const httplib::Request& req, httplib::Response
     siblings.push_back(std::move(s));
   }
   const bool gated = opts.gated.count(r.repo_id) != 0;
-  json info{{"_id", util::sha1_hex(repo_key(r.type, r.repo_id)).substr(0, 24)},
+  json info{{"_id", util_internal::sha1_hex(repo_key(r.type, r.repo_id)).substr(0, 24)},
             {"id", r.repo_id},
             {"sha", commit},
             {"private", false},
@@ -154,11 +154,11 @@ void ServerImpl::handle_tree(const httplib::Request& req, httplib::Response& res
   }
   if (end < items.size()) {
     std::string next = host_for_links(req) + "/api/" + std::string(to_string(r.type)) + "s/" + r.repo_id + "/tree/" +
-                       util::percent_encode(r.revision.empty() ? "main" : r.revision, false);
-    if (!r.path.empty()) next += "/" + util::percent_encode(r.path, false);
+                       util_internal::percent_encode(r.revision.empty() ? "main" : r.revision, false);
+    if (!r.path.empty()) next += "/" + util_internal::percent_encode(r.path, false);
     std::string query;
     for (const auto& [k, v] : req.params) {
-      if (k != "cursor") query += (query.empty() ? "?" : "&") + util::percent_encode(k, false) + "=" + util::percent_encode(v, false);
+      if (k != "cursor") query += (query.empty() ? "?" : "&") + util_internal::percent_encode(k, false) + "=" + util_internal::percent_encode(v, false);
     }
     next += query + (query.empty() ? "?" : "&") + "cursor=" + std::to_string(end);
     res.set_header("Link", "<" + next + ">; rel=\"next\"");

@@ -51,10 +51,10 @@ class CacheRepo final : public RepoSource {
       f.size = e.file_size(ec);
       if (ec) return errno_error(e.path().string(), ec.value());
       std::string blob = e.is_symlink(ec) ? fs::read_symlink(e.path(), ec).filename().string() : "";
-      if (util::is_sha256_hex(blob)) {
+      if (util_internal::is_sha256_hex(blob)) {
         f.lfs = true;
         f.sha256 = blob;
-      } else if (util::is_git_sha1_hex(blob)) {
+      } else if (util_internal::is_git_sha1_hex(blob)) {
         f.git_sha1 = blob;
       } else {
         f.lfs = looks_like_lfs(f.path, f.size, threshold_);  // a copy, not a link: hash on demand

@@ -72,7 +72,7 @@ class FolderRepoSource final : public RepoSource {
     std::sort(files->begin(), files->end(), [](const RepoFile& a, const RepoFile& b) { return a.path < b.path; });
     std::string fingerprint;
     for (const RepoFile& f : *files) fingerprint += f.path + '\0' + std::to_string(f.size) + '\0' + mtimes[f.path] + '\n';
-    return Listing{std::move(files), util::sha1_hex(fingerprint)};
+    return Listing{std::move(files), util_internal::sha1_hex(fingerprint)};
   }
 
   const fs::path dir_;

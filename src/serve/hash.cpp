@@ -9,7 +9,7 @@ std::string lfs_pointer(std::string_view sha256, std::uint64_t size) {
          std::to_string(size) + "\n";
 }
 
-Result<std::string> HashCache::get(const std::filesystem::path& path, util::BlobDigest kind) {
+Result<std::string> HashCache::get(const std::filesystem::path& path, util_internal::BlobDigest kind) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno_error(path.string(), errno);
   const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
@@ -22,7 +22,7 @@ Result<std::string> HashCache::get(const std::filesystem::path& path, util::Blob
   }
   // Hash outside the lock: two threads may hash the same file once each, which
   // is cheaper than serialising every hash behind one mutex.
-  HUBLOAD_ASSIGN_OR_RETURN(std::string hex, util::file_digest_hex(path, kind));
+  HUBLOAD_ASSIGN_OR_RETURN(std::string hex, util_internal::file_digest_hex(path, kind));
   std::lock_guard lock(mu_);
   entries_[key] = Entry{size, mtime, hex};
   return hex;

@@ -21,12 +21,12 @@ std::string lfs_pointer(std::string_view sha256, std::uint64_t size);
 // Hashes of on-disk files, recomputed when size or mtime changes. Thread-safe.
 class HashCache {
  public:
-  Result<std::string> get(const std::filesystem::path& path, util::BlobDigest kind);
+  Result<std::string> get(const std::filesystem::path& path, util_internal::BlobDigest kind);
 
  private:
   struct Key {
     std::string path;
-    util::BlobDigest kind;
+    util_internal::BlobDigest kind;
     auto operator<=>(const Key&) const = default;
   };
   struct Entry {

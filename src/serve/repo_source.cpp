@@ -11,14 +11,14 @@ Result<FileIds> file_ids(const RepoFile& file, HashCache& hashes) {
   if (file.lfs) {
     ids.sha256 = file.sha256;
     if (ids.sha256.empty()) {
-      HUBLOAD_ASSIGN_OR_RETURN(ids.sha256, hashes.get(file.disk, util::BlobDigest::sha256));
+      HUBLOAD_ASSIGN_OR_RETURN(ids.sha256, hashes.get(file.disk, util_internal::BlobDigest::sha256));
     }
-    ids.oid = util::git_blob_sha1_hex(lfs_pointer(ids.sha256, file.size));
+    ids.oid = util_internal::git_blob_sha1_hex(lfs_pointer(ids.sha256, file.size));
     return ids;
   }
   ids.oid = file.git_sha1;
   if (ids.oid.empty()) {
-    HUBLOAD_ASSIGN_OR_RETURN(ids.oid, hashes.get(file.disk, util::BlobDigest::git_sha1));
+    HUBLOAD_ASSIGN_OR_RETURN(ids.oid, hashes.get(file.disk, util_internal::BlobDigest::git_sha1));
   }
   return ids;
 }

@@ -18,7 +18,7 @@ std::string etag_value(const std::string& s) { return "\"" + s + "\""; }
 
 std::string cdn_signature(const std::string& secret, const std::string& key, const std::string& commit,
                           const std::string& path) {
-  return util::sha256_hex(secret + "\n" + key + "\n" + commit + "\n" + path);
+  return util_internal::sha256_hex(secret + "\n" + key + "\n" + commit + "\n" + path);
 }
 
 }  // namespace
@@ -48,8 +48,8 @@ void ServerImpl::handle_resolve(const httplib::Request& req, httplib::Response& 
       std::string host = wildcard ? req.local_addr : opts.host;
       if (host.find(':') != std::string::npos) host = "[" + host + "]";
       std::string location = "http://" + host + ":" + std::to_string(cdn_port) + "/blobs/" + ids->sha256 +
-                             "?repo=" + util::percent_encode(key, false) + "&commit=" + *commit +
-                             "&path=" + util::percent_encode(file->path, false) +
+                             "?repo=" + util_internal::percent_encode(key, false) + "&commit=" + *commit +
+                             "&path=" + util_internal::percent_encode(file->path, false) +
                              "&sig=" + cdn_signature(cdn_secret, key, *commit, file->path);
       res.status = 302;
       res.set_header("ETag", etag_value(ids->oid));  // the pointer's sha1, as on the Hub
@@ -81,7 +81,7 @@ void ServerImpl::handle_cdn(const httplib::Request& req, httplib::Response& res)
   auto ids = file_ids(*file, hashes);
   if (!ids || req.path != "/blobs/" + ids->sha256) return send_error(res, 404, "", "blob no longer available");
   // A CDN's own ETag is not the content hash; clients must not rely on it.
-  res.set_header("ETag", etag_value(util::sha1_hex(ids->sha256)));
+  res.set_header("ETag", etag_value(util_internal::sha1_hex(ids->sha256)));
   FaultPlan plan;
   if (req.method == "GET") plan = faults.plan(FaultInjector::Scope::body, {req.path, file->path});
   serve_file_body(req, res, file->disk, file->size, plan, counters());

@@ -58,7 +58,7 @@ Route parse_route(std::string_view target) {
   std::vector<std::string> segs;
   for (std::string_view s : raw) {
     std::string d;
-    if (!util::percent_decode(s, d)) {
+    if (!util_internal::percent_decode(s, d)) {
       r.kind = Route::Kind::bad_path;
       return r;
     }

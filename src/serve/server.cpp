@@ -23,7 +23,7 @@ std::string signing_secret() {
   std::random_device rd;
   std::array<std::uint32_t, 8> words{};
   for (auto& w : words) w = rd();
-  return util::sha256_hex(std::as_bytes(std::span(words)));
+  return util_internal::sha256_hex(std::as_bytes(std::span(words)));
 }
 
 Status load_repos(ServerImpl& impl) {

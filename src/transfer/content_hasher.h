@@ -1,6 +1,6 @@
 // The hash a cache blob is named by: sha256 of the content for a 64-hex name
 // (LFS), the git blob sha1 = sha1("blob <size>\0" + content) for a 40-hex name
-// (hub-protocol.md §4). util::Digest underneath; move-only RAII.
+// (hub-protocol.md §4). util_internal::Digest underneath; move-only RAII.
 #pragma once
 
 #include <cstddef>
@@ -19,15 +19,14 @@ class ContentHasher {
   // `etag_length` 64 -> sha256, 40 -> git blob sha1 over `size` bytes; anything
   // else is invalid_input.
   static Result<ContentHasher> for_etag_length(std::size_t etag_length, std::uint64_t size);
-  static bool is_hash_etag(std::string_view etag);  // 40 or 64 lower-case hex
 
   void update(std::span<const std::byte> data) { digest_.update(data); }
   Status update_from(const ReadFile& file) { return digest_.update_from(file); }  // the whole file
   std::string final_hex() { return digest_.finish_hex(); }  // lower-case hex; the hasher is spent afterwards
 
  private:
-  explicit ContentHasher(util::Digest digest) : digest_(std::move(digest)) {}
-  util::Digest digest_;
+  explicit ContentHasher(util_internal::Digest digest) : digest_(std::move(digest)) {}
+  util_internal::Digest digest_;
 };
 
 }  // namespace hubload::transfer_internal

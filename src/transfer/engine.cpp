@@ -41,7 +41,7 @@ Status Engine::open_job(Job& job) {
   std::string hash = f.expected_hash;
   std::optional<ContentHasher> hasher;
   if (!hash.empty()) {
-    if (!ContentHasher::is_hash_etag(hash)) {
+    if (!util_internal::is_hash_etag(hash)) {
       return invalid_input(job.name + ": expected hash '" + hash + "' is neither 40 nor 64 lower-case hex");
     }
     HUBLOAD_ASSIGN_OR_RETURN(auto h, ContentHasher::for_etag_length(hash.size(), f.size));

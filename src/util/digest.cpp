@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-namespace hubload::util {
+namespace hubload::util_internal {
 
 void Digest::CtxFree::operator()(evp_md_ctx_st* ctx) const { EVP_MD_CTX_free(ctx); }
 
@@ -78,4 +78,4 @@ bool is_lower_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-}  // namespace hubload::util
+}  // namespace hubload::util_internal

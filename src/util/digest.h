@@ -16,7 +16,7 @@
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header
 
-namespace hubload::util {
+namespace hubload::util_internal {
 
 enum class DigestAlgo { sha1, sha256 };
 
@@ -70,4 +70,4 @@ inline bool is_sha256_hex(std::string_view s) { return s.size() == 64 && is_lowe
 // An etag that names the content's digest (either kind), not an opaque server tag.
 inline bool is_hash_etag(std::string_view s) { return is_git_sha1_hex(s) || is_sha256_hex(s); }
 
-}  // namespace hubload::util
+}  // namespace hubload::util_internal

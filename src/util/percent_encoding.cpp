@@ -1,6 +1,6 @@
 #include "util/percent_encoding.h"
 
-namespace hubload::util {
+namespace hubload::util_internal {
 namespace {
 
 int hex_value(char c) {
@@ -45,4 +45,4 @@ std::string percent_encode(std::string_view in, bool keep_slash) {
   return out;
 }
 
-}  // namespace hubload::util
+}  // namespace hubload::util_internal

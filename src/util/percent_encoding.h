@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace hubload::util {
+namespace hubload::util_internal {
 
 // Encodes everything but unreserved characters (A-Z a-z 0-9 - . _ ~) as
 // upper-case %XX; `keep_slash` also keeps '/', for multi-segment paths.
@@ -14,4 +14,4 @@ std::string percent_encode(std::string_view in, bool keep_slash);
 // '+': it means a space only in form bodies, never in a path.
 bool percent_decode(std::string_view in, std::string& out);
 
-}  // namespace hubload::util
+}  // namespace hubload::util_internal

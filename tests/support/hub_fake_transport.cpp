@@ -8,8 +8,8 @@
 namespace hubload::testing {
 namespace {
 
-std::string sha256_hex(std::string_view s) { return util::sha256_hex(util::bytes_of(s)); }
-std::string git_blob_sha1_hex(std::string_view s) { return util::git_blob_sha1_hex(util::bytes_of(s)); }
+std::string sha256_hex(std::string_view s) { return util_internal::sha256_hex(util_internal::bytes_of(s)); }
+std::string git_blob_sha1_hex(std::string_view s) { return util_internal::git_blob_sha1_hex(util_internal::bytes_of(s)); }
 
 std::string key(RepoType type, const std::string& id) { return std::string(to_string(type)) + ":" + id; }
 

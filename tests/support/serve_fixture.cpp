@@ -33,8 +33,8 @@ const RepoFiles& FakeRepo::files(const std::string& revision) const {
 
 std::string FakeRepo::commit(const std::string& revision) const {
   std::string text = "commit " + type_ + ":" + id_ + "\n" + revision + "\n";
-  for (const auto& [path, content] : files(revision)) text += path + '\0' + util::git_blob_sha1_hex(content) + "\n";
-  return util::sha1_hex(text);
+  for (const auto& [path, content] : files(revision)) text += path + '\0' + util_internal::git_blob_sha1_hex(content) + "\n";
+  return util_internal::sha1_hex(text);
 }
 
 FakeHub::FakeHub(std::uint64_t lfs_threshold) : lfs_threshold_(lfs_threshold) {}
@@ -51,7 +51,7 @@ bool FakeHub::is_lfs(const std::string& path, const std::string& content) const 
 }
 
 std::string FakeHub::etag(const std::string& path, const std::string& content) const {
-  return is_lfs(path, content) ? util::sha256_hex(content) : util::git_blob_sha1_hex(content);
+  return is_lfs(path, content) ? util_internal::sha256_hex(content) : util_internal::git_blob_sha1_hex(content);
 }
 
 // Written through RepoCache, so the server reads the very layout a client writes.
