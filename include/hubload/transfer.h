@@ -26,6 +26,7 @@
 // each call owns its own curl handles and threads. Callbacks run on the calling
 // thread.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <chrono>
 #include <cstdint>
@@ -172,3 +173,4 @@ Result<TransferStats> download_files(std::span<const TransferFile> files,
 Result<std::string> hash_file_for_etag(const std::string& path, std::size_t etag_length);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -3,6 +3,7 @@
 // The transport never follows redirects: the Hub client must read the headers
 // of a 302 to a CDN and must decide itself whether a token may follow a hop.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstdint>
 #include <functional>
@@ -77,3 +78,4 @@ class Transport {
 std::shared_ptr<Transport> make_curl_transport();
 
 }  // namespace hubload
+#pragma GCC visibility pop
