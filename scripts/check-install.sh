@@ -56,7 +56,9 @@ LD_LIBRARY_PATH="$LIBDIR" "$WORK/example-cmake/load_rank" "$WORK/model" 2 1
 
 echo "== the README's tour: each hubload command parses"
 "$PREFIX/bin/hubload" --version
-grep -oE '^ *hubload [a-z]+( [a-z]+)?( |$)' "$ROOT/README.md" | sort -u | while read -r _ cmd sub; do
+# The tour's lines: those of the README's ```sh blocks that start with `hubload`.
+awk '/^```sh/ {block = 1; next} /^```/ {block = 0} block' "$ROOT/README.md" |
+  grep -oE '^ *hubload [a-z]+( [a-z]+)?( |$)' | sort -u | while read -r _ cmd sub; do
   # `hubload cache ls` has a subcommand; `hubload download REPO` an argument.
   args=("$cmd")
   if [[ -n "${sub:-}" ]] && "$PREFIX/bin/hubload" "$cmd" "$sub" --help >/dev/null 2>&1; then args+=("$sub"); fi
