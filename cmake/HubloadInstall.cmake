@@ -2,6 +2,9 @@
 # static libraries, the CLI, a CMake package (hubloadConfig.cmake, components
 # core, hub, serve) and hubload.pc. `make package` turns the same into a .deb.
 include(CMakePackageConfigHelpers)
+# Installing (and CPack) needs the installed targets only, not the tests and
+# benchmarks that `all` holds; scripts/check-install.sh builds what it installs.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 set(HUBLOAD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/hubload)
 set(HUBLOAD_INSTALLED_TARGETS hubload)
