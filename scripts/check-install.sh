@@ -25,7 +25,7 @@ cmake --install "$BUILD" --prefix "$PREFIX" >/dev/null
 test -f "$PREFIX/include/hubload/version.h"
 LIBDIR=$(dirname "$(find "$PREFIX" -name 'libhubload_core.so' | head -1)")
 for lib in core hub serve; do
-  readelf -d "$LIBDIR/libhubload_$lib.so" | grep -q "SONAME.*libhubload_$lib.so.0" ||
+  readelf -d "$LIBDIR/libhubload_$lib.so" | grep -q "SONAME.*libhubload_$lib.so.[0-9]*\.[0-9]*\]" ||
     { echo "libhubload_$lib.so: no versioned SONAME" >&2; exit 1; }
   test -f "$LIBDIR/libhubload_$lib.a"
 done
