@@ -69,6 +69,7 @@ done
 
 if [[ "$PACKAGE" == --package ]]; then
   echo "== Debian package"
+  rm -f "$BUILD"/hubload_*_amd64.deb  # one of an older version would be picked too
   (cd "$BUILD" && cpack -G DEB >/dev/null)
   DEB=$(ls "$BUILD"/hubload_*_amd64.deb)
   dpkg-deb -I "$DEB" | tee "$WORK/deb-info" | grep -E '^ (Package|Version|Depends):'
