@@ -102,6 +102,11 @@ function(hubload_add_library target)
     target_link_libraries(hubload_${target} PUBLIC hubload_${dep})
     target_link_libraries(hubload_${target}_static PUBLIC hubload_${dep}_static)
   endforeach()
+  if(NOT HUBLOAD_SANITIZE AND NOT HUBLOAD_FUZZ)
+    # A symbol that a sibling library hides (a public header without its
+    # visibility push) fails here rather than in a consumer's program.
+    target_link_options(hubload_${target} PRIVATE LINKER:--no-undefined)
+  endif()
   add_library(hubload::${target} ALIAS hubload_${target})
   add_library(hubload::${target}_static ALIAS hubload_${target}_static)
 endfunction()
