@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure build test demo asan-test fuzz bench clean
+.PHONY: all deps configure build test demo cli install-check package asan-test fuzz bench clean
 
 all: build
 
@@ -37,8 +37,20 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	bash scripts/run-fuzzers.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
 
-demo: build
+# Only what the demo runs: the CLI (and the libraries it links), no tests or benchmarks.
+cli: configure
+	cmake --build $(BUILD) -j $(JOBS) --target hubload_cli
+
+demo: cli
 	bash scripts/demo.sh $(BUILD)/bin/hubload
+
+# Install into a temporary prefix and build examples/ against it (CMake and pkg-config).
+install-check: configure
+	bash scripts/check-install.sh $(BUILD)
+
+# hubload_<version>_amd64.deb in $(BUILD), checked as install-check does and more.
+package: configure
+	bash scripts/check-install.sh $(BUILD) --package
 
 bench: build
 	bash bench/run-all.sh $(BUILD)

@@ -22,7 +22,6 @@ packages=(
   ccache                                      # compiler cache: rebuilds of unchanged files are instant
   ca-certificates
 )
-if [[ "${HUBLOAD_WITH_MPI:-0}" == 1 ]]; then packages+=(libopenmpi-dev openmpi-bin); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,7 @@
 // Blobs are named by their etag, snapshot entries are RELATIVE symlinks to
 // them, refs hold 40 hex characters without a newline.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <filesystem>
 #include <optional>
@@ -136,3 +137,4 @@ class TempBlob {
 };
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -19,6 +19,8 @@
 #include "hubload/error.h"
 #include "hubload/hub.h"
 
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
+
 namespace hubload {
 
 // ---- scan -------------------------------------------------------------------
@@ -223,3 +225,5 @@ struct DeleteOutcome {
 DeleteOutcome execute_delete(const DeletePlan& plan);
 
 }  // namespace hubload
+
+#pragma GCC visibility pop

@@ -3,6 +3,7 @@
 // tensor-parallel validation of a model for world size W.
 // See ../shared/docs/tensor-parallel.md §6 and §13.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstdint>
 #include <optional>
@@ -151,3 +152,4 @@ struct TpValidation {
 TpValidation validate_tensor_parallel(const ModelConfig& config, int world_size);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -5,6 +5,7 @@
 // without parsing messages. Messages always name what is at fault: a file, a
 // tensor, a URL, a config key or a byte offset.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <optional>
 #include <string>
@@ -163,3 +164,4 @@ inline Status ok() { return {}; }
   auto tmp = (expr);                                  \
   if (!tmp) return std::move(tmp).error();            \
   lhs = std::move(tmp).value()
+#pragma GCC visibility pop

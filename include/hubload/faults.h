@@ -15,6 +15,8 @@
 
 #include "hubload/error.h"
 
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
+
 namespace hubload {
 
 // One injected fault. A rule applies to a request whose decoded path (or, for
@@ -83,3 +85,5 @@ class FaultInjector {
 };
 
 }  // namespace hubload
+
+#pragma GCC visibility pop

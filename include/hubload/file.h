@@ -3,6 +3,7 @@
 // Every component does its disk I/O through here so errors read the same way
 // and tests can reach the failure paths.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstddef>
 #include <cstdint>
@@ -88,3 +89,4 @@ Status write_all(int fd, std::span<const std::byte> data, const std::filesystem:
 Result<std::string> read_text_file(const std::filesystem::path& path);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -5,6 +5,7 @@
 // test's own HubEnvironment) in HubOptions::environment. Nothing prints:
 // warnings and progress go to the callbacks.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstdint>
 #include <filesystem>
@@ -130,3 +131,4 @@ bool hub_path_selected(std::string_view path, const std::vector<std::string>& al
                        const std::vector<std::string>& ignore);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -2,6 +2,7 @@
 // (read_hub_environment) into a plain struct that is passed down as an option,
 // so tests build their own values and nothing below reads getenv.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <filesystem>
 #include <optional>
@@ -40,3 +41,4 @@ std::string hub_endpoint(const HubEnvironment& env);
 bool hub_offline(const HubEnvironment& env);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -3,6 +3,7 @@
 // threads owned by the call, optionally converting bf16/f16/f32 on the way.
 // Also: the pre-sharded checkpoint writer (vLLM's sharded_state naming).
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstddef>
 #include <atomic>
@@ -174,3 +175,4 @@ Result<ShardWriteResult> write_rank_shards(const std::filesystem::path& model_di
 std::string rank_shard_name(int rank, int part);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -7,6 +7,7 @@
 // rank_plan() turns it into per-rank byte runs that a loader (RankLoader, MPI,
 // Python bindings) executes.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstdint>
 #include <iosfwd>
@@ -177,3 +178,4 @@ namespace hubload {
 Result<ShardPlan> plan_model_folder(const std::string& folder, const PlanOptions& options);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -8,6 +8,7 @@
 // Results are cached per commit inside the repo's cache folder (see
 // remote_metadata_cache.h for why there), so asking again makes no request.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstdint>
 #include <optional>
@@ -55,3 +56,4 @@ Result<RemoteSafetensors> remote_safetensors_metadata(std::string_view repo_id,
                                                       const RemoteMetadataOptions& options);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -1,6 +1,7 @@
 // The tensor-parallel plan of a Hub repo from its config.json and its remote
 // safetensors headers (remote_metadata.h): no weights are downloaded.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <string_view>
 
@@ -20,3 +21,4 @@ Result<RemotePlan> plan_remote_model(std::string_view repo_id, const RemoteMetad
                                      const PlanOptions& plan_options);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -3,6 +3,7 @@
 // Rules: ../shared/docs/safetensors.md. Every malformed input is an
 // ErrorKind::invalid_input error naming the file (and tensor); nothing crashes.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <algorithm>
 #include <cstddef>
@@ -252,3 +253,4 @@ Result<Checkpoint> assemble_checkpoint(std::string root, std::optional<std::stri
                                        std::vector<SafetensorsHeader> shard_headers);
 
 }  // namespace hubload
+#pragma GCC visibility pop

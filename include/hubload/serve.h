@@ -9,6 +9,7 @@
 //
 // Threading: every Server method is safe to call from any thread.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <cstdint>
 #include <filesystem>
@@ -90,3 +91,4 @@ class Server {
 };
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -27,6 +27,7 @@
 // each call opens its own TransferSession. Callbacks run on the calling
 // thread.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <chrono>
 #include <cstdint>
@@ -182,3 +183,4 @@ Result<TransferStats> download_files(std::span<const TransferFile> files,
 Result<std::string> hash_file_for_etag(const std::filesystem::path& path, std::size_t etag_length);
 
 }  // namespace hubload
+#pragma GCC visibility pop

@@ -3,6 +3,7 @@
 // The transport never follows redirects: the Hub client must read the headers
 // of a 302 to a CDN and must decide itself whether a token may follow a hop.
 #pragma once
+#pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
 #include <chrono>
 #include <cstdint>
@@ -127,3 +128,4 @@ struct ContentRange {
 std::optional<ContentRange> parse_content_range(std::string_view value);
 
 }  // namespace hubload
+#pragma GCC visibility pop
