@@ -2,6 +2,8 @@
 // (attribute_map and __init__ defaults) define them.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "config/json_fields.h"
@@ -32,6 +34,14 @@ Status read_quantization(const FieldReader& top, ModelConfig& config);
 
 // The standard (Llama-style) keys every family shares.
 Status read_standard_keys(const FieldReader& r, ModelConfig& config);
+
+// Sets a field the config left empty and records `what` was derived.
+template <class T>
+void fill(std::optional<T>& field, T value, ModelConfig& c, std::string what) {
+  if (field) return;
+  field = value;
+  c.derivations.push_back(std::move(what));
+}
 
 }  // namespace hubload::config_internal
 

@@ -6,11 +6,16 @@
 namespace hubload::config_internal {
 namespace {
 
-template <class T>
-void fill(std::optional<T>& field, T value, ModelConfig& c, std::string what) {
-  if (field) return;
-  field = value;
-  c.derivations.push_back(std::move(what));
+// The routed experts and their top-k, where every MoE reader starts; none when
+// `experts_key` is absent (a dense model).
+Result<std::optional<MoeConfig>> routed_experts(const FieldReader& r, std::string_view experts_key,
+                                                std::initializer_list<std::string_view> top_k_keys) {
+  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({experts_key}));
+  if (!experts) return std::optional<MoeConfig>{};
+  MoeConfig m;
+  m.num_experts = *experts;
+  HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size(top_k_keys));
+  return std::optional<MoeConfig>{m};
 }
 
 }  // namespace
@@ -31,24 +36,20 @@ Status read_llama(const FieldReader&, ModelConfig& c) {
 // Mixtral and gpt-oss: every layer is MoE; each expert is an MLP of
 // intermediate_size (gpt-oss also spells top-k experts_per_token).
 Status read_local_experts(const FieldReader& r, ModelConfig& c) {
-  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"num_local_experts"}));
-  if (!experts) return ok();
-  MoeConfig m;
-  m.num_experts = *experts;
-  HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size({"num_experts_per_tok", "experts_per_token"}));
-  m.expert_intermediate_size = c.intermediate_size;
-  c.moe = m;
+  HUBLOAD_ASSIGN_OR_RETURN(auto moe,
+                           routed_experts(r, "num_local_experts", {"num_experts_per_tok", "experts_per_token"}));
+  if (!moe) return ok();
+  moe->expert_intermediate_size = c.intermediate_size;
+  c.moe = moe;
   return ok();
 }
 
 // Qwen2-MoE / Qwen3-MoE: num_experts of moe_intermediate_size; Qwen2-MoE adds one
 // gated shared expert of shared_expert_intermediate_size.
 Status read_qwen_moe(const FieldReader& r, ModelConfig& c) {
-  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"num_experts"}));
-  if (!experts) return ok();
-  MoeConfig m;
-  m.num_experts = *experts;
-  HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size({"num_experts_per_tok"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto moe, routed_experts(r, "num_experts", {"num_experts_per_tok"}));
+  if (!moe) return ok();
+  MoeConfig& m = *moe;
   HUBLOAD_ASSIGN_OR_RETURN(m.expert_intermediate_size, r.size({"moe_intermediate_size"}));
   HUBLOAD_ASSIGN_OR_RETURN(auto shared, r.count({"shared_expert_intermediate_size"}));
   if (shared && *shared > 0) {
@@ -82,11 +83,9 @@ Status read_deepseek(const FieldReader& r, ModelConfig& c) {
     // count that tensor parallelism splits is the query heads.
     fill<std::int64_t>(c.head_dim, *nope + *rope, c, "head_dim = qk_nope_head_dim + qk_rope_head_dim");
   }
-  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"n_routed_experts"}));
-  if (experts) {
-    MoeConfig m;
-    m.num_experts = *experts;
-    HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size({"num_experts_per_tok"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto moe, routed_experts(r, "n_routed_experts", {"num_experts_per_tok"}));
+  if (moe) {
+    MoeConfig& m = *moe;
     HUBLOAD_ASSIGN_OR_RETURN(m.expert_intermediate_size, r.size({"moe_intermediate_size"}));
     HUBLOAD_ASSIGN_OR_RETURN(auto shared, r.count({"n_shared_experts"}));
     m.num_shared_experts = shared.value_or(0);
@@ -129,12 +128,10 @@ Status read_gpt_oss(const FieldReader& r, ModelConfig& c) {
 // width, intermediate_size_mlp the dense layers'; every interleave_moe_layer_step-th
 // layer is MoE.
 Status read_llama4_text(const FieldReader& r, ModelConfig& c) {
-  HUBLOAD_ASSIGN_OR_RETURN(auto experts, r.size({"num_local_experts"}));
   HUBLOAD_ASSIGN_OR_RETURN(auto dense, r.size({"intermediate_size_mlp"}));
-  if (!experts) return ok();
-  MoeConfig m;
-  m.num_experts = *experts;
-  HUBLOAD_ASSIGN_OR_RETURN(m.experts_per_token, r.size({"num_experts_per_tok"}));
+  HUBLOAD_ASSIGN_OR_RETURN(auto moe, routed_experts(r, "num_local_experts", {"num_experts_per_tok"}));
+  if (!moe) return ok();
+  MoeConfig& m = *moe;
   m.expert_intermediate_size = c.intermediate_size;
   m.num_shared_experts = 1;
   m.shared_expert_intermediate_size = c.intermediate_size;

@@ -11,6 +11,20 @@ std::string type_of(const nlohmann::json& v) {
   return t;
 }
 
+// The first present key's value when `is_type` accepts it; invalid_input naming
+// the key and the type it got otherwise.
+template <class T>
+Result<std::optional<T>> typed_field(const FieldReader& reader, std::initializer_list<std::string_view> keys,
+                                     bool (nlohmann::json::*is_type)() const noexcept, std::string_view expected) {
+  std::string_view key;
+  const nlohmann::json* v = reader.find(keys, &key);
+  if (!v) return std::optional<T>{};
+  if (!(v->*is_type)()) {
+    return invalid_input(reader.where(key) + " must be " + std::string(expected) + ", got " + type_of(*v));
+  }
+  return std::optional<T>{v->get<T>()};
+}
+
 }  // namespace
 
 std::string FieldReader::where(std::string_view key) const {
@@ -67,27 +81,15 @@ Result<std::optional<std::int64_t>> FieldReader::count(std::initializer_list<std
 }
 
 Result<std::optional<bool>> FieldReader::boolean(std::initializer_list<std::string_view> keys) const {
-  std::string_view key;
-  const nlohmann::json* v = find(keys, &key);
-  if (!v) return std::optional<bool>{};
-  if (!v->is_boolean()) return invalid_input(where(key) + " must be a boolean, got " + type_of(*v));
-  return std::optional<bool>{v->get<bool>()};
+  return typed_field<bool>(*this, keys, &nlohmann::json::is_boolean, "a boolean");
 }
 
 Result<std::optional<std::string>> FieldReader::string(std::initializer_list<std::string_view> keys) const {
-  std::string_view key;
-  const nlohmann::json* v = find(keys, &key);
-  if (!v) return std::optional<std::string>{};
-  if (!v->is_string()) return invalid_input(where(key) + " must be a string, got " + type_of(*v));
-  return std::optional<std::string>{v->get<std::string>()};
+  return typed_field<std::string>(*this, keys, &nlohmann::json::is_string, "a string");
 }
 
 Result<std::optional<double>> FieldReader::number(std::initializer_list<std::string_view> keys) const {
-  std::string_view key;
-  const nlohmann::json* v = find(keys, &key);
-  if (!v) return std::optional<double>{};
-  if (!v->is_number()) return invalid_input(where(key) + " must be a number, got " + type_of(*v));
-  return std::optional<double>{v->get<double>()};
+  return typed_field<double>(*this, keys, &nlohmann::json::is_number, "a number");
 }
 
 }  // namespace hubload::config_internal

@@ -6,31 +6,31 @@
 namespace hubload::plan_internal {
 
 FamilyRules llama_family_rules(const ModelConfig& config) {
-  FamilyRules f;
-  auto& r = f.rules;
-  r.push_back(builtin(R"(rotary_emb\.inv_freq$)", Strategy::skip));
-  r.push_back(builtin(R"(^model\.embed_tokens\.weight$)", Strategy::vocab));
-  r.push_back(builtin(R"(\.self_attn\.q_proj\.(weight|bias)$)", Strategy::q_heads));
-  r.push_back(builtin(R"(\.self_attn\.[kv]_proj\.(weight|bias)$)", Strategy::kv_heads));
-  r.push_back(builtin(R"(\.self_attn\.qkv_proj\.(weight|bias)$)", Strategy::qkv_blocks));
-  r.push_back(builtin(R"(\.self_attn\.o_proj\.(weight|bias)$)", Strategy::row));
-  r.push_back(builtin(R"(\.mlp\.gate_up_proj\.(weight|bias)$)", Strategy::gate_up_blocks));
-  // Routers are replicated (§9.1); the MoE gate is "gate.weight", not "gate_proj".
-  r.push_back(builtin(R"(\.(block_sparse_moe|mlp)\.gate\.weight$)", Strategy::replicate));
-  r.push_back(builtin(R"(\.mlp\.shared_expert_gate\.weight$)", Strategy::replicate));
-  // Dense MLP, shared experts and every routed expert: gate/up column, down row.
-  r.push_back(builtin(R"(\.(gate_proj|up_proj)\.(weight|bias)$)", Strategy::column));
-  r.push_back(builtin(R"(\.down_proj\.(weight|bias)$)", Strategy::row));
-  r.push_back(builtin(R"(\.experts\.\d+\.w[13]\.weight$)", Strategy::column));
-  r.push_back(builtin(R"(\.experts\.\d+\.w2\.weight$)", Strategy::row));
-  r.push_back(builtin(R"(norm\.(weight|bias)$)", Strategy::replicate));
-  add_lm_head_rule(f, config, R"(^lm_head\.weight$)");
-
-  f.required.insert(f.required.end(), {R"(^model\.embed_tokens\.weight$)", R"(^model\.norm\.weight$)"});
-  f.required_per_layer = {R"(^model\.layers\.{i}\.self_attn\.(q_proj|qkv_proj)\.weight$)",
-                          R"(^model\.layers\.{i}\.self_attn\.o_proj\.weight$)",
-                          R"(^model\.layers\.{i}\.input_layernorm\.weight$)"};
-  return f;
+  return build_family(config, {
+      .rules = {
+          {R"(rotary_emb\.inv_freq$)", Strategy::skip},
+          {R"(^model\.embed_tokens\.weight$)", Strategy::vocab},
+          {R"(\.self_attn\.q_proj\.(weight|bias)$)", Strategy::q_heads},
+          {R"(\.self_attn\.[kv]_proj\.(weight|bias)$)", Strategy::kv_heads},
+          {R"(\.self_attn\.qkv_proj\.(weight|bias)$)", Strategy::qkv_blocks},
+          {R"(\.self_attn\.o_proj\.(weight|bias)$)", Strategy::row},
+          {R"(\.mlp\.gate_up_proj\.(weight|bias)$)", Strategy::gate_up_blocks},
+          // Routers are replicated (§9.1); the MoE gate is "gate.weight", not "gate_proj".
+          {R"(\.(block_sparse_moe|mlp)\.gate\.weight$)", Strategy::replicate},
+          {R"(\.mlp\.shared_expert_gate\.weight$)", Strategy::replicate},
+          // Dense MLP, shared experts and every routed expert: gate/up column, down row.
+          {R"(\.(gate_proj|up_proj)\.(weight|bias)$)", Strategy::column},
+          {R"(\.down_proj\.(weight|bias)$)", Strategy::row},
+          {R"(\.experts\.\d+\.w[13]\.weight$)", Strategy::column},
+          {R"(\.experts\.\d+\.w2\.weight$)", Strategy::row},
+          {R"(norm\.(weight|bias)$)", Strategy::replicate},
+      },
+      .lm_head = R"(^lm_head\.weight$)",
+      .required = {R"(^model\.embed_tokens\.weight$)", R"(^model\.norm\.weight$)"},
+      .required_per_layer = {R"(^model\.layers\.{i}\.self_attn\.(q_proj|qkv_proj)\.weight$)",
+                             R"(^model\.layers\.{i}\.self_attn\.o_proj\.weight$)",
+                             R"(^model\.layers\.{i}\.input_layernorm\.weight$)"},
+  });
 }
 
 }  // namespace hubload::plan_internal

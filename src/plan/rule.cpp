@@ -34,6 +34,15 @@ void add_lm_head_rule(FamilyRules& rules, const ModelConfig& config, const std::
   }
 }
 
+FamilyRules build_family(const ModelConfig& config, const FamilySpec& spec) {
+  FamilyRules f;
+  for (const RuleSpec& rule : spec.rules) f.rules.push_back(builtin(rule.pattern, rule.strategy, rule.dim));
+  add_lm_head_rule(f, config, spec.lm_head);
+  f.required.insert(f.required.end(), spec.required.begin(), spec.required.end());
+  f.required_per_layer = spec.required_per_layer;
+  return f;
+}
+
 FamilyRules family_rules(const ModelConfig& config) {
   // The family, not model_type: custom types (kimi_k2) plan by their architecture's family.
   const std::string& t = config.family.empty() ? config.model_type : config.family;

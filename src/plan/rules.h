@@ -33,6 +33,21 @@ Result<Rule> make_rule(std::string pattern, Strategy strategy, int dim, std::str
 // Built-in rules never fail to compile; this asserts that for family tables.
 Rule builtin(std::string pattern, Strategy strategy, int dim = -1);
 
+// A family's built-in table: its rules in match order, the lm_head pattern whose
+// rule follows them (see add_lm_head_rule), and the names that must be present.
+struct RuleSpec {
+  std::string pattern;
+  Strategy strategy;
+  int dim = -1;
+};
+struct FamilySpec {
+  std::vector<RuleSpec> rules;
+  std::string lm_head;
+  std::vector<std::string> required;
+  std::vector<std::string> required_per_layer;
+};
+FamilyRules build_family(const ModelConfig& config, const FamilySpec& spec);
+
 // The family's built-in rules (tie_word_embeddings decides lm_head), or an empty
 // set for a model_type hubload has no table for.
 FamilyRules family_rules(const ModelConfig& config);
