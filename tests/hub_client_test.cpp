@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "hubload/hub.h"
+#include "support/error_expect.h"
 #include "support/fault_transport.h"
 #include "support/hub_fake_transport.h"
 #include "support/test_support.h"
@@ -211,12 +212,10 @@ TEST_F(HubClientTest, CdnRedirectNeverReceivesTheToken) {
 TEST_F(HubClientTest, GatedRepoWithAndWithoutToken) {
   hub->repo(RepoType::model, "acme/tiny").gated_token = "hf_good_token";
   auto denied = download_model("acme/tiny", options);
-  ASSERT_FALSE(denied);
-  EXPECT_EQ(denied.error().kind(), ErrorKind::gated);
+  ASSERT_TRUE(testing::fails_with(denied, ErrorKind::gated));
   options.hub.token = "hf_wrong_token";
   denied = download_model("acme/tiny", options);
-  ASSERT_FALSE(denied);
-  EXPECT_EQ(denied.error().kind(), ErrorKind::gated);
+  ASSERT_TRUE(testing::fails_with(denied, ErrorKind::gated));
   EXPECT_EQ(denied.error().message().find("hf_wrong_token"), std::string::npos);
   options.hub.token = "hf_good_token";
   auto allowed = download_model("acme/tiny", options);
@@ -225,20 +224,15 @@ TEST_F(HubClientTest, GatedRepoWithAndWithoutToken) {
 
 TEST_F(HubClientTest, ErrorKindsFromTheHub) {
   auto repo = download_model("acme/nope", options);
-  ASSERT_FALSE(repo);
-  EXPECT_EQ(repo.error().kind(), ErrorKind::not_found);
-  EXPECT_NE(repo.error().message().find("repo not found"), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(repo, ErrorKind::not_found, "repo not found"));
 
   options.hub.revision = "no-such-branch";
   auto rev = download_model("acme/tiny", options);
-  ASSERT_FALSE(rev);
-  EXPECT_EQ(rev.error().kind(), ErrorKind::not_found);
-  EXPECT_NE(rev.error().message().find("revision not found"), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(rev, ErrorKind::not_found, "revision not found"));
 
   options.hub.revision = "main";
   auto entry = hub_download("acme/tiny", "missing.txt", options.hub);
-  ASSERT_FALSE(entry);
-  EXPECT_EQ(entry.error().kind(), ErrorKind::not_found);
+  ASSERT_TRUE(testing::fails_with(entry, ErrorKind::not_found));
   EXPECT_TRUE(fs::exists(repo_dir() / ".no_exist" / model.main_commit / "missing.txt"));
   EXPECT_EQ(testing::read_file(repo_dir() / "refs" / "main"), model.main_commit);
 }
@@ -246,9 +240,7 @@ TEST_F(HubClientTest, ErrorKindsFromTheHub) {
 TEST_F(HubClientTest, AnswerWithoutRepoCommitIsRejected) {
   hub->omit_repo_commit = true;
   auto result = hub_download("acme/tiny", "config.json", options.hub);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(result.error().message().find("X-Repo-Commit"), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::invalid_input, "X-Repo-Commit"));
 }
 
 TEST_F(HubClientTest, DangerousFileNamesFromTheServerAreRejectedBeforeDisk) {
@@ -265,11 +257,9 @@ TEST_F(HubClientTest, DangerousFileNamesFromTheServerAreRejectedBeforeDisk) {
 TEST_F(HubClientTest, CorruptBytesAreAnIntegrityErrorAndNeverPublished) {
   hub->corrupt_paths = {"config.json", "model-00001-of-00002.safetensors"};
   auto small = hub_download("acme/tiny", "config.json", options.hub);
-  ASSERT_FALSE(small);
-  EXPECT_EQ(small.error().kind(), ErrorKind::integrity);
+  ASSERT_TRUE(testing::fails_with(small, ErrorKind::integrity));
   auto large = hub_download("acme/tiny", "model-00001-of-00002.safetensors", options.hub);
-  ASSERT_FALSE(large);
-  EXPECT_EQ(large.error().kind(), ErrorKind::integrity);
+  ASSERT_TRUE(testing::fails_with(large, ErrorKind::integrity));
   EXPECT_TRUE(fs::is_empty(repo_dir() / "blobs"));
   EXPECT_FALSE(fs::exists(repo_dir() / "snapshots" / model.main_commit / "config.json"));
 }
@@ -296,13 +286,9 @@ TEST_F(HubClientTest, OfflineNamesWhatIsMissing) {
   options.skip_download_weights = false;
   options.hub.local_files_only = true;
   auto result = download_model("acme/tiny", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::offline);
-  EXPECT_NE(result.error().message().find("model-00001-of-00002.safetensors"), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::offline, "model-00001-of-00002.safetensors"));
   auto other = download_model("acme/other", options);
-  ASSERT_FALSE(other);
-  EXPECT_EQ(other.error().kind(), ErrorKind::offline);
-  EXPECT_NE(other.error().message().find("refs/main"), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(other, ErrorKind::offline, "refs/main"));
   EXPECT_EQ(hub->count("GET", "acme/other"), 0);
 }
 
@@ -353,9 +339,7 @@ TEST_F(HubClientTest, MalformedRefIsAClearError) {
   testing::write_file(repo_dir() / "refs" / "main", model.main_commit + "\n");
   options.hub.local_files_only = true;
   auto result = download_model("acme/tiny", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(result.error().message().find("malformed ref"), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::invalid_input, "malformed ref"));
 }
 
 TEST_F(HubClientTest, LocalFolderIsReturnedAsIsAndBadIdsSayBothReadingsFailed) {
@@ -378,9 +362,7 @@ TEST_F(HubClientTest, UnwritableCacheIsAnIoErrorNamingIt) {
   testing::write_file(tmp.path() / "plain-file", "x");
   options.hub.cache_dir = tmp.path() / "plain-file" / "cache";
   auto result = download_model("acme/tiny", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::io);
-  EXPECT_NE(result.error().message().find((tmp.path() / "plain-file").string()), std::string::npos);
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::io, (tmp.path() / "plain-file").string()));
 }
 
 TEST_F(HubClientTest, FetchRepoInfoAndRangeRead) {

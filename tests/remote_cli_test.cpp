@@ -22,13 +22,8 @@ class RemoteCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // A Llama with a 2 MiB embedding: its weights dwarf the 100 001-byte header read.
-    testing::TinyDims dims;
-    dims.hidden = 256;
-    dims.heads = 8;
-    dims.kv_heads = 2;
-    dims.head_dim = 32;
-    dims.intermediate = 512;
-    dims.vocab = 4096;
+    const testing::TinyDims dims{.hidden = 256, .heads = 8, .kv_heads = 2, .head_dim = 32, .intermediate = 512,
+                                 .vocab = 4096};
     testing::write_tiny_model(tmp / "model", "llama", dims, DType::BF16);
     weights = testing::read_file(tmp / "model" / "model.safetensors");
     hub.model("acme/llama").branch("main", {{"config.json", testing::read_file(tmp / "model" / "config.json")},
@@ -42,6 +37,11 @@ class RemoteCliTest : public ::testing::Test {
   }
   testing::CommandResult cli(const std::string& args) const {
     return testing::run_command(fmt::format("{} {}", testing::cli_path().string(), args));
+  }
+  // `download` prints the snapshot folder as its last line.
+  static std::string snapshot_of(const testing::CommandResult& download) {
+    const std::string out = download.out.substr(0, download.out.find_last_not_of('\n') + 1);
+    return out.substr(out.find_last_of('\n') + 1);
   }
   // Sizes of the blobs in a cache: weights would be a blob as large as the file.
   std::uint64_t largest_blob(const std::string& cache) const {
@@ -70,9 +70,7 @@ TEST_F(RemoteCliTest, PlanRemoteEqualsThePlanOfAFullDownload) {
 
   auto full = cli("download acme/llama " + hub_flags("full"));
   ASSERT_EQ(full.exit_code, 0) << full.out;
-  std::string snapshot = full.out.substr(0, full.out.find_last_not_of('\n') + 1);
-  snapshot = snapshot.substr(snapshot.find_last_of('\n') + 1);
-  auto local = cli(fmt::format("plan {} --tp 2 --json", snapshot));
+  auto local = cli(fmt::format("plan {} --tp 2 --json", snapshot_of(full)));
   ASSERT_EQ(local.exit_code, 0) << local.out;
   EXPECT_EQ(json::parse(remote.out), json::parse(local.out));
 
@@ -123,9 +121,7 @@ TEST_F(RemoteCliTest, PlanAndLoadResolveARepoIdThroughTheCacheWithoutTheNetwork)
   const std::string cache = "--cache-dir " + (tmp / "full").string();
   auto by_id = cli("plan acme/llama --tp 2 --json " + cache);
   ASSERT_EQ(by_id.exit_code, 0) << by_id.out;
-  std::string snapshot = full.out.substr(0, full.out.find_last_not_of('\n') + 1);
-  snapshot = snapshot.substr(snapshot.find_last_of('\n') + 1);
-  auto by_folder = cli(fmt::format("plan {} --tp 2 --json", snapshot));
+  auto by_folder = cli(fmt::format("plan {} --tp 2 --json", snapshot_of(full)));
   ASSERT_EQ(by_folder.exit_code, 0) << by_folder.out;
   EXPECT_EQ(json::parse(by_id.out), json::parse(by_folder.out));
   // A repo id that was never downloaded is an offline miss (exit 10), not a network call.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "hubload/remote_metadata.h"
+#include "support/error_expect.h"
 #include "support/remote_models.h"
 #include "support/serve_fixture.h"
 #include "support/test_support.h"
@@ -213,9 +214,7 @@ TEST_F(RemoteMetadataTest, HeaderOverThe25MBCapIsRefusedAfterOneRequest) {
   hub.model("acme/capped").branch("main", {{"model.safetensors", image}});
   start(/*cdn=*/false);
   auto result = remote_safetensors_metadata("acme/capped", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(result.error().message().find("/acme/capped/resolve/"), std::string::npos) << result.error().message();
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::invalid_input, "/acme/capped/resolve/"));
   EXPECT_NE(result.error().message().find("25000001"), std::string::npos) << result.error().message();
   EXPECT_EQ(hub.stats().bytes_sent, 100'001u);
 }
@@ -227,9 +226,7 @@ TEST_F(RemoteMetadataTest, HeaderLongerThanTheFileIsRefusedWithoutASecondRequest
   hub.model("acme/short").branch("main", {{"model.safetensors", image}});
   start(/*cdn=*/false);
   auto result = remote_safetensors_metadata("acme/short", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(result.error().message().find("/acme/short/resolve/"), std::string::npos) << result.error().message();
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::invalid_input, "/acme/short/resolve/"));
   EXPECT_EQ(hub.stats().bytes_sent, image.size());
   EXPECT_EQ(gets("acme/short", "model.safetensors"), 1u);
 }
@@ -240,8 +237,7 @@ TEST_F(RemoteMetadataTest, ShardNamedByTheIndexButMissingOnTheServer) {
   hub.model("acme/ghost").branch("main", {{"model.safetensors.index.json", index}, {kShard1, shard1()}});
   start(/*cdn=*/true);
   auto result = remote_safetensors_metadata("acme/ghost", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::not_found);
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::not_found));
   const std::string& message = result.error().message();
   EXPECT_NE(message.find("model-00003-of-00003.safetensors"), std::string::npos) << message;
   EXPECT_NE(message.find(hub.url() + "/acme/ghost/resolve/"), std::string::npos) << message;
@@ -256,29 +252,22 @@ TEST_F(RemoteMetadataTest, MalformedHeaderIsAnInvalidInputNamingTheUrl) {
   hub.model("acme/holey").branch("main", {{"model.safetensors", image}});
   start(/*cdn=*/false);
   auto result = remote_safetensors_metadata("acme/holey", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(result.error().message().find("/acme/holey/resolve/"), std::string::npos) << result.error().message();
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::invalid_input, "/acme/holey/resolve/"));
 }
 
 TEST_F(RemoteMetadataTest, NotASafetensorsRepoAndUnknownRepo) {
   start(/*cdn=*/false);
   auto pickle = remote_safetensors_metadata("acme/pickle", options);
-  ASSERT_FALSE(pickle);
-  EXPECT_EQ(pickle.error().kind(), ErrorKind::not_found);
-  EXPECT_NE(pickle.error().message().find("not a safetensors repo"), std::string::npos) << pickle.error().message();
+  ASSERT_TRUE(testing::fails_with(pickle, ErrorKind::not_found, "not a safetensors repo"));
   auto missing = remote_safetensors_metadata("acme/nothing-here", options);
-  ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().kind(), ErrorKind::not_found);
-  EXPECT_NE(missing.error().message().find("acme/nothing-here"), std::string::npos) << missing.error().message();
+  ASSERT_TRUE(testing::fails_with(missing, ErrorKind::not_found, "acme/nothing-here"));
 }
 
 TEST_F(RemoteMetadataTest, OfflineWithNothingCachedIsAnOfflineError) {
   start(/*cdn=*/false);
   options.hub.local_files_only = true;
   auto result = remote_safetensors_metadata("acme/sharded", options);
-  ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind(), ErrorKind::offline);
+  ASSERT_TRUE(testing::fails_with(result, ErrorKind::offline));
   EXPECT_TRUE(hub.stats().requests.empty());
 }
 

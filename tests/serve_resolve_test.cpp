@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <string>
+#include <utility>
+
 #include "util/digest.h"
 #include "support/serve_fixture.h"
 
@@ -116,16 +119,17 @@ TEST_F(ServeResolveTest, RevisionsByBranchTagCommitAndPullRequest) {
 
 TEST_F(ServeResolveTest, SubfolderDatasetAndLegacyIds) {
   auto cli = client();
-  auto sub = cli.Get("/acme/tiny/resolve/main/sub/notes.txt");
-  ASSERT_TRUE(sub);
-  EXPECT_EQ(sub->body, "notes");
-  auto ds = cli.Get("/datasets/acme/data/resolve/main/data/train.csv");
-  ASSERT_TRUE(ds);
-  EXPECT_EQ(ds->status, 200);
-  EXPECT_EQ(ds->body, "a,b\n1,2\n");
-  auto legacy = cli.Get("/gpt2/resolve/main/config.json");
-  ASSERT_TRUE(legacy);
-  EXPECT_EQ(legacy->body, "{}");
+  const std::pair<std::string, std::string> files[] = {
+      {"/acme/tiny/resolve/main/sub/notes.txt", "notes"},
+      {"/datasets/acme/data/resolve/main/data/train.csv", "a,b\n1,2\n"},
+      {"/gpt2/resolve/main/config.json", "{}"},
+  };
+  for (const auto& [target, body] : files) {
+    auto res = cli.Get(target);
+    ASSERT_TRUE(res) << target;
+    EXPECT_EQ(res->status, 200) << target;
+    EXPECT_EQ(res->body, body) << target;
+  }
   // A dataset is not reachable under the model prefix.
   EXPECT_TRUE(hub_error(cli.Head("/acme/data/resolve/main/data/train.csv"), 401, "RepoNotFound"));
 }

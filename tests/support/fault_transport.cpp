@@ -190,10 +190,8 @@ FaultPlan FaultTransport::admit(const HttpRequest& request) {
   const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
   FaultPlan plan = injector_.plan(FaultInjector::Scope::status, {url, path});
   if (!plan.error && request.method == "GET") plan = injector_.plan(FaultInjector::Scope::body, {url, path});
+  log_.record(request);
   std::lock_guard lock(mu_);
-  HttpRequest logged = request;
-  logged.sink = nullptr;
-  log_.push_back(std::move(logged));
   if (plan.error || plan.drop_after || plan.stall_after || plan.corrupt_at || plan.ignore_range) ++injected_;
   return plan;
 }
@@ -207,23 +205,6 @@ Result<std::unique_ptr<TransferSession>> FaultTransport::open_session(int max_co
 Result<HttpResponse> FaultTransport::send(const HttpRequest& request) {
   HUBLOAD_ASSIGN_OR_RETURN(std::unique_ptr<TransferSession> session, open_session(1));
   return transport_internal::send_through_session(*session, request);
-}
-
-std::vector<HttpRequest> FaultTransport::requests() const {
-  std::lock_guard lock(mu_);
-  return log_;
-}
-
-int FaultTransport::count(std::string_view method, std::string_view url_contains) const {
-  std::lock_guard lock(mu_);
-  int n = 0;
-  for (const HttpRequest& r : log_) {
-    if ((method.empty() || r.method == method) &&
-        (url_contains.empty() || r.url.find(url_contains) != std::string::npos)) {
-      ++n;
-    }
-  }
-  return n;
 }
 
 void FaultTransport::track(int delta) {

@@ -18,6 +18,7 @@
 
 #include "hubload/faults.h"
 #include "hubload/transport.h"
+#include "support/request_log.h"
 
 namespace hubload::testing {
 
@@ -33,8 +34,10 @@ class FaultTransport final : public Transport {
   Result<HttpResponse> send(const HttpRequest& request) override;
   Result<std::unique_ptr<TransferSession>> open_session(int max_connections) override;
 
-  std::vector<HttpRequest> requests() const;  // copies, sinks cleared
-  int count(std::string_view method, std::string_view url_contains = {}) const;
+  std::vector<HttpRequest> requests() const { return log_.requests(); }  // copies, sinks cleared
+  int count(std::string_view method, std::string_view url_contains = {}) const {
+    return log_.count(method, url_contains);
+  }
   int faults_injected() const;
   // The most transfers that were in flight at once, over all sessions.
   int max_in_flight() const;
@@ -47,8 +50,8 @@ class FaultTransport final : public Transport {
 
   std::shared_ptr<Transport> inner_;
   FaultInjector injector_;
+  RequestLog log_;
   mutable std::mutex mu_;
-  std::vector<HttpRequest> log_;
   int injected_ = 0;
   int in_flight_ = 0;
   int max_in_flight_ = 0;

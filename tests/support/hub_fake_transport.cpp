@@ -68,27 +68,8 @@ void FakeHubTransport::rename(RepoType type, const std::string& old_id, const st
 }
 
 Result<HttpResponse> FakeHubTransport::send(const HttpRequest& request) {
-  {
-    std::lock_guard lock(mu_);
-    HttpRequest logged = request;
-    logged.sink = nullptr;
-    log_.push_back(std::move(logged));
-  }
+  log_.record(request);
   return route(request);
-}
-
-std::vector<HttpRequest> FakeHubTransport::requests() const {
-  std::lock_guard lock(mu_);
-  return log_;
-}
-
-int FakeHubTransport::count(std::string_view method, std::string_view url_contains) const {
-  std::lock_guard lock(mu_);
-  int n = 0;
-  for (const auto& r : log_) {
-    if ((method.empty() || r.method == method) && r.url.find(url_contains) != std::string::npos) ++n;
-  }
-  return n;
 }
 
 // An error answer when the repo is unknown, gated for this request, or lacks

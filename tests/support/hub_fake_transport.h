@@ -13,6 +13,7 @@
 
 #include "hubload/cache.h"
 #include "hubload/transport.h"
+#include "support/request_log.h"
 
 namespace hubload::testing {
 
@@ -42,8 +43,10 @@ class FakeHubTransport final : public Transport {
 
   Result<HttpResponse> send(const HttpRequest& request) override;
 
-  std::vector<HttpRequest> requests() const;
-  int count(std::string_view method, std::string_view url_contains = {}) const;
+  std::vector<HttpRequest> requests() const { return log_.requests(); }
+  int count(std::string_view method, std::string_view url_contains = {}) const {
+    return log_.count(method, url_contains);
+  }
 
  private:
   Result<HttpResponse> route(const HttpRequest& request);
@@ -52,7 +55,7 @@ class FakeHubTransport final : public Transport {
   mutable std::mutex mu_;
   std::map<std::string, FakeTransportRepo> repos_;            // "<type>:<id>"
   std::map<std::string, std::string> renamed_;       // "<type>:<old>" → new id
-  std::vector<HttpRequest> log_;
+  RequestLog log_;
 };
 
 // A small model repo used by many tests: config.json, generation_config.json,
