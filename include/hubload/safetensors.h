@@ -59,16 +59,8 @@ struct TensorInfo {
 // code that edits the vector calls reindex() on its owner.
 class NameIndex {
  public:
-  // The key of most indexed items (TensorInfo, LoadedTensor): their `name` member.
-  struct ByName {
-    template <class T>
-    std::string_view operator()(const T& item) const {
-      return item.name;
-    }
-  };
-
-  template <class T, class NameOf = ByName>
-  void build(const std::vector<T>& items, NameOf name_of = {}) {
+  template <class T, class NameOf>
+  void build(const std::vector<T>& items, NameOf name_of) {
     order_.resize(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) order_[i] = i;
     // Ties by position, so that of two equal names the first is found, as by a scan.
@@ -79,8 +71,8 @@ class NameIndex {
     built_ = true;
   }
 
-  template <class T, class NameOf = ByName>
-  const T* find(const std::vector<T>& items, std::string_view name, NameOf name_of = {}) const {
+  template <class T, class NameOf>
+  const T* find(const std::vector<T>& items, std::string_view name, NameOf name_of) const {
     if (!built_ || order_.size() != items.size()) {
       for (const T& item : items) {
         if (name_of(item) == name) return &item;

@@ -25,10 +25,11 @@ void add_common(CLI::App* cmd, CacheArgs& args) {
 }  // namespace
 
 Command add_cache_command(CLI::App& app) {
-  auto [c, args] = new_command<CacheArgs>(
-      app, "cache",
-      "List, verify, remove and prune the Hub cache shared with Python's huggingface_hub "
-      "(docs/cache.md).");
+  auto args = std::make_shared<CacheArgs>();
+  Command c;
+  c.app = app.add_subcommand("cache",
+                             "List, verify, remove and prune the Hub cache shared with Python's huggingface_hub "
+                             "(docs/cache.md).");
   c.app->require_subcommand(1);
 
   CLI::App* ls = c.app->add_subcommand("ls", "Repos (or revisions) with sizes, files, times and refs; totals and "

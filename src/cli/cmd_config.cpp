@@ -135,8 +135,9 @@ int run(const ConfigArgs& a) {
 }  // namespace
 
 Command add_config_command(CLI::App& app) {
-  auto [c, args] = new_command<ConfigArgs>(
-      app, "config", "Read a model's config.json and check a tensor-parallel size");
+  auto args = std::make_shared<ConfigArgs>();
+  Command c;
+  c.app = app.add_subcommand("config", "Read a model's config.json and check a tensor-parallel size");
   c.app->description(
       "Reads a Hugging Face config.json the way transformers' AutoConfig does (per-family key\n"
       "spellings such as GPT-2's n_embd or T5's d_model, and each family's defaults), prints\n"

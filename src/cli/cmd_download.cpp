@@ -148,8 +148,10 @@ int run_download(const DownloadArgs& args) {
 }  // namespace
 
 Command add_download_command(CLI::App& app) {
-  auto [c, args] = new_command<DownloadArgs>(
-      app, "download",
+  auto args = std::make_shared<DownloadArgs>();
+  Command c;
+  c.app = app.add_subcommand(
+      "download",
       "Download a model from the Hugging Face Hub (or a mirror) into the Hub cache shared with Python's "
       "huggingface_hub, and print the snapshot folder. Without --include: config.json, the weight index and "
       "exactly the shards it names (safetensors preferred over .bin). With --include: exactly the matching files "

@@ -14,7 +14,9 @@ Command add_inspect_command(CLI::App& app) {
     bool json = false;
     RemoteFlags remote;
   };
-  auto [c, opts] = new_command<Options>(app, "inspect", "Validate a safetensors checkpoint and list its tensors");
+  auto opts = std::make_shared<Options>();
+  Command c;
+  c.app = app.add_subcommand("inspect", "Validate a safetensors checkpoint and list its tensors");
   c.app->description(
       "Validate a safetensors checkpoint and list its tensors.\n\n"
       "PATH is a .safetensors file, a model.safetensors.index.json, or a model folder\n"

@@ -91,10 +91,11 @@ int run_load(const LoadCli& o) {
 }  // namespace
 
 Command add_load_command(CLI::App& app) {
-  auto [c, o] = new_command<LoadCli>(
-      app, "load",
-      "Load one tensor-parallel rank's slices of a model into memory, reading only that "
-      "rank's bytes; prints bytes read, time, throughput and a SHA-256 per tensor.");
+  auto o = std::make_shared<LoadCli>();
+  Command c;
+  c.app = app.add_subcommand("load",
+                             "Load one tensor-parallel rank's slices of a model into memory, reading only that "
+                             "rank's bytes; prints bytes read, time, throughput and a SHA-256 per tensor.");
   add_tp_options(c.app, o->tp);
   c.app->add_option("--rank", o->rank, "The rank to load (0 <= R < W)")->required();
   c.app->add_option("--threads", o->threads, "I/O threads")->check(CLI::PositiveNumber);

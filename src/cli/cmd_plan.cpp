@@ -47,11 +47,12 @@ int run_plan(const TpCliOptions& o, const RemoteFlags& remote, bool pretty) {
 }  // namespace
 
 Command add_plan_command(CLI::App& app) {
-  auto [c, o] = new_command<TpCliOptions>(
-      app, "plan",
-      "Show how a model's tensors split for tensor parallelism: the strategy of each "
-      "tensor (column, row, vocab, fused QKV, replicate, ...), bytes per rank and the "
-      "imbalance between ranks. Reads only config.json and safetensors headers.");
+  auto o = std::make_shared<TpCliOptions>();
+  Command c;
+  c.app = app.add_subcommand("plan",
+                             "Show how a model's tensors split for tensor parallelism: the strategy of each "
+                             "tensor (column, row, vocab, fused QKV, replicate, ...), bytes per rank and the "
+                             "imbalance between ranks. Reads only config.json and safetensors headers.");
   add_tp_options(c.app, *o);
   auto remote = std::make_shared<RemoteFlags>();
   add_remote_flags(c.app, *remote);

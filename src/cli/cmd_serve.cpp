@@ -137,9 +137,10 @@ int run(const ServeArgs& args) {
 }  // namespace
 
 Command add_serve_command(CLI::App& app) {
-  auto [c, args] = new_command<ServeArgs>(
-      app, "serve",
-      "Serve a Hub cache and/or model folders as a read-only Hugging Face Hub endpoint");
+  auto args = std::make_shared<ServeArgs>();
+  Command c;
+  c.app = app.add_subcommand("serve",
+                             "Serve a Hub cache and/or model folders as a read-only Hugging Face Hub endpoint");
   CLI::App* s = c.app;
   s->footer(
       "Point clients at it with HF_ENDPOINT=<printed URL>. Binds 127.0.0.1 unless --host says\n"

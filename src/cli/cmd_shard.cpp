@@ -43,11 +43,12 @@ int run_shard(const ShardCli& o) {
 }  // namespace
 
 Command add_shard_command(CLI::App& app) {
-  auto [c, o] = new_command<ShardCli>(
-      app, "shard",
-      "Write pre-sharded per-rank checkpoints model-rank-{rank}-part-{part}.safetensors "
-      "(vLLM sharded_state naming) plus tp-plan.json, so that each rank later reads "
-      "only its own files.");
+  auto o = std::make_shared<ShardCli>();
+  Command c;
+  c.app = app.add_subcommand("shard",
+                             "Write pre-sharded per-rank checkpoints model-rank-{rank}-part-{part}.safetensors "
+                             "(vLLM sharded_state naming) plus tp-plan.json, so that each rank later reads "
+                             "only its own files.");
   add_tp_options(c.app, o->tp);
   c.app->add_option("--out", o->out, "Output folder")->required();
   c.app->add_option("--max-part-size", o->max_part, "Start a new part before a part exceeds this many bytes")

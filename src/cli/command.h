@@ -6,9 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
-#include <memory>
 #include <string>
-#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -22,15 +20,6 @@ struct Command {
   CLI::App* app = nullptr;
   Run run;
 };
-
-// Declares subcommand `name` and the one Args object its options bind to: shared,
-// because the run function captures it and runs after parsing.
-template <class Args>
-std::pair<Command, std::shared_ptr<Args>> new_command(CLI::App& app, std::string name, std::string description) {
-  Command c;
-  c.app = app.add_subcommand(std::move(name), std::move(description));
-  return {std::move(c), std::make_shared<Args>()};
-}
 
 Command add_inspect_command(CLI::App& app);
 Command add_config_command(CLI::App& app);

@@ -67,8 +67,14 @@ void HostBuffer::release() noexcept {
   size_ = mapped_ = 0;
 }
 
-const LoadedTensor* LoadedRank::find(std::string_view name) const { return name_index.find(tensors, name); }
+namespace {
+std::string_view tensor_name(const LoadedTensor& t) { return t.name; }
+}  // namespace
 
-void LoadedRank::reindex() { name_index.build(tensors); }
+const LoadedTensor* LoadedRank::find(std::string_view name) const {
+  return name_index.find(tensors, name, tensor_name);
+}
+
+void LoadedRank::reindex() { name_index.build(tensors, tensor_name); }
 
 }  // namespace hubload
