@@ -116,7 +116,10 @@ CachedRepo scan_repo(const fs::path& dir, RepoType type, std::string id, const S
   }
   std::sort(repo.revisions.begin(), repo.revisions.end(),
             [](const CachedRevision& a, const CachedRevision& b) { return a.commit < b.commit; });
-  for (const auto& [ref, commit] : repo.refs) {
+  for (const auto& entry : repo.refs) {
+    // Named, not a structured binding: clang 14 cannot capture a binding in a lambda.
+    const std::string& ref = entry.first;
+    const std::string& commit = entry.second;
     auto rev = std::find_if(repo.revisions.begin(), repo.revisions.end(),
                             [&](const CachedRevision& r) { return r.commit == commit; });
     if (rev == repo.revisions.end()) {
