@@ -10,7 +10,7 @@
 
 namespace hubload::testing {
 
-std::filesystem::path testdata_dir();  // tests/testdata (copied from shared/testdata, SOURCES.md)
+std::filesystem::path testdata_dir();  // tests/testdata (real configs; SOURCES.md says where each came from)
 std::filesystem::path cli_path();      // the built `hubload` executable
 
 class TempDir {
