@@ -518,5 +518,50 @@ TEST(CacheManageConcurrencyTest, DownloadCompletesWhileAnotherRevisionIsRemoved)
   EXPECT_TRUE(after->warnings.empty());
 }
 
+// `rm` removes a blob only while holding its lock, and a download links its
+// snapshot under the same lock. Here the test plays `rm`: it holds the lock of a
+// blob that revision main has while a download of revision v2, which shares it,
+// starts; it removes the blob and main's link and lets go. The download must wait,
+// fetch the blob again and link it, never leave v2's new link dangling (which it
+// did when it linked after an unlocked existence check).
+TEST(CacheManageConcurrencyTest, DownloadLinksUnderTheBlobLockThatRmHolds) {
+  testing::TempDir tmp;
+  FakeHub hub;
+  const std::string weights(1 << 20, 'w');
+  hub.model("acme/tiny")
+      .branch("main", {{"config.json", "{}"}, {"model.safetensors", weights}})
+      .branch("v2", {{"config.json", "{\"v\":2}"}, {"model.safetensors", weights}});
+  hub.start();
+  DownloadOptions options;
+  options.hub.endpoint = hub.url();
+  options.hub.cache_dir = tmp.path() / "cache";
+  options.hub.no_token = true;
+  options.allow_patterns = {"*"};
+  ASSERT_TRUE(download_model("acme/tiny", options));
+
+  const RepoCache cache(tmp.path() / "cache", "acme/tiny", RepoType::model);
+  const std::string etag = util_internal::sha256_hex(weights);
+  const fs::path v2_link = cache.snapshot_path(hub.commit("acme/tiny", "v2"), "model.safetensors");
+  options.hub.revision = "v2";
+  Result<DownloadResult> result = internal_error("not run");
+  {
+    Result<BlobLock> rm_lock = BlobLock::acquire(cache.lock_path(etag));
+    ASSERT_TRUE(rm_lock) << rm_lock.error().to_string();
+    std::thread downloader([&] { result = download_model("acme/tiny", options); });
+    // Whether or not the download has reached the lock yet, it must not link
+    // before the blob below is gone and fetched again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    fs::remove(cache.blob_path(etag));
+    fs::remove(cache.snapshot_path(hub.commit("acme/tiny", "main"), "model.safetensors"));
+    rm_lock = internal_error("released");
+    downloader.join();
+  }
+  ASSERT_TRUE(result) << result.error().to_string();
+  ASSERT_TRUE(fs::exists(v2_link)) << "dangling link " << v2_link;
+  std::ifstream in(v2_link, std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, weights);
+}
+
 }  // namespace
 }  // namespace hubload
