@@ -59,6 +59,17 @@ void write_partial(const fs::path& blobs, const std::string& writer, long pid) {
   ASSERT_TRUE(transfer_internal::save_journal((blobs / (writer + ".journal.incomplete")).string(), j));
 }
 
+// Every file of a repo from `hub` into the cache at `root`, without a token.
+DownloadOptions download_options(const FakeHub& hub, const fs::path& root) {
+  DownloadOptions options;
+  options.hub.endpoint = hub.url();
+  options.hub.cache_dir = root;
+  options.hub.no_token = true;
+  options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
+  options.allow_patterns = {"*"};
+  return options;
+}
+
 class CacheManageTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -80,12 +91,10 @@ class CacheManageTest : public ::testing::TestWithParam<std::string> {
   }
 
   Result<DownloadResult> download(const std::string& id, const std::string& revision) {
-    options.hub.endpoint = hub.url();
-    options.hub.cache_dir = root;
-    options.hub.no_token = true;
-    options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
+    const RepoType type = options.hub.repo_type;
+    options = download_options(hub, root);
+    options.hub.repo_type = type;
     options.hub.revision = revision;
-    options.allow_patterns = {"*"};
     auto r = download_model(id, options);
     if (!r) ADD_FAILURE() << r.error().to_string();
     return r;
@@ -460,11 +469,7 @@ TEST(CacheManageConcurrencyTest, DownloadCompletesWhileAnotherRevisionIsRemoved)
       .branch("main", {{"config.json", "{}"}, {"model.safetensors", shared}})
       .branch("v2", {{"config.json", "{\"v\":2}"}, {"model.safetensors", shared}, {"z.safetensors", fresh}});
   hub.start();
-  DownloadOptions options;
-  options.hub.endpoint = hub.url();
-  options.hub.cache_dir = tmp.path() / "cache";
-  options.hub.no_token = true;
-  options.allow_patterns = {"*"};
+  DownloadOptions options = download_options(hub, tmp.path() / "cache");
   ASSERT_TRUE(download_model("acme/big", options));
 
   // The download pauses as z.safetensors starts (lock held, partial and journal on
@@ -532,11 +537,7 @@ TEST(CacheManageConcurrencyTest, DownloadLinksUnderTheBlobLockThatRmHolds) {
       .branch("main", {{"config.json", "{}"}, {"model.safetensors", weights}})
       .branch("v2", {{"config.json", "{\"v\":2}"}, {"model.safetensors", weights}});
   hub.start();
-  DownloadOptions options;
-  options.hub.endpoint = hub.url();
-  options.hub.cache_dir = tmp.path() / "cache";
-  options.hub.no_token = true;
-  options.allow_patterns = {"*"};
+  DownloadOptions options = download_options(hub, tmp.path() / "cache");
   ASSERT_TRUE(download_model("acme/tiny", options));
 
   const RepoCache cache(tmp.path() / "cache", "acme/tiny", RepoType::model);
