@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,9 @@ std::vector<TensorSpec> llama4_specs(const ModelConfig& config, bool vision);
 std::vector<TensorSpec> qwen3_next_specs(const ModelConfig& config);
 // Kimi-K2 (testdata/kimi-k2-config.json): model_type kimi_k2 on DeepseekV3ForCausalLM.
 ModelConfig kimi_k2_config();
+// testdata/configs/<dir>/config.json, with num_hidden_layers cut to `layers` when given
+// (so the tensor lists stay small); throws when it does not parse.
+ModelConfig testdata_config(const std::string& dir, std::optional<std::int64_t> layers = std::nullopt);
 // Header-only tensors: offsets back to back from 0, no data.
 std::vector<CheckpointTensor> spec_tensors(const std::vector<TensorSpec>& specs);
 

@@ -156,6 +156,13 @@ ModelConfig kimi_k2_config() {
   return std::move(c).value();
 }
 
+ModelConfig testdata_config(const std::string& dir, std::optional<std::int64_t> layers) {
+  auto c = load_model_config((testdata_dir() / "configs" / dir).string());
+  if (!c) throw std::runtime_error(c.error().to_string());
+  if (layers) c->num_hidden_layers = layers;
+  return std::move(c).value();
+}
+
 std::vector<CheckpointTensor> spec_tensors(const std::vector<TensorSpec>& specs) {
   std::vector<CheckpointTensor> out;
   out.reserve(specs.size());
