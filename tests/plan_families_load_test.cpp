@@ -16,10 +16,6 @@ using testing::check_every_w;
 using testing::write_model;
 using testing::Written;
 
-std::string family_rules(const std::string& family) {
-  return testing::read_file(std::filesystem::path(HUBLOAD_SOURCE_DIR) / "src/plan/families" / (family + ".json"));
-}
-
 // 8 heads of 8, 2 KV heads, hidden 64 (two MXFP4 blocks), experts 480 wide: 15 blocks
 // of 32, so W = 4 and 8 split them unevenly (4+4+4+3, 2+...+2+1 blocks).
 const char* kTinyGptOss = R"({"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "hidden_size": 64,
@@ -38,8 +34,8 @@ TEST(PlanFamiliesLoad, GptOssBf16RebuildsForEveryW) {
   testing::TempDir tmp;
   Written m = write_model(tmp / "oss", gpt_oss(""), testing::gpt_oss_specs);
   ASSERT_TRUE(m.file.data.contains("model.layers.1.mlp.experts.gate_up_proj"));
-  EXPECT_EQ(check_every_w(tmp / "oss", m, false, family_rules("gpt_oss")), (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(check_every_w(tmp / "oss", m, true, family_rules("gpt_oss")), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "oss", m), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "oss", m, true), (std::vector<int>{1, 2, 4, 8}));
 }
 
 TEST(PlanFamiliesLoad, GptOssMxfp4RebuildsForEveryW) {
@@ -48,8 +44,8 @@ TEST(PlanFamiliesLoad, GptOssMxfp4RebuildsForEveryW) {
       ["model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]})"),
                           testing::gpt_oss_specs);
   ASSERT_TRUE(m.file.data.contains("model.layers.1.mlp.experts.down_proj_blocks"));
-  EXPECT_EQ(check_every_w(tmp / "oss", m, false, family_rules("gpt_oss")), (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(check_every_w(tmp / "oss", m, true, family_rules("gpt_oss")), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "oss", m), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "oss", m, true), (std::vector<int>{1, 2, 4, 8}));
 }
 
 TEST(PlanFamiliesLoad, Llama4WithItsVisionTowerRebuildsForEveryW) {
@@ -64,8 +60,8 @@ TEST(PlanFamiliesLoad, Llama4WithItsVisionTowerRebuildsForEveryW) {
                           [](const ModelConfig& c) { return testing::llama4_specs(c, true); });
   ASSERT_TRUE(m.file.data.contains("language_model.model.layers.1.feed_forward.experts.gate_up_proj"));
   ASSERT_TRUE(m.file.data.contains("language_model.model.layers.0.feed_forward.down_proj.weight"));
-  EXPECT_EQ(check_every_w(tmp / "l4", m, false, family_rules("llama4")), (std::vector<int>{1, 2, 4, 8}));
-  EXPECT_EQ(check_every_w(tmp / "l4", m, true, family_rules("llama4")), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "l4", m), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "l4", m, true), (std::vector<int>{1, 2, 4, 8}));
 }
 
 TEST(PlanFamiliesLoad, Qwen3NextRebuildsForEveryW) {
@@ -81,7 +77,7 @@ TEST(PlanFamiliesLoad, Qwen3NextRebuildsForEveryW) {
                           testing::qwen3_next_specs);
   ASSERT_TRUE(m.file.data.contains("model.layers.0.linear_attn.conv1d.weight"));
   ASSERT_TRUE(m.file.data.contains("mtp.layers.0.self_attn.q_proj.weight"));
-  EXPECT_EQ(check_every_w(tmp / "qn", m, false, family_rules("qwen3_next")), (std::vector<int>{1, 2, 4, 8}));
+  EXPECT_EQ(check_every_w(tmp / "qn", m), (std::vector<int>{1, 2, 4, 8}));
 }
 
 }  // namespace

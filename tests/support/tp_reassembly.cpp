@@ -18,15 +18,13 @@ Written write_model(const std::filesystem::path& dir, const std::string& config_
   return {*config, write_random_safetensors(dir / "model.safetensors", specs_of(*config), rng)};
 }
 
-std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& m, bool expert_parallel,
-                               const std::string& rules_json) {
+std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& m, bool expert_parallel) {
   std::vector<int> planned;
   for (int w = 1; w <= 8; ++w) {
     SCOPED_TRACE("tp " + std::to_string(w));
     PlanOptions o;
     o.world_size = w;
     o.expert_parallel = expert_parallel;
-    o.rules_json = rules_json;
     auto plan = plan_model_folder(dir.string(), o);
     if (!plan) {
       EXPECT_EQ(plan.error().kind(), ErrorKind::invalid_plan) << plan.error().to_string();

@@ -27,7 +27,6 @@ Written write_model(const std::filesystem::path& dir, const std::string& config_
 // be invalid_plan). Replicated tensors must be whole on every rank, rank-0-only ones
 // whole on rank 0 and absent elsewhere, and every other tensor must re-assemble from
 // its ranks bit for bit.
-std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& m, bool expert_parallel = false,
-                               const std::string& rules_json = {});
+std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& m, bool expert_parallel = false);
 
 }  // namespace hubload::testing
