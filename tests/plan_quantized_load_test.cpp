@@ -96,6 +96,7 @@ TEST(PlanQuantizedLoad, CompressedTensorsPackedGroupsRebuildForEveryW) {
   ASSERT_TRUE(m.file.data.contains("model.layers.0.self_attn.k_proj.weight_zero_point"));
   // 4 heads bound W at 4; 256 / 4 = 64 input columns keep whole groups of 32 and packs of 8.
   EXPECT_EQ(check_every_w(tmp / "ct", m), (std::vector<int>{1, 2, 4}));
+  testing::python_reassembly(tmp / "ct", 4);
 }
 
 // Qwen3-MoE in FP8 128-blocks, shaped like Qwen3-30B-A3B-FP8: experts 768 wide, so
@@ -112,6 +113,7 @@ TEST(PlanQuantizedLoad, Qwen3MoeFp8BlockScalesRebuildAndExpertParallelGoesFurthe
   ASSERT_TRUE(m.file.data.contains("model.layers.0.mlp.experts.3.down_proj.weight_scale_inv"));
   EXPECT_EQ(check_every_w(tmp / "q3", m), (std::vector<int>{1, 2}));
   EXPECT_EQ(check_every_w(tmp / "q3", m, true), (std::vector<int>{1, 2, 4, 8}));
+  testing::python_reassembly(tmp / "q3", 2);
 }
 
 }  // namespace

@@ -75,4 +75,21 @@ std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& 
   return planned;
 }
 
+std::string python_reassembly(const std::filesystem::path& dir, int w) {
+  std::string ranks;
+  std::filesystem::create_directories(dir / "ranks");  // not beside model.safetensors: the script reads those
+  for (int r = 0; r < w; ++r) {
+    const std::string out = (dir / "ranks" / ("rank" + std::to_string(r) + ".safetensors")).string();
+    auto load = run_command(cli_path().string() + " load " + dir.string() + " --tp " + std::to_string(w) +
+                            " --rank " + std::to_string(r) + " --out " + out + " --quiet 2>&1");
+    EXPECT_EQ(load.exit_code, 0) << load.out;
+    ranks += " " + out;
+  }
+  auto check = run_command("python3 " + std::string(HUBLOAD_SOURCE_DIR) + "/scripts/check-reassembly.py " +
+                           dir.string() + ranks + " 2>&1");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("\"ok\": true"), std::string::npos) << check.out;
+  return check.out;
+}
+
 }  // namespace hubload::testing

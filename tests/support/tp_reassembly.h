@@ -29,4 +29,9 @@ Written write_model(const std::filesystem::path& dir, const std::string& config_
 // its ranks bit for bit.
 std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& m, bool expert_parallel = false);
 
+// Writes every rank of `dir` at tp `w` with `hubload load --out` into dir/ranks and runs
+// scripts/check-reassembly.py (plain Python, no hubload code) on them, expecting it to
+// pass; returns its output (a JSON summary).
+std::string python_reassembly(const std::filesystem::path& dir, int w);
+
 }  // namespace hubload::testing
