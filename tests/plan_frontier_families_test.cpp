@@ -182,6 +182,25 @@ TEST(FrontierFamilies, GptOss20bAnd120bSplitMxfp4ExpertsUnevenlyAsVllmDoes) {
   }
 }
 
+TEST(FrontierFamilies, GptOssAtTp16LeavesTheLastRankNoExpertBlocks) {
+  // 90 blocks, 6 a rank: ranks 0-14 take all of them, rank 15 an empty slice (as vLLM's
+  // loader narrows to nothing there).
+  ModelConfig c = testing::testdata_config("openai--gpt-oss-20b", 1);
+  Planned p = plan(c, testing::gpt_oss_specs(c), 16);
+  ASSERT_TRUE(p.plan.has_value()) << p.plan.error().to_string();
+  const std::string x = "model.layers.0.mlp.experts.";
+  EXPECT_EQ(p.shape(x + "gate_up_proj_blocks", 14), (Shape{32, 384, 90, 16}));
+  EXPECT_EQ(p.shape(x + "gate_up_proj_blocks", 15), (Shape{32, 0, 90, 16}));
+  EXPECT_EQ(p.shape(x + "down_proj_scales", 15), (Shape{32, 2880, 0}));
+  Result<RankPlan> last = rank_plan(*p.plan, 15);
+  ASSERT_TRUE(last.has_value()) << last.error().to_string();
+  for (const RankTensor& t : last->tensors) {
+    if (t.name != x + "gate_up_proj_blocks") continue;
+    EXPECT_EQ(t.bytes, 0u);
+    EXPECT_TRUE(t.runs.empty());
+  }
+}
+
 TEST(FrontierFamilies, Llama4ScoutSplitsTheTransposedFusedExpertsInTwoBlocks) {
   ModelConfig c = testing::testdata_config("meta-llama--Llama-4-Scout-17B-16E-Instruct__UNVERIFIED", 2);
   const auto specs = testing::llama4_specs(c, true);
