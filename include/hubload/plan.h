@@ -168,7 +168,7 @@ struct PlanSummary {
   std::uint64_t checkpoint_bytes = 0;     // all non-skipped tensors, once
   std::uint64_t replicated_bytes = 0;     // replicated tensor bytes (held by every rank)
   double imbalance = 0;                   // max / mean - 1 over ranks
-  std::size_t count[16] = {};             // tensors per Strategy (every Strategy fits)
+  std::size_t count[16] = {};             // tensors per Strategy
 };
 PlanSummary summarize(const ShardPlan& plan);
 

@@ -22,14 +22,14 @@ struct SplitContext {
   const PlanOptions* options = nullptr;
 };
 
-// The W slices of `info` under `strategy` (rule_dim: the rule's dim or -1).
-// An invalid_plan error names the tensor, dimension, size and W.
 // Whether the strategy's default split dim is the output dim (0) rather than the input dim.
 bool is_column_type(Strategy s);
 // skip (held by no rank) and rank0 (held by rank 0 only) split nothing, they only decide
 // which ranks hold the tensor: sets `out`'s presence and returns true for them.
 bool presence_only(Strategy s, std::vector<TensorSlice>& out);
 
+// The W slices of `info` under `strategy` (rule_dim: the rule's dim or -1).
+// An invalid_plan error names the tensor, dimension, size and W.
 Result<std::vector<TensorSlice>> split_tensor(const TensorInfo& info, Strategy strategy, int rule_dim,
                                               const SplitContext& ctx);
 
