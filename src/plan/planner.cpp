@@ -164,6 +164,11 @@ Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vec
   ctx.q_heads = config.num_attention_heads.value_or(0);
   ctx.kv_heads = config.num_key_value_heads.value_or(ctx.q_heads);
   ctx.options = &options;
+  if (config.quantization && config.quantization->method == QuantMethod::mxfp4) ctx.mxfp4_block = 32;
+  if (config.linear_attention) {
+    ctx.linear_key_dim = config.linear_attention->num_key_heads * config.linear_attention->key_head_dim;
+    ctx.linear_value_dim = config.linear_attention->num_value_heads * config.linear_attention->value_head_dim;
+  }
 
   plan_internal::QuantSplitter quant(ctx);
   // FP8 block scales need their weight's exact size (the last block may be partial).
