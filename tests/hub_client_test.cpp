@@ -12,6 +12,7 @@
 #include "hubload/hub.h"
 #include "support/error_expect.h"
 #include "support/fault_transport.h"
+#include "support/hub_expect.h"
 #include "support/hub_fake_transport.h"
 #include "support/test_support.h"
 #include "util/digest.h"
@@ -211,29 +212,11 @@ TEST_F(HubClientTest, CdnRedirectNeverReceivesTheToken) {
 
 TEST_F(HubClientTest, GatedRepoWithAndWithoutToken) {
   hub->repo(RepoType::model, "acme/tiny").gated_token = "hf_good_token";
-  auto denied = download_model("acme/tiny", options);
-  ASSERT_TRUE(testing::fails_with(denied, ErrorKind::gated));
-  options.hub.token = "hf_wrong_token";
-  denied = download_model("acme/tiny", options);
-  ASSERT_TRUE(testing::fails_with(denied, ErrorKind::gated));
-  EXPECT_EQ(denied.error().message().find("hf_wrong_token"), std::string::npos);
-  options.hub.token = "hf_good_token";
-  auto allowed = download_model("acme/tiny", options);
-  ASSERT_TRUE(allowed) << allowed.error().to_string();
+  EXPECT_TRUE(testing::gated_repo_opens_only_with(options, "acme/tiny", "hf_good_token"));
 }
 
 TEST_F(HubClientTest, ErrorKindsFromTheHub) {
-  auto repo = download_model("acme/nope", options);
-  ASSERT_TRUE(testing::fails_with(repo, ErrorKind::not_found, "repo not found"));
-
-  options.hub.revision = "no-such-branch";
-  auto rev = download_model("acme/tiny", options);
-  ASSERT_TRUE(testing::fails_with(rev, ErrorKind::not_found, "revision not found"));
-
-  options.hub.revision = "main";
-  auto entry = hub_download("acme/tiny", "missing.txt", options.hub);
-  ASSERT_TRUE(testing::fails_with(entry, ErrorKind::not_found));
-  EXPECT_TRUE(fs::exists(repo_dir() / ".no_exist" / model.main_commit / "missing.txt"));
+  ASSERT_TRUE(testing::hub_answers_not_found(options, "acme/tiny", model.main_commit));
   EXPECT_EQ(testing::read_file(repo_dir() / "refs" / "main"), model.main_commit);
 }
 

@@ -9,6 +9,7 @@
 
 #include "hubload/hub.h"
 #include "support/error_expect.h"
+#include "support/hub_expect.h"
 #include "support/serve_fixture.h"
 #include "support/test_support.h"
 
@@ -147,29 +148,12 @@ TEST_F(HubE2eTest, DatasetRepoAndRenamedRepo) {
 
 TEST_F(HubE2eTest, GatedRepoWithAndWithoutToken) {
   start();
-  auto without = download_model("acme/gated", options);
-  ASSERT_TRUE(testing::fails_with(without, ErrorKind::gated));
-  options.hub.no_token = false;
-  options.hub.token = "hf_wrong";
-  auto wrong = download_model("acme/gated", options);
-  ASSERT_TRUE(testing::fails_with(wrong, ErrorKind::gated));
-  EXPECT_EQ(wrong.error().message().find("hf_wrong"), std::string::npos);
-  options.hub.token = "hf_gate_key";
-  auto with = download_model("acme/gated", options);
-  ASSERT_TRUE(with) << with.error().to_string();
+  EXPECT_TRUE(testing::gated_repo_opens_only_with(options, "acme/gated", "hf_gate_key"));
 }
 
 TEST_F(HubE2eTest, ErrorKinds) {
   start();
-  auto repo = download_model("acme/missing", options);
-  ASSERT_TRUE(testing::fails_with(repo, ErrorKind::not_found));
-  options.hub.revision = "nope";
-  auto rev = download_model("acme/tiny", options);
-  ASSERT_TRUE(testing::fails_with(rev, ErrorKind::not_found, "revision not found"));
-  options.hub.revision = "main";
-  auto entry = hub_download("acme/tiny", "nope.txt", options.hub);
-  ASSERT_TRUE(testing::fails_with(entry, ErrorKind::not_found));
-  EXPECT_TRUE(fs::exists(repo_dir("models--acme--tiny") / ".no_exist" / hub.commit("acme/tiny", "main") / "nope.txt"));
+  ASSERT_TRUE(testing::hub_answers_not_found(options, "acme/tiny", hub.commit("acme/tiny", "main")));
   options.hub.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
   auto refused = hub_download("acme/tiny", "generation_config.json", options.hub);
   ASSERT_TRUE(testing::fails_with(refused, ErrorKind::network));

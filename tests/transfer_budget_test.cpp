@@ -3,7 +3,6 @@
 // than the budget has slots, and every file still completes.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -16,12 +15,6 @@
 namespace hubload {
 namespace {
 
-namespace fs = std::filesystem;
-using testing::random_bytes;
-using testing::sha256_hex;
-using testing::TempDir;
-using testing::TransferOrigin;
-
 class TransferBudget : public ::testing::Test {
  protected:
   // `count` files of 1 MiB, each fetched by its own thread and its own
@@ -30,7 +23,7 @@ class TransferBudget : public ::testing::Test {
     std::vector<std::string> contents;
     std::vector<TransferFile> files;
     for (int i = 0; i < count; ++i) {
-      contents.push_back(random_bytes(1 << 20, 100 + i));
+      contents.push_back(testing::random_bytes(1 << 20, 100 + i));
       std::string path = "/file" + std::to_string(i);
       origin_.add_file(path, contents.back());
       files.push_back(testing::transfer_file(origin_.url(path), (dir_ / ("file" + std::to_string(i))).string(),
@@ -55,12 +48,12 @@ class TransferBudget : public ::testing::Test {
     }
     for (std::size_t i = 0; i < files.size(); ++i) {
       ASSERT_TRUE(results[i]) << results[i].error().to_string();
-      EXPECT_EQ(sha256_hex(testing::read_file(files[i].dest)), sha256_hex(contents[i])) << files[i].dest;
+      EXPECT_EQ(testing::sha256_hex(testing::read_file(files[i].dest)), testing::sha256_hex(contents[i])) << files[i].dest;
     }
   }
 
-  TempDir dir_;
-  TransferOrigin origin_;
+  testing::TempDir dir_;
+  testing::TransferOrigin origin_;
 };
 
 TEST_F(TransferBudget, FourFilesOfFourConnectionsEachShareFourSlots) {

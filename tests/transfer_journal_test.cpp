@@ -129,6 +129,25 @@ PartialOptions dead_owner_options() {
   return o;
 }
 
+RangeSet ranges(std::initializer_list<ByteRange> list) {
+  RangeSet set;
+  for (const ByteRange& r : list) set.add(r);
+  return set;
+}
+
+// What a writer leaves behind: the partial of `dest`, `content` written at
+// offset 0, and a saved journal claiming `synced` (and `written`).
+Result<PartialFile> journaled_partial(const std::string& dest, std::uint64_t size, const std::string& hash,
+                                      std::string_view content, const RangeSet& synced,
+                                      const RangeSet& written = {}, const PartialOptions& options = {}) {
+  HUBLOAD_ASSIGN_OR_RETURN(PartialFile p, PartialFile::open(dest, size, hash, options));
+  if (::pwrite(p.fd(), content.data(), content.size(), 0) != static_cast<ssize_t>(content.size())) {
+    return io_error(p.data_path() + ": short write");
+  }
+  HUBLOAD_TRY(save_journal(p.journal_path(), p.journal(synced, written)));
+  return p;
+}
+
 // Claims lag one update: writeback of newly stable bytes starts at one update
 // and is waited for, and claimed, at the next; a final update claims all.
 TEST(PrefixVerifier, ClaimsPostedBytesOneUpdateLaterAndEverythingWhenFinal) {
@@ -164,17 +183,12 @@ TEST(PrefixVerifier, ClaimsPostedBytesOneUpdateLaterAndEverythingWhenFinal) {
 // An adopted partial's claims stay claimed while new bytes wait for their sync.
 TEST(PrefixVerifier, KeepsTheAdoptedClaimsFromTheFirstSave) {
   TempDir dir;
-  auto p = PartialFile::open((dir / "blob").string(), 2 << 20, std::string(64, 'd'), {});
-  ASSERT_TRUE(p);
   std::string data(2 << 20, 'y');
-  ASSERT_EQ(::pwrite(p->fd(), data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
-  RangeSet adopted;
-  adopted.add({0, 1 << 20});
-  ASSERT_TRUE(save_journal(p->journal_path(), p->journal(adopted)));
+  const RangeSet adopted = ranges({{0, 1 << 20}});
+  auto p = journaled_partial((dir / "blob").string(), data.size(), std::string(64, 'd'), data, adopted);
+  ASSERT_TRUE(p) << p.error().to_string();
   PrefixVerifier v(p->fd(), p->data_path(), data.size(), std::nullopt, p->journal_path(), adopted);
-  RangeSet more;
-  more.add({0, 2 << 20});
-  v.post_journal(p->journal(more));
+  v.post_journal(p->journal(ranges({{0, 2 << 20}})));
   v.wait_idle();
   auto j = load_journal(p->journal_path());
   ASSERT_TRUE(j) << j.error().to_string();
@@ -198,13 +212,8 @@ TEST(PartialFile, KeepsWrittenClaimsInTheSameBootAndOnlySyncedOnesAfterAReboot) 
     PartialOptions o = dead_owner_options();
     o.boot_id = "boot-1";
     {
-      auto p = PartialFile::open(dest, 10, hash, o);
-      ASSERT_TRUE(p);
-      ASSERT_EQ(::pwrite(p->fd(), "0123456789", 10, 0), 10);
-      RangeSet synced, written;
-      synced.add({0, 4});
-      written.add({0, 8});
-      ASSERT_TRUE(save_journal(p->journal_path(), p->journal(synced, written)));
+      auto p = journaled_partial(dest, 10, hash, "0123456789", ranges({{0, 4}}), ranges({{0, 8}}), o);
+      ASSERT_TRUE(p) << p.error().to_string();
     }
     if (rebooted) o.boot_id = "boot-2";
     auto q = PartialFile::open(dest, 10, hash, o);
@@ -224,12 +233,8 @@ TEST(PartialFile, AdoptsADeadOwnersPartialWithTheSameSizeAndHash) {
   std::string hash(64, 'b');
   std::string old_data, old_journal;
   {
-    auto p = PartialFile::open(dest, 10, hash, {});
-    ASSERT_TRUE(p);
-    ASSERT_EQ(::pwrite(p->fd(), "0123456789", 10, 0), 10);
-    RangeSet done;
-    done.add({0, 6});
-    ASSERT_TRUE(save_journal(p->journal_path(), p->journal(done)));
+    auto p = journaled_partial(dest, 10, hash, "0123456789", ranges({{0, 6}}));
+    ASSERT_TRUE(p) << p.error().to_string();
     old_data = p->data_path();
     old_journal = p->journal_path();
   }
@@ -249,11 +254,8 @@ TEST(PartialFile, AdoptsADeadOwnersPartialWithTheSameSizeAndHash) {
 TEST(PartialFile, LeavesALiveOwnersPartialAlone) {
   TempDir dir;
   std::string dest = (dir / "blob").string();
-  auto p = PartialFile::open(dest, 10, "", {});
-  ASSERT_TRUE(p);
-  RangeSet done;
-  done.add({0, 4});
-  ASSERT_TRUE(save_journal(p->journal_path(), p->journal(done)));
+  auto p = journaled_partial(dest, 10, "", "", ranges({{0, 4}}));
+  ASSERT_TRUE(p) << p.error().to_string();
   // Same process = a live owner: the second writer must start its own partial.
   auto q = PartialFile::open(dest, 10, "", {});
   ASSERT_TRUE(q);
@@ -267,9 +269,8 @@ TEST(PartialFile, DeletesADeadOwnersPartialForOtherContent) {
   std::string dest = (dir / "blob").string();
   std::string old_data;
   {
-    auto p = PartialFile::open(dest, 10, std::string(64, 'c'), {});
-    ASSERT_TRUE(p);
-    ASSERT_TRUE(save_journal(p->journal_path(), p->journal(RangeSet{})));
+    auto p = journaled_partial(dest, 10, std::string(64, 'c'), "", {});
+    ASSERT_TRUE(p) << p.error().to_string();
     old_data = p->data_path();
   }
   auto q = PartialFile::open(dest, 20, std::string(64, 'c'), dead_owner_options());
@@ -282,12 +283,8 @@ TEST(PartialFile, RejectsAJournalClaimingBytesPastTheDataFile) {
   TempDir dir;
   std::string dest = (dir / "blob").string();
   {
-    auto p = PartialFile::open(dest, 10, "", {});
-    ASSERT_TRUE(p);
-    ASSERT_EQ(::pwrite(p->fd(), "0123", 4, 0), 4);
-    RangeSet lie;
-    lie.add({0, 8});
-    ASSERT_TRUE(save_journal(p->journal_path(), p->journal(lie)));
+    auto lie = journaled_partial(dest, 10, "", "0123", ranges({{0, 8}}));
+    ASSERT_TRUE(lie) << lie.error().to_string();
   }
   auto q = PartialFile::open(dest, 10, "", dead_owner_options());
   ASSERT_TRUE(q);
@@ -297,10 +294,8 @@ TEST(PartialFile, RejectsAJournalClaimingBytesPastTheDataFile) {
 TEST(PartialFile, PublishRenamesIntoPlaceAndRemovesTheJournal) {
   TempDir dir;
   std::string dest = (dir / "blob").string();
-  auto p = PartialFile::open(dest, 3, "", {});
-  ASSERT_TRUE(p);
-  ASSERT_EQ(::pwrite(p->fd(), "xyz", 3, 0), 3);
-  ASSERT_TRUE(save_journal(p->journal_path(), p->journal(RangeSet{})));
+  auto p = journaled_partial(dest, 3, "", "xyz", {});
+  ASSERT_TRUE(p) << p.error().to_string();
   std::string journal = p->journal_path();
   ASSERT_TRUE(p->publish(dest));
   EXPECT_EQ(hubload::testing::read_file(dest), "xyz");

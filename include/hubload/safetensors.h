@@ -56,11 +56,12 @@ struct TensorInfo {
 // names. It is built by whoever fills the vector (the parser, open_checkpoint,
 // the loader), so the structs stay plain aggregates; an index that was never
 // built or that no longer matches the vector's size is ignored for a scan, and
-// code that edits the vector calls reindex() on its owner.
+// code that edits the vector calls reindex() on its owner. An item's name is its
+// `name`, or `info.name` for items that wrap a TensorInfo.
 class NameIndex {
  public:
-  template <class T, class NameOf>
-  void build(const std::vector<T>& items, NameOf name_of) {
+  template <class T>
+  void build(const std::vector<T>& items) {
     order_.resize(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) order_[i] = i;
     // Ties by position, so that of two equal names the first is found, as by a scan.
@@ -71,8 +72,8 @@ class NameIndex {
     built_ = true;
   }
 
-  template <class T, class NameOf>
-  const T* find(const std::vector<T>& items, std::string_view name, NameOf name_of) const {
+  template <class T>
+  const T* find(const std::vector<T>& items, std::string_view name) const {
     if (!built_ || order_.size() != items.size()) {
       for (const T& item : items) {
         if (name_of(item) == name) return &item;
@@ -86,6 +87,15 @@ class NameIndex {
   }
 
  private:
+  template <class T>
+  static std::string_view name_of(const T& item) {
+    if constexpr (requires { item.info.name; }) {
+      return item.info.name;
+    } else {
+      return item.name;
+    }
+  }
+
   std::vector<std::size_t> order_;
   bool built_ = false;
 };
@@ -126,47 +136,55 @@ Result<SafetensorsHeader> parse_header(std::span<const std::byte> prefix, std::u
 // then the 8 + N prefix, allocated only after N passed the cap and the file size).
 Result<SafetensorsHeader> read_header(const ReadFile& file, const ReaderOptions& options = {});
 
-// A safetensors file opened for positional reads. Holds the descriptor, not a mapping.
-class SafetensorsFile {
+// What both readers below share: the storage (a ReadFile or a MappedFile, each
+// knowing its path) and the validated header, with lookups that name the file.
+template <class Storage>
+class BasicSafetensors {
  public:
-  static Result<SafetensorsFile> open(const std::filesystem::path& path, const ReaderOptions& options = {});
-
-  const std::filesystem::path& path() const { return file_.path(); }
+  const std::filesystem::path& path() const { return storage_.path(); }
   const SafetensorsHeader& header() const { return header_; }
   const std::vector<TensorInfo>& tensors() const { return header_.tensors; }
   const std::map<std::string, std::string>& metadata() const { return header_.metadata; }
   // not_found error naming the tensor and the file.
-  Result<const TensorInfo*> tensor(std::string_view name) const;
+  Result<const TensorInfo*> tensor(std::string_view name) const {
+    const TensorInfo* info = header_.find(name);
+    if (info == nullptr) return not_found(path().string() + ": no tensor named '" + std::string(name) + "'");
+    return info;
+  }
+
+ protected:
+  BasicSafetensors(Storage storage, SafetensorsHeader header)
+      : storage_(std::move(storage)), header_(std::move(header)) {}
+  Storage storage_;
+  SafetensorsHeader header_;
+};
+
+// A safetensors file opened for positional reads. Holds the descriptor, not a mapping.
+class SafetensorsFile : public BasicSafetensors<ReadFile> {
+ public:
+  static Result<SafetensorsFile> open(const std::filesystem::path& path, const ReaderOptions& options = {});
 
   // Any byte range of the file into the caller's buffer (pread): the loader's primitive.
-  Status read_at(std::uint64_t offset, std::span<std::byte> out) const { return file_.read_at(offset, out); }
+  Status read_at(std::uint64_t offset, std::span<std::byte> out) const { return storage_.read_at(offset, out); }
   // A whole tensor into `out` (out.size() must equal info.size).
   Status read_tensor(const TensorInfo& info, std::span<std::byte> out) const;
-  const ReadFile& file() const { return file_; }
+  const ReadFile& file() const { return storage_; }
 
  private:
-  SafetensorsFile(ReadFile file, SafetensorsHeader header)
-      : file_(std::move(file)), header_(std::move(header)) {}
-  ReadFile file_;
-  SafetensorsHeader header_;
+  SafetensorsFile(ReadFile file, SafetensorsHeader header) : BasicSafetensors(std::move(file), std::move(header)) {}
 };
 
 // A safetensors file behind a read-only mmap: zero-copy views of each tensor,
 // valid as long as this object lives.
-class MappedSafetensors {
+class MappedSafetensors : public BasicSafetensors<MappedFile> {
  public:
   static Result<MappedSafetensors> open(const std::filesystem::path& path, const ReaderOptions& options = {});
-  const SafetensorsHeader& header() const { return header_; }
-  const std::filesystem::path& path() const { return map_.path(); }
   std::span<const std::byte> view(const TensorInfo& info) const;
   Result<std::span<const std::byte>> view(std::string_view name) const;
-  std::span<const std::byte> bytes() const { return map_.bytes(); }
+  std::span<const std::byte> bytes() const { return storage_.bytes(); }
 
  private:
-  MappedSafetensors(MappedFile map, SafetensorsHeader header)
-      : map_(std::move(map)), header_(std::move(header)) {}
-  MappedFile map_;
-  SafetensorsHeader header_;
+  MappedSafetensors(MappedFile map, SafetensorsHeader header) : BasicSafetensors(std::move(map), std::move(header)) {}
 };
 
 // What a writer needs to know of a tensor before its bytes are streamed.

@@ -13,7 +13,11 @@
 
 namespace hubload::cli {
 
+// The cache subcommand the user chose; each has its own runner below.
+enum class CacheAction { ls, verify, rm, prune };
+
 struct CacheArgs {
+  CacheAction action = CacheAction::ls;
   std::string cache_dir;
   bool json = false;
   // ls
@@ -39,11 +43,8 @@ struct CacheArgs {
 // --cache-dir, else the cache `download` uses (HF_HUB_CACHE, HF_HOME, ...).
 std::filesystem::path cache_root(const CacheArgs& args);
 
-// Warnings on stderr, one line each ("hubload: warning: ...").
-void print_warnings(const std::vector<std::string>& warnings);
-
-int run_cache_ls(const CacheArgs& args);
-int run_cache_verify(const CacheArgs& args);
-int run_cache_rm(const CacheArgs& args, bool prune);
+Result<int> run_cache_ls(const CacheArgs& args);
+Result<int> run_cache_verify(const CacheArgs& args);
+Result<int> run_cache_rm(const CacheArgs& args);
 
 }  // namespace hubload::cli

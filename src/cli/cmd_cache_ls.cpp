@@ -78,40 +78,37 @@ void print_table(const std::vector<const CachedRepo*>& repos, const CacheScan& s
 
 }  // namespace
 
-int run_cache_ls(const CacheArgs& args) {
+Result<int> run_cache_ls(const CacheArgs& args) {
   std::vector<RepoFilter> filters;
   for (const std::string& f : args.filters) {
-    auto parsed = parse_repo_filter(f);
-    if (!parsed) return report_error(parsed.error(), args.json);
-    filters.push_back(*parsed);
+    HUBLOAD_ASSIGN_OR_RETURN(RepoFilter parsed, parse_repo_filter(f));
+    filters.push_back(parsed);
   }
-  auto sort = parse_repo_sort(args.sort);
-  if (!sort) return report_error(sort.error(), args.json);
-  auto scan = scan_cache(cache_root(args));
-  if (!scan) return report_error(scan.error(), args.json);
+  HUBLOAD_ASSIGN_OR_RETURN(RepoSort sort, parse_repo_sort(args.sort));
+  HUBLOAD_ASSIGN_OR_RETURN(CacheScan scan, scan_cache(cache_root(args)));
 
   const std::int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<const CachedRepo*> shown;
-  for (const CachedRepo& r : scan->repos) {
+  for (const CachedRepo& r : scan.repos) {
     bool keep = true;
     for (const RepoFilter& f : filters) keep = keep && repo_matches(r, f, now);
     if (keep) shown.push_back(&r);
   }
-  sort_repos(shown, *sort);
+  sort_repos(shown, sort);
   if (args.limit > 0 && shown.size() > static_cast<std::size_t>(args.limit)) shown.resize(args.limit);
 
   if (args.json) {
-    nlohmann::json doc = {{"cache_dir", scan->root.string()},
+    nlohmann::json doc = {{"cache_dir", scan.root.string()},
                           {"repos", nlohmann::json::array()},
-                          {"totals", {{"repos", scan->repos.size()}, {"size", scan->size}, {"reclaimable", scan->reclaimable}}},
-                          {"warnings", scan->warnings}};
+                          {"totals", {{"repos", scan.repos.size()}, {"size", scan.size}, {"reclaimable", scan.reclaimable}}},
+                          {"warnings", scan.warnings}};
     for (const CachedRepo* r : shown) doc["repos"].push_back(repo_json(*r, args.revisions));
     print_json(doc);
   } else {
-    print_table(shown, *scan, args.revisions, now);
+    print_table(shown, scan, args.revisions, now);
   }
-  print_warnings(scan->warnings);
+  print_warnings(scan.warnings);
   return 0;
 }
 

@@ -53,26 +53,25 @@ Result<bool> confirm() {
 
 }  // namespace
 
-int run_cache_rm(const CacheArgs& args, bool prune) {
-  auto scan = scan_cache(cache_root(args));
-  if (!scan) return report_error(scan.error(), args.json);
-  Result<DeletePlan> plan = prune ? Result<DeletePlan>(prune_cache(*scan)) : delete_revisions(*scan, args.targets);
-  if (!plan) return report_error(plan.error(), args.json);
-  print_warnings(scan->warnings);
-  if (!args.json) print_plan(*plan, args.dry_run);
-  if (args.dry_run || plan->empty()) {
-    if (args.json) print_json({{"dry_run", args.dry_run}, {"plan", plan_json(*plan)}});
+Result<int> run_cache_rm(const CacheArgs& args) {
+  HUBLOAD_ASSIGN_OR_RETURN(CacheScan scan, scan_cache(cache_root(args)));
+  HUBLOAD_ASSIGN_OR_RETURN(DeletePlan plan, args.action == CacheAction::prune
+                                                ? Result<DeletePlan>(prune_cache(scan))
+                                                : delete_revisions(scan, args.targets));
+  print_warnings(scan.warnings);
+  if (!args.json) print_plan(plan, args.dry_run);
+  if (args.dry_run || plan.empty()) {
+    if (args.json) print_json({{"dry_run", args.dry_run}, {"plan", plan_json(plan)}});
     return 0;
   }
   if (!args.yes) {
-    auto yes = confirm();
-    if (!yes) return report_error(yes.error(), args.json);
-    if (!*yes) return report_error(Error(ErrorKind::cancelled, "nothing deleted"), args.json);
+    HUBLOAD_ASSIGN_OR_RETURN(bool yes, confirm());
+    if (!yes) return Error(ErrorKind::cancelled, "nothing deleted");
   }
-  const DeleteOutcome out = execute_delete(*plan);
+  const DeleteOutcome out = execute_delete(plan);
   if (args.json) {
     print_json({{"dry_run", false},
-                {"plan", plan_json(*plan)},
+                {"plan", plan_json(plan)},
                 {"deleted",
                  {{"revisions", out.revisions}, {"blobs", out.blobs}, {"partials", out.partials}, {"freed", out.freed}}},
                 {"skipped", out.skipped},

@@ -67,39 +67,35 @@ std::optional<Error> verdict(const VerifyReport& r, const std::vector<OnlineDiff
 
 }  // namespace
 
-int run_cache_verify(const CacheArgs& args) {
-  auto scan = scan_cache(cache_root(args));
-  if (!scan) return report_error(scan.error(), args.json);
+Result<int> run_cache_verify(const CacheArgs& args) {
+  HUBLOAD_ASSIGN_OR_RETURN(CacheScan scan, scan_cache(cache_root(args)));
   VerifyOptions options;
   if (!args.repo.empty()) options.repo = args.repo;
   if (!args.revision.empty()) options.revision = args.revision;
   options.threads = args.threads;
   options.fix = args.fix;
-  auto report = verify_cache(*scan, options);
-  if (!report) return report_error(report.error(), args.json);
+  HUBLOAD_ASSIGN_OR_RETURN(VerifyReport report, verify_cache(scan, options));
   std::vector<OnlineDifference> online;
   if (args.online) {
-    auto diffs = verify_online(*scan, options, hub_options(args.hub));
-    if (!diffs) return report_error(diffs.error(), args.json);
-    online = std::move(*diffs);
+    HUBLOAD_ASSIGN_OR_RETURN(online, verify_online(scan, options, hub_options(args.hub)));
   }
-  std::vector<std::string> warnings = scan->warnings;
-  warnings.insert(warnings.end(), report->warnings.begin(), report->warnings.end());
-  const std::optional<Error> failure = verdict(*report, online, args);
+  std::vector<std::string> warnings = scan.warnings;
+  warnings.insert(warnings.end(), report.warnings.begin(), report.warnings.end());
+  const std::optional<Error> failure = verdict(report, online, args);
   if (args.json) {
-    nlohmann::json doc = {{"cache_dir", scan->root.string()},
-                          {"blobs", report->blobs},
-                          {"files", report->files},
-                          {"bytes", report->bytes},
-                          {"seconds", report->seconds},
-                          {"bytes_per_second", report->bytes_per_second()},
+    nlohmann::json doc = {{"cache_dir", scan.root.string()},
+                          {"blobs", report.blobs},
+                          {"files", report.files},
+                          {"bytes", report.bytes},
+                          {"seconds", report.seconds},
+                          {"bytes_per_second", report.bytes_per_second()},
                           {"mismatches", nlohmann::json::array()},
                           {"unreadable", nlohmann::json::array()},
-                          {"missing", report->missing},
+                          {"missing", report.missing},
                           {"warnings", warnings},
                           {"ok", !failure}};
-    for (const auto& p : report->mismatches) doc["mismatches"].push_back(problem_json(p));
-    for (const auto& p : report->unreadable) doc["unreadable"].push_back(problem_json(p));
+    for (const auto& p : report.mismatches) doc["mismatches"].push_back(problem_json(p));
+    for (const auto& p : report.unreadable) doc["unreadable"].push_back(problem_json(p));
     if (args.online) {
       doc["online"] = nlohmann::json::array();
       for (const auto& d : online) {
@@ -116,7 +112,7 @@ int run_cache_verify(const CacheArgs& args) {
     if (failure) doc["error"] = {{"kind", std::string(to_string(failure->kind()))}, {"message", failure->message()}};
     print_json(doc);
   } else {
-    print_text(*report, online);
+    print_text(report, online);
   }
   print_warnings(warnings);
   if (!failure) return 0;

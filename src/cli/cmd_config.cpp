@@ -4,7 +4,6 @@
 
 #include <iostream>
 #include <map>
-#include <memory>
 
 #include "cli/command.h"
 #include "config/config_json.h"
@@ -113,32 +112,26 @@ void print_text(const ModelConfig& c, const TpValidation& v) {
   for (const auto& n : v.notes) fmt::print("  note: {}\n", n);
 }
 
-int run(const ConfigArgs& a) {
-  auto config = load_model_config(a.path);
-  if (!config) return report_error(config.error(), a.json);
-  TpValidation v = validate_tensor_parallel(*config, a.tp);
+Result<int> run_config(const ConfigArgs& a) {
+  HUBLOAD_ASSIGN_OR_RETURN(ModelConfig config, load_model_config(a.path));
+  TpValidation v = validate_tensor_parallel(config, a.tp);
   if (a.json) {
-    nlohmann::json doc = config_internal::to_json(*config);
+    nlohmann::json doc = config_internal::to_json(config);
     doc["tensor_parallel"] = config_internal::to_json(v);
     print_json(doc);
   } else {
-    print_text(*config, v);
+    print_text(config, v);
   }
   if (v.ok()) return 0;
-  std::string msg = fmt::format("{}: cannot split across tp {}:", config->source, a.tp);
+  std::string msg = fmt::format("{}: cannot split across tp {}:", config.source, a.tp);
   for (const auto& p : v.problems) msg += " " + p.message + ";";
   msg.pop_back();
   // The JSON document above already carries the problems; keep stdout one document.
   return report_error(Error(ErrorKind::invalid_plan, msg), false);
 }
 
-}  // namespace
-
-Command add_config_command(CLI::App& app) {
-  auto args = std::make_shared<ConfigArgs>();
-  Command c;
-  c.app = app.add_subcommand("config", "Read a model's config.json and check a tensor-parallel size");
-  c.app->description(
+void declare_config(CLI::App* cmd, ConfigArgs& args) {
+  cmd->description(
       "Reads a Hugging Face config.json the way transformers' AutoConfig does (per-family key\n"
       "spellings such as GPT-2's n_embd or T5's d_model, and each family's defaults), prints\n"
       "the model's shape and a parameter estimate, and checks that it splits across --tp ranks:\n"
@@ -146,11 +139,13 @@ Command add_config_command(CLI::App& app) {
       "must divide by tp; vocab padding is reported as a note.\n"
       "Exit status: 0 when valid, 15 (invalid_plan) when tp does not fit, 3 for a bad config,\n"
       "4 when the file does not exist.");
-  c.app->add_option("path", args->path, "config.json, or a folder holding one (e.g. a snapshot)")->required();
-  c.app->add_option("--tp", args->tp, "Tensor-parallel world size to check")->default_val(1);
-  c.app->add_flag("--json", args->json, "Print every field and the validation as one JSON document");
-  c.run = [args] { return run(*args); };
-  return c;
+  cmd->add_option("path", args.path, "config.json, or a folder holding one (e.g. a snapshot)")->required();
+  cmd->add_option("--tp", args.tp, "Tensor-parallel world size to check")->default_val(1);
+  cmd->add_flag("--json", args.json, "Print every field and the validation as one JSON document");
 }
+
+}  // namespace
+
+Command add_config_command(CLI::App& app) { return define_command(app, "config", declare_config, run_config); }
 
 }  // namespace hubload::cli

@@ -94,13 +94,11 @@ class ProgressPrinter {
   std::chrono::steady_clock::time_point start_, last_draw_{};
 };
 
-int run_download(const DownloadArgs& args) {
+Result<int> run_download(const DownloadArgs& args) {
   DownloadOptions options;
   options.hub = hub_options(args.hub);
   HubOptions& hub = options.hub;
-  Result<RepoType> type = parse_repo_type(args.repo_type);
-  if (!type) return report_error(type.error(), args.json);
-  hub.repo_type = *type;
+  HUBLOAD_ASSIGN_OR_RETURN(hub.repo_type, parse_repo_type(args.repo_type));
   hub.local_files_only = args.local_files_only;
   std::vector<std::string> warnings;
   hub.on_warning = [&](std::string_view w) { warnings.emplace_back(w); };
@@ -126,10 +124,8 @@ int run_download(const DownloadArgs& args) {
 
   Result<DownloadResult> result = download_model(args.model, options);
   if (printer) printer->finish();
-  if (!result) return report_error(result.error(), args.json);
-  if (!args.json) {
-    for (const auto& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
-  }
+  if (!result) return std::move(result).error();
+  if (!args.json) print_warnings(warnings);
   if (args.json) {
     nlohmann::json doc = {{"path", result->snapshot.string()},
                           {"commit", result->commit},
@@ -145,40 +141,35 @@ int run_download(const DownloadArgs& args) {
   return 0;
 }
 
-}  // namespace
-
-Command add_download_command(CLI::App& app) {
-  auto args = std::make_shared<DownloadArgs>();
-  Command c;
-  c.app = app.add_subcommand(
-      "download",
-      "Download a model from the Hugging Face Hub (or a mirror) into the Hub cache shared with Python's "
-      "huggingface_hub, and print the snapshot folder. Without --include: config.json, the weight index and "
-      "exactly the shards it names (safetensors preferred over .bin). With --include: exactly the matching files "
-      "(--include '*' for the whole repo). Honours HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN.");
-  CLI::App* cmd = c.app;
-  cmd->add_option("model", args->model, "Repo id (org/name) or an existing local folder")->required();
-  add_hub_flags(cmd, args->hub);
-  cmd->add_option("--include", args->include, "fnmatch pattern of repo files to download ('*' crosses '/'); repeatable");
-  cmd->add_option("--exclude", args->exclude, "fnmatch pattern of repo files to skip; repeatable");
-  cmd->add_flag("--local-files-only", args->local_files_only, "Use the cache only; no network access at all");
-  cmd->add_flag("--skip-weights", args->skip_weights, "Only config.json and the weight index, no weights");
-  cmd->add_flag("--with-tokenizer", args->with_tokenizer, "Also fetch the tokenizer files");
-  cmd->add_flag("--with-generation-config", args->with_generation_config, "Also fetch generation_config.json");
-  cmd->add_option("--repo-type", args->repo_type, "model, dataset or space")->capture_default_str();
-  cmd->add_option("--workers", args->workers, "Files downloaded in parallel")->capture_default_str();
-  cmd->add_option("--connections", args->connections,
+void declare_download(CLI::App* cmd, DownloadArgs& args) {
+  cmd->description("Download a model from the Hugging Face Hub (or a mirror) into the Hub cache shared with Python's "
+                   "huggingface_hub, and print the snapshot folder. Without --include: config.json, the weight index and "
+                   "exactly the shards it names (safetensors preferred over .bin). With --include: exactly the matching files "
+                   "(--include '*' for the whole repo). Honours HF_HOME, HF_HUB_CACHE, HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN.");
+  cmd->add_option("model", args.model, "Repo id (org/name) or an existing local folder")->required();
+  add_hub_flags(cmd, args.hub);
+  cmd->add_option("--include", args.include, "fnmatch pattern of repo files to download ('*' crosses '/'); repeatable");
+  cmd->add_option("--exclude", args.exclude, "fnmatch pattern of repo files to skip; repeatable");
+  cmd->add_flag("--local-files-only", args.local_files_only, "Use the cache only; no network access at all");
+  cmd->add_flag("--skip-weights", args.skip_weights, "Only config.json and the weight index, no weights");
+  cmd->add_flag("--with-tokenizer", args.with_tokenizer, "Also fetch the tokenizer files");
+  cmd->add_flag("--with-generation-config", args.with_generation_config, "Also fetch generation_config.json");
+  cmd->add_option("--repo-type", args.repo_type, "model, dataset or space")->capture_default_str();
+  cmd->add_option("--workers", args.workers, "Files downloaded in parallel")->capture_default_str();
+  cmd->add_option("--connections", args.connections,
                   "Parallel byte-range connections per file (resumable, hash-verified transfer)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
-  cmd->add_flag("--quiet", args->quiet, "No progress output");
-  cmd->add_option("--progress", args->progress,
+  cmd->add_flag("--quiet", args.quiet, "No progress output");
+  cmd->add_option("--progress", args.progress,
                   "Progress on stderr: tty (redrawn lines), json (one object per line), none; "
                   "default tty on a terminal")
       ->check(CLI::IsMember({"auto", "tty", "json", "none"}));
-  cmd->add_flag("--json", args->json, "Print a JSON document instead of the path");
-  c.run = [args] { return run_download(*args); };
-  return c;
+  cmd->add_flag("--json", args.json, "Print a JSON document instead of the path");
 }
+
+}  // namespace
+
+Command add_download_command(CLI::App& app) { return define_command(app, "download", declare_download, run_download); }
 
 }  // namespace hubload::cli

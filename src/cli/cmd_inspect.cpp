@@ -1,23 +1,20 @@
 // hubload inspect PATH: validate a safetensors checkpoint and list its tensors.
-#include <memory>
-
 #include "cli/command.h"
 #include "cli/inspect_output.h"
 #include "cli/remote_flags.h"
 #include "hubload/safetensors.h"
 
 namespace hubload::cli {
+namespace {
 
-Command add_inspect_command(CLI::App& app) {
-  struct Options {
-    std::string path;
-    bool json = false;
-    RemoteFlags remote;
-  };
-  auto opts = std::make_shared<Options>();
-  Command c;
-  c.app = app.add_subcommand("inspect", "Validate a safetensors checkpoint and list its tensors");
-  c.app->description(
+struct InspectArgs {
+  std::string path;
+  bool json = false;
+  RemoteFlags remote;
+};
+
+void declare_inspect(CLI::App* cmd, InspectArgs& args) {
+  cmd->description(
       "Validate a safetensors checkpoint and list its tensors.\n\n"
       "PATH is a .safetensors file, a model.safetensors.index.json, or a model folder\n"
       "(its index is preferred; without one, every *.safetensors in it, sorted).\n"
@@ -31,17 +28,20 @@ Command add_inspect_command(CLI::App& app) {
       "are fetched, with HTTP Range requests, and checked the same way; nothing else\n"
       "is downloaded but the index. Headers are cached per commit, so asking again\n"
       "makes no request (--refresh asks the Hub for the revision's commit again).");
-  c.app->add_option("PATH", opts->path, "safetensors file, index file, or model folder")->required();
-  c.app->add_flag("--json", opts->json, "print one JSON document instead of the table");
-  add_remote_flags(c.app, opts->remote);
-  c.run = [opts] {
-    if (opts->remote.remote) return run_remote_inspect(opts->path, opts->remote, opts->json);
-    auto checkpoint = open_checkpoint(opts->path);
-    if (!checkpoint) return report_error(checkpoint.error(), opts->json);
-    print_checkpoint(*checkpoint, opts->json);
-    return 0;
-  };
-  return c;
+  cmd->add_option("PATH", args.path, "safetensors file, index file, or model folder")->required();
+  cmd->add_flag("--json", args.json, "print one JSON document instead of the table");
+  add_remote_flags(cmd, args.remote);
 }
+
+Result<int> run_inspect(const InspectArgs& args) {
+  if (args.remote.remote) return run_remote_inspect(args.path, args.remote, args.json);
+  HUBLOAD_ASSIGN_OR_RETURN(Checkpoint checkpoint, open_checkpoint(args.path));
+  print_checkpoint(checkpoint, args.json);
+  return 0;
+}
+
+}  // namespace
+
+Command add_inspect_command(CLI::App& app) { return define_command(app, "inspect", declare_inspect, run_inspect); }
 
 }  // namespace hubload::cli

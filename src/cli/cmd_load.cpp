@@ -15,8 +15,7 @@ namespace hubload::cli {
 
 namespace {
 
-struct LoadCli {
-  TpCliOptions tp;
+struct LoadArgs : TpCliOptions {
   int rank = 0;
   int threads = 4;
   bool mmap = false;
@@ -35,12 +34,25 @@ Status write_rank_file(const std::string& path, const LoadedRank& loaded) {
   return write_safetensors(path, tensors);
 }
 
-int run_load(const LoadCli& o) {
+void declare_load(CLI::App* cmd, LoadArgs& args) {
+  cmd->description("Load one tensor-parallel rank's slices of a model into memory, reading only that "
+                   "rank's bytes; prints bytes read, time, throughput and a SHA-256 per tensor.");
+  add_tp_options(cmd, args);
+  cmd->add_option("--rank", args.rank, "The rank to load (0 <= R < W)")->required();
+  cmd->add_option("--threads", args.threads, "I/O threads")->check(CLI::PositiveNumber);
+  cmd->add_flag("--mmap", args.mmap, "Copy out of a memory mapping instead of pread");
+  cmd->add_flag("--no-io-uring", args.no_io_uring,
+                "One pread per read instead of batches through io_uring (used where the kernel allows)");
+  cmd->add_option("--dtype", args.dtype, "Convert float tensors while loading")
+      ->check(CLI::IsMember({"bf16", "f16", "f32"}));
+  cmd->add_option("--out", args.out, "Also write the rank's tensors to this safetensors file");
+  cmd->add_flag("--quiet", args.quiet, "No progress line (drawn on stderr only when it is a terminal)");
+}
+
+Result<int> run_load(const LoadArgs& o) {
   std::string folder;
-  Result<ShardPlan> plan = plan_from_cli(o.tp, folder);
-  if (!plan) return report_error(plan.error(), o.tp.json);
-  Result<RankPlan> rank = rank_plan(*plan, o.rank);
-  if (!rank) return report_error(rank.error(), o.tp.json);
+  HUBLOAD_ASSIGN_OR_RETURN(ShardPlan plan, plan_from_cli(o, folder));
+  HUBLOAD_ASSIGN_OR_RETURN(RankPlan rank, rank_plan(plan, o.rank));
   LoadOptions options;
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
@@ -48,30 +60,27 @@ int run_load(const LoadCli& o) {
   if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
   // A progress line on stderr, only for a person watching a terminal.
   std::shared_ptr<LoadProgressLine> line;
-  if (!o.quiet && !o.tp.json && ::isatty(2)) {
-    line = std::make_shared<LoadProgressLine>(o.tp.tp);
+  if (!o.quiet && !o.json && ::isatty(2)) {
+    line = std::make_shared<LoadProgressLine>(o.tp);
     options.progress = [line, start = std::chrono::steady_clock::now()](const LoadProgress& p) {
       const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::cerr << line->update(p, now) << std::flush;
       return true;
     };
   }
-  Result<RankLoader> loader = RankLoader::create(folder, options);
-  if (!loader) return report_error(loader.error(), o.tp.json);
-  Result<LoadedRank> loaded = loader->load(*rank);
+  HUBLOAD_ASSIGN_OR_RETURN(RankLoader loader, RankLoader::create(folder, options));
+  Result<LoadedRank> loaded = loader.load(rank);
   if (line) std::cerr << line->clear() << std::flush;
-  if (!loaded) return report_error(loaded.error(), o.tp.json);
-  if (!o.out.empty()) {
-    if (Status written = write_rank_file(o.out, *loaded); !written) return report_error(written.error(), o.tp.json);
-  }
+  if (!loaded) return std::move(loaded).error();
+  if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(o.out, *loaded));
 
   double gbps = loaded->seconds > 0 ? static_cast<double>(loaded->bytes_read) / loaded->seconds / 1e9 : 0;
-  if (o.tp.json) {
+  if (o.json) {
     nlohmann::json tensors = nlohmann::json::array();
     for (const LoadedTensor& t : loaded->tensors)
       tensors.push_back({{"name", t.name}, {"dtype", std::string(to_string(t.dtype))}, {"shape", t.shape},
                          {"bytes", t.bytes.size()}, {"sha256", util_internal::sha256_hex(t.bytes)}});
-    print_json({{"rank", o.rank}, {"world_size", o.tp.tp}, {"method", o.mmap ? "mmap" : "pread"},
+    print_json({{"rank", o.rank}, {"world_size", o.tp}, {"method", o.mmap ? "mmap" : "pread"},
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
                 {"read_calls", loaded->read_calls}, {"uring_reads", loaded->uring_reads},
@@ -83,31 +92,13 @@ int run_load(const LoadCli& o) {
                              util_internal::sha256_hex(t.bytes));
   std::cout << fmt::format(
       "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring), {} tensors, {} in memory)\n",
-      o.rank, o.tp.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
+      o.rank, o.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
       loaded->uring_reads, loaded->tensors.size(), format_bytes(loaded->bytes_out));
   return 0;
 }
 
 }  // namespace
 
-Command add_load_command(CLI::App& app) {
-  auto o = std::make_shared<LoadCli>();
-  Command c;
-  c.app = app.add_subcommand("load",
-                             "Load one tensor-parallel rank's slices of a model into memory, reading only that "
-                             "rank's bytes; prints bytes read, time, throughput and a SHA-256 per tensor.");
-  add_tp_options(c.app, o->tp);
-  c.app->add_option("--rank", o->rank, "The rank to load (0 <= R < W)")->required();
-  c.app->add_option("--threads", o->threads, "I/O threads")->check(CLI::PositiveNumber);
-  c.app->add_flag("--mmap", o->mmap, "Copy out of a memory mapping instead of pread");
-  c.app->add_flag("--no-io-uring", o->no_io_uring,
-                  "One pread per read instead of batches through io_uring (used where the kernel allows)");
-  c.app->add_option("--dtype", o->dtype, "Convert float tensors while loading")
-      ->check(CLI::IsMember({"bf16", "f16", "f32"}));
-  c.app->add_option("--out", o->out, "Also write the rank's tensors to this safetensors file");
-  c.app->add_flag("--quiet", o->quiet, "No progress line (drawn on stderr only when it is a terminal)");
-  c.run = [o] { return run_load(*o); };
-  return c;
-}
+Command add_load_command(CLI::App& app) { return define_command(app, "load", declare_load, run_load); }
 
 }  // namespace hubload::cli

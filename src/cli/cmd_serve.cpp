@@ -98,9 +98,8 @@ Status write_port_file(const std::string& path, int port) {
   return ok();
 }
 
-int run(const ServeArgs& args) {
-  auto options = to_options(args);
-  if (!options) return report_error(options.error(), args.json);
+Result<int> run_serve(const ServeArgs& args) {
+  HUBLOAD_ASSIGN_OR_RETURN(ServeOptions options, to_options(args));
   // Block the stop signals before any server thread exists, so all threads inherit
   // the mask and only sigwait() below receives them.
   sigset_t stop_signals;
@@ -109,9 +108,8 @@ int run(const ServeArgs& args) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto server = serve_internal::ServerAccess::start(std::move(*options), args.test_mode);
-  if (!server) return report_error(server.error(), args.json);
-  Server& s = **server;
+  HUBLOAD_ASSIGN_OR_RETURN(auto server, serve_internal::ServerAccess::start(std::move(options), args.test_mode));
+  Server& s = *server;
   if (args.json) {
     nlohmann::json j{{"url", s.url()}, {"port", s.port()}};
     if (s.cdn_port() != 0) j["cdn_url"] = s.cdn_url(), j["cdn_port"] = s.cdn_port();
@@ -120,9 +118,7 @@ int run(const ServeArgs& args) {
     std::cout << "listening on " << s.url() << std::endl;
     if (s.cdn_port() != 0) std::cout << "cdn listening on " << s.cdn_url() << std::endl;
   }
-  if (!args.port_file.empty()) {
-    if (auto st = write_port_file(args.port_file, s.port()); !st) return report_error(st.error(), args.json);
-  }
+  if (!args.port_file.empty()) HUBLOAD_TRY(write_port_file(args.port_file, s.port()));
   int sig = 0;
   sigwait(&stop_signals, &sig);
   s.stop();
@@ -134,14 +130,8 @@ int run(const ServeArgs& args) {
   return 0;
 }
 
-}  // namespace
-
-Command add_serve_command(CLI::App& app) {
-  auto args = std::make_shared<ServeArgs>();
-  Command c;
-  c.app = app.add_subcommand("serve",
-                             "Serve a Hub cache and/or model folders as a read-only Hugging Face Hub endpoint");
-  CLI::App* s = c.app;
+void declare_serve(CLI::App* s, ServeArgs& args) {
+  s->description("Serve a Hub cache and/or model folders as a read-only Hugging Face Hub endpoint");
   s->footer(
       "Point clients at it with HF_ENDPOINT=<printed URL>. Binds 127.0.0.1 unless --host says\n"
       "otherwise; --port 0 (default) picks a free port. Stops on SIGTERM/SIGINT.\n"
@@ -153,26 +143,28 @@ Command add_serve_command(CLI::App& app) {
       "  corrupt:OFFSET        flip the byte at that file offset\n"
       "  options: ,path=GLOB (request or repo file path) ,prob=P ,first=K\n"
       "  e.g. --inject-fault 'status:503,first=2' --inject-fault 'drop:1000,path=*.safetensors'");
-  s->add_option("--cache", args->cache, "Hub cache directory to serve (models--org--name/...)");
-  s->add_option("--repo", args->models, "Serve a model folder: ORG/NAME=DIR (repeatable)");
-  s->add_option("--dataset", args->datasets, "Serve a dataset folder: ORG/NAME=DIR (repeatable)");
-  s->add_option("--host", args->host, "Address to bind (default 127.0.0.1)");
-  s->add_option("--port", args->port, "Port (0 = pick a free one)")->check(CLI::Range(0, 65535));
-  s->add_option("--port-file", args->port_file, "Write the chosen port to this file");
-  s->add_flag("--cdn", args->cdn, "Redirect LFS files (302) to a second listener, like the Hub's CDN");
-  s->add_option("--cdn-port", args->cdn_port, "Port of the CDN listener (implies --cdn)")
+  s->add_option("--cache", args.cache, "Hub cache directory to serve (models--org--name/...)");
+  s->add_option("--repo", args.models, "Serve a model folder: ORG/NAME=DIR (repeatable)");
+  s->add_option("--dataset", args.datasets, "Serve a dataset folder: ORG/NAME=DIR (repeatable)");
+  s->add_option("--host", args.host, "Address to bind (default 127.0.0.1)");
+  s->add_option("--port", args.port, "Port (0 = pick a free one)")->check(CLI::Range(0, 65535));
+  s->add_option("--port-file", args.port_file, "Write the chosen port to this file");
+  s->add_flag("--cdn", args.cdn, "Redirect LFS files (302) to a second listener, like the Hub's CDN");
+  s->add_option("--cdn-port", args.cdn_port, "Port of the CDN listener (implies --cdn)")
       ->check(CLI::Range(0, 65535));
-  s->add_option("--threads", args->threads, "Worker threads per listener = concurrent connections (default 16)");
-  s->add_option("--gated", args->gated, "Make a repo gated: ORG/NAME=TOKEN (repeatable; test use)");
-  s->add_option("--rename", args->renames, "Answer OLD/ID with a 307 to NEW/ID: OLD=NEW (repeatable)");
-  s->add_option("--limit-rate", args->limit_rate, "Body bytes per second per response (512k, 10m)");
-  s->add_option("--inject-fault", args->faults, "Inject a fault (see below; repeatable)");
-  s->add_option("--lfs-threshold", args->lfs_threshold, "Folder files above this size are LFS files");
-  s->add_option("--tree-page-size", args->page_size, "Entries per tree API page")->check(CLI::Range(1, 1000000));
-  s->add_flag("--test-mode", args->test_mode, "Enable GET /_hubload/stats");
-  s->add_flag("--json", args->json, "Print the listening URL as one JSON line");
-  c.run = [args] { return run(*args); };
-  return c;
+  s->add_option("--threads", args.threads, "Worker threads per listener = concurrent connections (default 16)");
+  s->add_option("--gated", args.gated, "Make a repo gated: ORG/NAME=TOKEN (repeatable; test use)");
+  s->add_option("--rename", args.renames, "Answer OLD/ID with a 307 to NEW/ID: OLD=NEW (repeatable)");
+  s->add_option("--limit-rate", args.limit_rate, "Body bytes per second per response (512k, 10m)");
+  s->add_option("--inject-fault", args.faults, "Inject a fault (see below; repeatable)");
+  s->add_option("--lfs-threshold", args.lfs_threshold, "Folder files above this size are LFS files");
+  s->add_option("--tree-page-size", args.page_size, "Entries per tree API page")->check(CLI::Range(1, 1000000));
+  s->add_flag("--test-mode", args.test_mode, "Enable GET /_hubload/stats");
+  s->add_flag("--json", args.json, "Print the listening URL as one JSON line");
 }
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) { return define_command(app, "serve", declare_serve, run_serve); }
 
 }  // namespace hubload::cli

@@ -6,7 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,10 +40,32 @@ inline constexpr int kExitUsage = 2;
 // {"error": {"kind": ..., "message": ...}} on stdout; returns exit_code(kind).
 int report_error(const Error& error, bool json);
 
+// Warnings on stderr, one line each ("hubload: warning: ...").
+void print_warnings(const std::vector<std::string>& warnings);
+
 // Pretty JSON on stdout, one document.
 void print_json(const nlohmann::json& doc);
 
 // "1.50 GiB", "312 B".
 std::string format_bytes(std::uint64_t bytes);
+
+// The skeleton every subcommand shares. `declare` gives the subcommand its
+// description and binds its options to one Args (which has the command's --json
+// flag as `json`); `run` does the work, prints the result and returns the exit
+// code, or an Error, which becomes report_error's output and exit code. Args is
+// shared because CLI11 writes into it while parsing and run reads it afterwards.
+template <class Args>
+Command define_command(CLI::App& parent, const std::string& name, void (*declare)(CLI::App*, Args&),
+                       Result<int> (*run)(const Args&)) {
+  auto args = std::make_shared<Args>();
+  Command c;
+  c.app = parent.add_subcommand(name);
+  declare(c.app, *args);
+  c.run = [args, run] {
+    Result<int> code = run(*args);
+    return code ? *code : report_error(code.error(), args->json);
+  };
+  return c;
+}
 
 }  // namespace hubload::cli

@@ -35,6 +35,10 @@ int report_error(const Error& error, bool json) {
   return exit_code(error.kind());
 }
 
+void print_warnings(const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
+}
+
 void print_json(const nlohmann::json& doc) {
   std::cout << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }

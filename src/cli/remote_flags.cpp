@@ -1,7 +1,5 @@
 #include "cli/remote_flags.h"
 
-#include <iostream>
-
 #include "cli/inspect_output.h"
 #include "hubload/remote_plan.h"
 
@@ -25,25 +23,19 @@ RemoteMetadataOptions remote_options(const RemoteFlags& flags, std::vector<std::
   return options;
 }
 
-void print_warnings(const std::vector<std::string>& warnings, bool json) {
-  if (json) return;
-  for (const std::string& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
-}
-
 Result<ShardPlan> plan_remote_from_cli(const TpCliOptions& tp, const RemoteFlags& flags) {
   HUBLOAD_ASSIGN_OR_RETURN(PlanOptions plan_options, plan_options_from_cli(tp));
   std::vector<std::string> warnings;
   HUBLOAD_ASSIGN_OR_RETURN(RemotePlan remote, plan_remote_model(tp.model, remote_options(flags, warnings), plan_options));
-  print_warnings(warnings, tp.json);
+  if (!tp.json) print_warnings(warnings);
   return std::move(remote.plan);
 }
 
-int run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json) {
+Result<int> run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json) {
   std::vector<std::string> warnings;
-  Result<RemoteSafetensors> remote = remote_safetensors_metadata(repo_id, remote_options(flags, warnings));
-  if (!remote) return report_error(remote.error(), json);
-  print_warnings(warnings, json);
-  print_checkpoint(remote->checkpoint, json);
+  HUBLOAD_ASSIGN_OR_RETURN(RemoteSafetensors remote, remote_safetensors_metadata(repo_id, remote_options(flags, warnings)));
+  if (!json) print_warnings(warnings);
+  print_checkpoint(remote.checkpoint, json);
   return 0;
 }
 

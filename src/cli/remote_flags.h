@@ -23,14 +23,14 @@ void add_remote_flags(CLI::App* app, RemoteFlags& flags);
 // Options for remote_safetensors_metadata; warnings are appended to `warnings`.
 RemoteMetadataOptions remote_options(const RemoteFlags& flags, std::vector<std::string>& warnings);
 
-// Warnings to stderr, unless the output is JSON (then they are dropped: the
-// document stays the only thing on stdout and stderr stays quiet for scripts).
-void print_warnings(const std::vector<std::string>& warnings, bool json);
+// Both print the Hub's warnings to stderr, unless the output is JSON (then they
+// are dropped: the document stays the only thing on stdout and stderr stays quiet
+// for scripts).
 
 // `hubload plan REPO --tp W --remote`: the plan from config.json and the remote headers.
 Result<ShardPlan> plan_remote_from_cli(const TpCliOptions& tp, const RemoteFlags& flags);
 
 // `hubload inspect REPO --remote`.
-int run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json);
+Result<int> run_remote_inspect(const std::string& repo_id, const RemoteFlags& flags, bool json);
 
 }  // namespace hubload::cli

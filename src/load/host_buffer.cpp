@@ -67,14 +67,8 @@ void HostBuffer::release() noexcept {
   size_ = mapped_ = 0;
 }
 
-namespace {
-std::string_view tensor_name(const LoadedTensor& t) { return t.name; }
-}  // namespace
+const LoadedTensor* LoadedRank::find(std::string_view name) const { return name_index.find(tensors, name); }
 
-const LoadedTensor* LoadedRank::find(std::string_view name) const {
-  return name_index.find(tensors, name, tensor_name);
-}
-
-void LoadedRank::reindex() { name_index.build(tensors, tensor_name); }
+void LoadedRank::reindex() { name_index.build(tensors); }
 
 }  // namespace hubload

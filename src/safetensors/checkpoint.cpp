@@ -134,15 +134,9 @@ Status collect_indexed(Checkpoint& ckpt, const ShardedIndex& index) {
 
 }  // namespace
 
-namespace {
-std::string_view tensor_name(const CheckpointTensor& t) { return t.info.name; }
-}  // namespace
+const CheckpointTensor* Checkpoint::find(std::string_view name) const { return name_index.find(tensors, name); }
 
-const CheckpointTensor* Checkpoint::find(std::string_view name) const {
-  return name_index.find(tensors, name, tensor_name);
-}
-
-void Checkpoint::reindex() { name_index.build(tensors, tensor_name); }
+void Checkpoint::reindex() { name_index.build(tensors); }
 
 std::uint64_t Checkpoint::total_data_bytes() const {
   std::uint64_t total = 0;

@@ -22,18 +22,12 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::filesystem::path& path,
   return SafetensorsFile(std::move(file), std::move(header));
 }
 
-Result<const TensorInfo*> SafetensorsFile::tensor(std::string_view name) const {
-  const TensorInfo* info = header_.find(name);
-  if (info == nullptr) return not_found(path().string() + ": no tensor named '" + std::string(name) + "'");
-  return info;
-}
-
 Status SafetensorsFile::read_tensor(const TensorInfo& info, std::span<std::byte> out) const {
   if (out.size() != info.size) {
     return invalid_input(path().string() + ": tensor '" + info.name + "' is " + std::to_string(info.size) +
                          " bytes but the destination buffer holds " + std::to_string(out.size()));
   }
-  return file_.read_at(info.offset, out);
+  return storage_.read_at(info.offset, out);
 }
 
 }  // namespace hubload

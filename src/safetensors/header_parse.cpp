@@ -17,15 +17,9 @@ std::string src(std::string_view source) { return std::string(source) + ": "; }
 
 }  // namespace
 
-namespace {
-std::string_view tensor_name(const TensorInfo& t) { return t.name; }
-}  // namespace
+const TensorInfo* SafetensorsHeader::find(std::string_view name) const { return name_index.find(tensors, name); }
 
-const TensorInfo* SafetensorsHeader::find(std::string_view name) const {
-  return name_index.find(tensors, name, tensor_name);
-}
-
-void SafetensorsHeader::reindex() { name_index.build(tensors, tensor_name); }
+void SafetensorsHeader::reindex() { name_index.build(tensors); }
 
 Result<std::uint64_t> parse_header_length(std::span<const std::byte> first8, std::uint64_t file_size,
                                           const ReaderOptions& options, std::string_view source) {

@@ -11,12 +11,11 @@ Result<MappedSafetensors> MappedSafetensors::open(const std::filesystem::path& p
 
 std::span<const std::byte> MappedSafetensors::view(const TensorInfo& info) const {
   // info comes from this file's validated header, so the range is inside the mapping.
-  return map_.bytes().subspan(static_cast<std::size_t>(info.offset), static_cast<std::size_t>(info.size));
+  return storage_.bytes().subspan(static_cast<std::size_t>(info.offset), static_cast<std::size_t>(info.size));
 }
 
 Result<std::span<const std::byte>> MappedSafetensors::view(std::string_view name) const {
-  const TensorInfo* info = header_.find(name);
-  if (info == nullptr) return not_found(path().string() + ": no tensor named '" + std::string(name) + "'");
+  HUBLOAD_ASSIGN_OR_RETURN(const TensorInfo* info, tensor(name));
   return view(*info);
 }
 
