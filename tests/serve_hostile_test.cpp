@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "hubload/file.h"
+#include "serve/request_head.h"
 #include "serve/server_testing.h"
 #include "support/serve_fixture.h"
 
@@ -133,6 +134,34 @@ class ServeHostileTest : public ::testing::Test {
   }
   FakeHub hub;
 };
+
+TEST(ServeRequestHead, FramingThatCouldSmuggleABodyIsRefused) {
+  using serve_internal::parse_request_head;
+  EXPECT_EQ(serve_internal::head_end("GET / HTTP/1.1\r\nHost: x\r\n"), std::nullopt);
+  EXPECT_EQ(serve_internal::head_end("GET / HTTP/1.1\r\n\r\nrest"), 18u);
+  auto ok = parse_request_head("POST /a/b%20c?x=1&y=2 HTTP/1.1\r\ncontent-length:  12 \r\nAuthorization: Bearer t\r\n\r\n");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->request.method, "POST");
+  EXPECT_EQ(ok->request.target, "/a/b%20c?x=1&y=2");
+  EXPECT_EQ(ok->request.path, "/a/b c");
+  EXPECT_EQ(ok->request.get_param_value("y"), "2");
+  EXPECT_EQ(ok->request.get_header_value("Authorization"), "Bearer t");
+  EXPECT_EQ(ok->content_length, 12u);
+  EXPECT_TRUE(ok->has_body());
+  auto chunked = parse_request_head("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  ASSERT_TRUE(chunked);
+  EXPECT_TRUE(chunked->chunked);
+  EXPECT_FALSE(parse_request_head("GET / HTTP/1.1\r\nHost: x\r\n\r\n")->has_body());
+  EXPECT_TRUE(parse_request_head("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"));
+  for (const char* bad : {"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                          "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+                          "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                          "GET / HTTP/1.1\r\nContent-Length : 5\r\n\r\n", "GET / HTTP/1.1\r\n folded\r\n\r\n",
+                          "GET / HTTP/1.1\r\nno colon\r\n\r\n", "GET /  HTTP/1.1\r\n\r\n", "GET / HTTP/2\r\n\r\n",
+                          "GET /\x01 HTTP/1.1\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n", " / HTTP/1.1\r\n\r\n"}) {
+    EXPECT_FALSE(parse_request_head(bad)) << bad;
+  }
+}
 
 // Issue 18 item 7: 200 idle and 30 slowloris connections made a new client wait 24 s and > 40 s.
 TEST_F(ServeHostileTest, IdleAndSlowlorisConnectionsDoNotDelayANewClient) {
