@@ -1,11 +1,18 @@
 #include "serve/repo_source.h"
 
+#include <algorithm>
 #include <system_error>
 
 namespace hubload::serve_internal {
 
 bool looks_like_lfs(std::string_view path, std::uint64_t size, std::uint64_t threshold) {
   return path.ends_with(".safetensors") || path.ends_with(".bin") || size > threshold;
+}
+
+const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path) {
+  auto it = std::lower_bound(files.begin(), files.end(), path,
+                             [](const RepoFile& f, const std::string& p) { return f.path < p; });
+  return it != files.end() && it->path == path ? &*it : nullptr;
 }
 
 LinkPolicy::LinkPolicy(SymlinkPolicy policy, const std::vector<std::filesystem::path>& roots) : policy_(policy) {

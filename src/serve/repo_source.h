@@ -42,6 +42,9 @@ struct RepoRef {
 
 using FileList = std::shared_ptr<const std::vector<RepoFile>>;  // sorted by path
 
+// The file at `path` in a sorted list (a binary search), nullptr if none.
+const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path);
+
 class RepoSource {
  public:
   virtual ~RepoSource() = default;
