@@ -76,6 +76,8 @@ struct Load {
     c->kind = kind;
     c->fd = fd;
     c->start = Clock::now();
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
       std::perror("connect");
       std::exit(1);
@@ -121,34 +123,63 @@ struct Load {
     }
   }
 
+  // One recv per readiness event (epoll is level-triggered): draining one fast
+  // socket to EAGAIN would keep the others' first bytes waiting, and the time to
+  // first byte would measure this loop instead of the server.
   void on_readable(Conn& c, std::vector<char>& buf) {
-    while (true) {
-      ssize_t n = ::recv(c.fd, buf.data(), buf.size(), 0);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      if (n <= 0) {
-        if (c.kind != Kind::client) ++bad_refused;
-        return close(c);
-      }
-      if (c.kind != Kind::client) continue;  // a 408 or 503: wait for the close
-      if (c.first_byte == Clock::time_point{}) c.first_byte = Clock::now();
-      std::size_t used = 0;
-      if (!c.head_done) {
-        c.head.append(buf.data(), static_cast<std::size_t>(n));
-        std::size_t end = c.head.find("\r\n\r\n");
-        if (end == std::string::npos) continue;
-        c.head_done = true;
-        c.status = std::atoi(c.head.c_str() + 9);
-        std::size_t cl = c.head.find("Content-Length: ");
-        c.content_length = cl == std::string::npos ? 0 : std::strtoull(c.head.c_str() + cl + 16, nullptr, 10);
-        c.body = c.head.size() - end - 4;
-        used = static_cast<std::size_t>(n);
-      }
-      if (used == 0) c.body += static_cast<std::uint64_t>(n);
-      if (c.body >= c.content_length) {
-        c.ok = c.status == 200 && c.body == c.content_length;
-        return close(c);
+    ssize_t n = c.kind == Kind::client && c.first_byte == Clock::time_point{} ? first_recv(c, buf)
+                                                                             : ::recv(c.fd, buf.data(), buf.size(), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      if (c.kind != Kind::client) ++bad_refused;
+      return close(c);
+    }
+    if (c.kind != Kind::client) return;  // a 408 or 503: wait for the close
+    std::size_t used = 0;
+    if (!c.head_done) {
+      c.head.append(buf.data(), static_cast<std::size_t>(n));
+      std::size_t end = c.head.find("\r\n\r\n");
+      if (end == std::string::npos) return;
+      c.head_done = true;
+      c.status = std::atoi(c.head.c_str() + 9);
+      std::size_t cl = c.head.find("Content-Length: ");
+      c.content_length = cl == std::string::npos ? 0 : std::strtoull(c.head.c_str() + cl + 16, nullptr, 10);
+      c.body = c.head.size() - end - 4;
+      used = static_cast<std::size_t>(n);
+    }
+    if (used == 0) c.body += static_cast<std::uint64_t>(n);
+    if (c.body >= c.content_length) {
+      c.ok = c.status == 200 && c.body == c.content_length;
+      return close(c);
+    }
+  }
+
+  // The first bytes, with the kernel's receive time of their packet (SO_TIMESTAMPNS):
+  // on a busy machine this loop may run long after they arrived, and the time to
+  // first byte is the server's, not this loop's. A short read, so that the time is
+  // that of the first packet.
+  ssize_t first_recv(Conn& c, std::vector<char>& buf) {
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    iovec iov{buf.data(), 512};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(c.fd, &msg, 0);
+    if (n <= 0) return n;
+    c.first_byte = Clock::now();
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts{};
+        std::memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+        auto arrived = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+        // Back to the steady clock: how long ago the packet arrived.
+        c.first_byte -= std::chrono::duration_cast<Clock::duration>(std::chrono::system_clock::now() - arrived);
       }
     }
+    return n;
   }
 
   void drip() {
@@ -163,7 +194,7 @@ struct Load {
 
   void run_until(Clock::time_point until, bool until_clients_done) {
     std::vector<epoll_event> events(1024);
-    std::vector<char> buf(256 * 1024);
+    std::vector<char> buf(64 * 1024);
     while (until_clients_done ? clients_left > 0 : Clock::now() < until) {
       int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 50);
       for (int i = 0; i < n; ++i) {
