@@ -8,11 +8,13 @@
 #   bench/serve-hostile-bench.sh [BUILD_DIR] [RUNS] [CLIENTS] [FILE_MIB] [IDLE] [SLOWLORIS] [DRIP_S]
 # Defaults: build 1 500 64 200 30 5. All connections come from 127.0.0.1, so the
 # per-client cap is raised past their sum (--max-connections-per-client 2000),
-# and --threads 512 lets every client be answered at once.
+# and --threads 512 lets every client be answered at once. HUBLOAD=path runs
+# another build (SERVE_FLAGS="" for one that predates the flag).
 set -euo pipefail
 BUILD=${1:-build}; RUNS=${2:-1}; CLIENTS=${3:-500}; FILE_MIB=${4:-64}
 IDLE=${5:-200}; SLOWLORIS=${6:-30}; DRIP_S=${7:-5}
-HUBLOAD=$(realpath "$BUILD/bin/hubload")
+HUBLOAD=${HUBLOAD:-$(realpath "$BUILD/bin/hubload")}
+SERVE_FLAGS=${SERVE_FLAGS---max-connections-per-client 2000}
 WORK=$(mktemp -d /tmp/hubload-serve-hostile.XXXXXX)
 trap 'kill $SERVER_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 LOADGEN=${LOADGEN:-$BUILD/bench/serve_load_bench}
@@ -23,8 +25,8 @@ fi
 mkdir -p "$WORK/repo"
 head -c $((FILE_MIB << 20)) /dev/urandom > "$WORK/repo/model.bin"
 ulimit -n "$(ulimit -Hn)"
-"$HUBLOAD" serve --repo bench/big="$WORK/repo" --port-file "$WORK/port" --threads 512 \
-  --max-connections-per-client 2000 > /dev/null 2>&1 &
+# shellcheck disable=SC2086
+"$HUBLOAD" serve --repo bench/big="$WORK/repo" --port-file "$WORK/port" --threads 512 $SERVE_FLAGS > /dev/null 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port")
