@@ -98,7 +98,8 @@ TEST(ServeCli, HostileClientOptionsReachTheServer) {
   std::string line = wait_for_line(out);
   ASSERT_FALSE(line.empty());
   httplib::Client cli(nlohmann::json::parse(line)["url"].get<std::string>());
-  auto res = cli.Get("/local/links/resolve/main/link.txt");  // keeps its one connection open
+  cli.set_keep_alive(true);  // holds the one connection allowed
+  auto res = cli.Get("/local/links/resolve/main/link.txt");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body, "linked");
