@@ -87,5 +87,30 @@ TEST(PlanFamilies, ARulesFileMayExplainEachRule) {
   EXPECT_EQ((*rules)[0].strategy, Strategy::column);
 }
 
+// Rules files are user input: their patterns are RE2, matched in linear time.
+// Under std::regex the first name below takes exponential time, the second
+// overflows the stack.
+TEST(PlanFamilies, APathologicalRulePatternMatchesInLinearTime) {
+  Result<std::vector<Rule>> rules = parse_rules_file(R"({"rules": [
+      {"pattern": "^(a*)*b$", "strategy": "column"},
+      {"pattern": "(x|y)*z", "strategy": "row"}]})", "evil.json");
+  ASSERT_TRUE(rules.has_value()) << rules.error().message();
+  EXPECT_FALSE((*rules)[0].re.search(std::string(40, 'a') + "!"));
+  EXPECT_TRUE((*rules)[1].re.search(std::string(1 << 20, 'x') + "z"));
+}
+
+TEST(PlanFamilies, PatternsRE2CannotBoundAreRefusedByName) {
+  auto message = [](const std::string& pattern) {
+    Result<std::vector<Rule>> rules = parse_rules_file(
+        R"({"rules": [{"pattern": ")" + pattern + R"(", "strategy": "row"}]})", "r.json");
+    return rules ? std::string("parsed") : rules.error().message();
+  };
+  EXPECT_NE(message("(a)\\\\1").find("r.json: rules[0]: pattern '(a)\\1' is not a valid regular expression"),
+            std::string::npos)
+      << message("(a)\\\\1");
+  EXPECT_EQ(message(std::string(5000, 'a')),
+            "r.json: rules[0]: a pattern of 5000 characters is longer than the 4096 allowed");
+}
+
 }  // namespace
 }  // namespace hubload::plan_internal

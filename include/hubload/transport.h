@@ -121,7 +121,8 @@ std::string url_origin(std::string_view url);
 // Where a redirect's Location points, resolved against the URL that answered.
 std::string resolve_location(std::string_view url, std::string_view location);
 
-// "bytes 0-99/1000" -> {0, 99, 1000}; anything else (e.g. "bytes */1000") -> nullopt.
+// "bytes 0-99/1000" -> {0, 99, 1000}; anything else (e.g. "bytes */1000", or a
+// range that does not lie inside the length it states) -> nullopt.
 struct ContentRange {
   std::uint64_t first = 0, last = 0, total = 0;
 };

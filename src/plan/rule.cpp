@@ -5,12 +5,7 @@ namespace hubload::plan_internal {
 
 Result<Rule> make_rule(std::string pattern, Strategy strategy, int dim, std::string_view source) {
   Rule rule;
-  try {
-    rule.re = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    return invalid_input(std::string(source) + ": pattern '" + pattern + "' is not a valid regular expression: " +
-                         e.what());
-  }
+  HUBLOAD_ASSIGN_OR_RETURN(rule.re, NamePattern::compile(pattern, source));
   rule.pattern = std::move(pattern);
   rule.strategy = strategy;
   rule.dim = dim;

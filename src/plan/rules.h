@@ -2,7 +2,6 @@
 // built-in rule sets per architecture family, and rules-file parsing.
 #pragma once
 
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,12 +9,13 @@
 #include "hubload/config.h"
 #include "hubload/error.h"
 #include "hubload/plan.h"
+#include "plan/name_pattern.h"
 
 namespace hubload::plan_internal {
 
 struct Rule {
-  std::string pattern;  // ECMAScript regex, searched in the tensor name
-  std::regex re;
+  std::string pattern;  // searched in the tensor name
+  NamePattern re;
   Strategy strategy = Strategy::replicate;
   int dim = -1;  // split dim for 2-D+ tensors; -1: 0 for column-type, 1 for row
 };
