@@ -37,14 +37,10 @@ TEST_F(ServeAccessTest, GatedRepoNeedsTheRightToken) {
 TEST_F(ServeAccessTest, RenamedRepoAnswersRelative307) {
   hub.start();
   httplib::Client cli(hub.url());
-  auto res = cli.Head("/old-org/tiny/resolve/main/config.json");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 307);
-  EXPECT_EQ(res->get_header_value("Location"), "/acme/tiny/resolve/main/config.json");
-  auto api = cli.Get("/api/models/old-org/tiny/revision/main");
-  ASSERT_TRUE(api);
-  EXPECT_EQ(api->status, 307);
-  EXPECT_EQ(api->get_header_value("Location"), "/api/models/acme/tiny/revision/main");
+  EXPECT_TRUE(answered(cli.Head("/old-org/tiny/resolve/main/config.json"), 307, "Location",
+                       "/acme/tiny/resolve/main/config.json"));
+  EXPECT_TRUE(answered(cli.Get("/api/models/old-org/tiny/revision/main"), 307, "Location",
+                       "/api/models/acme/tiny/revision/main"));
 }
 
 TEST_F(ServeAccessTest, CdnModeRedirectsLfsFilesWithLinkedHeaders) {

@@ -87,6 +87,32 @@ TEST(ServeCli, JsonModeWithCdnAndCache) {
   EXPECT_EQ(stop(pid), 0);
 }
 
+TEST(ServeCli, HostileClientOptionsReachTheServer) {
+  TempDir folder, outside;
+  write_file(outside / "secret.txt", "linked");
+  std::filesystem::create_symlink(outside / "secret.txt", folder / "link.txt");
+  std::filesystem::path out = folder.path().parent_path() / (folder.path().filename().string() + ".out");
+  pid_t pid = spawn({"serve", "--repo", "local/links=" + folder.path().string(), "--follow-symlinks", "any",
+                     "--max-connections-per-client", "1", "--json"},
+                    out);
+  std::string line = wait_for_line(out);
+  ASSERT_FALSE(line.empty());
+  httplib::Client cli(nlohmann::json::parse(line)["url"].get<std::string>());
+  cli.set_keep_alive(true);  // holds the one connection allowed
+  auto res = cli.Get("/local/links/resolve/main/link.txt");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "linked");
+  httplib::Client second(nlohmann::json::parse(line)["url"].get<std::string>());
+  EXPECT_TRUE(answered(second.Get("/local/links/resolve/main/link.txt"), 503));
+  EXPECT_EQ(stop(pid), 0);
+  std::filesystem::remove(out);
+  for (const char* bad : {"--follow-symlinks=nowhere", "--max-connections-per-client=0"}) {
+    auto r = run_command(cli_path().string() + " serve --cache /tmp " + bad + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
+  }
+}
+
 TEST(ServeCli, BadArgumentsFailWithInvalidInput) {
   auto r = run_command(cli_path().string() + " serve --repo a/b=/nonexistent-dir-xyz 2>&1");
   EXPECT_EQ(r.exit_code, 3) << r.out;

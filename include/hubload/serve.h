@@ -11,6 +11,7 @@
 #pragma once
 #pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -38,6 +39,13 @@ struct FolderRepo {
   std::filesystem::path dir;
 };
 
+// Which file symlinks inside a served folder or cache are followed. A link
+// whose target is not followed is left out of the repo, like a broken link.
+enum class SymlinkPolicy {
+  inside,  // targets inside the served folder or the cache (snapshot -> blob links)
+  any,     // any target the server can read (a folder of links to elsewhere)
+};
+
 struct ServeOptions {
   std::string host = "127.0.0.1";  // any other address must be asked for explicitly
   int port = 0;                    // 0 = a free port, see Server::port()
@@ -47,10 +55,19 @@ struct ServeOptions {
   std::map<std::string, std::string> gated;    // repo id -> the one token that has access
   bool cdn = false;      // LFS files: 302 to a second listener on cdn_port
   int cdn_port = 0;
-  int threads = 16;      // worker threads per listener (= concurrent connections)
+  // Worker threads per listener: requests answered at once. Idle and half-sent
+  // connections wait in one event loop and hold no worker (docs/security.md).
+  int threads = 16;
   std::size_t tree_page_size = 1000;
   std::uint64_t lfs_threshold = 10 * 1024 * 1024;  // folder files above this are LFS
   FaultOptions faults;  // faults.h: the vocabulary shared with the client-side test transport
+
+  // Limits against hostile clients (docs/security.md).
+  int max_connections_per_client = 256;  // open connections per client IP; more are answered 503
+  std::chrono::milliseconds header_timeout{5000};  // a whole request header (and body) must arrive within it
+  std::chrono::milliseconds idle_timeout{10000};   // a keep-alive connection without a new request is closed
+  std::size_t max_body_bytes = 1024 * 1024;        // larger request bodies get 413, unread
+  SymlinkPolicy follow_symlinks = SymlinkPolicy::inside;
 };
 
 struct ServeStats {

@@ -29,6 +29,8 @@ struct ServeArgs {
   std::size_t page_size = 1000;
   bool test_mode = false;
   bool json = false;
+  int max_connections_per_client = ServeOptions{}.max_connections_per_client;
+  std::string follow_symlinks = "inside";
 };
 
 // "ID=VALUE" -> (ID, VALUE)
@@ -62,6 +64,8 @@ Result<ServeOptions> to_options(const ServeArgs& a) {
   o.threads = a.threads;
   o.tree_page_size = a.page_size;
   o.lfs_threshold = a.lfs_threshold;
+  o.max_connections_per_client = a.max_connections_per_client;
+  o.follow_symlinks = a.follow_symlinks == "any" ? SymlinkPolicy::any : SymlinkPolicy::inside;
   for (const auto* list : {&a.models, &a.datasets}) {
     for (const std::string& s : *list) {
       HUBLOAD_ASSIGN_OR_RETURN(auto kv, split_pair(s, list == &a.models ? "--repo" : "--dataset"));
@@ -152,7 +156,14 @@ void declare_serve(CLI::App* s, ServeArgs& args) {
   s->add_flag("--cdn", args.cdn, "Redirect LFS files (302) to a second listener, like the Hub's CDN");
   s->add_option("--cdn-port", args.cdn_port, "Port of the CDN listener (implies --cdn)")
       ->check(CLI::Range(0, 65535));
-  s->add_option("--threads", args.threads, "Worker threads per listener = concurrent connections (default 16)");
+  s->add_option("--threads", args.threads,
+                "Worker threads per listener = requests answered at once (default 16; idle connections hold none)");
+  s->add_option("--max-connections-per-client", args.max_connections_per_client,
+                "Open connections allowed per client IP address; more are answered 503 (default 256)")
+      ->check(CLI::Range(1, 1000000));
+  s->add_option("--follow-symlinks", args.follow_symlinks,
+                "Serve symlinked files whose target is 'inside' the folder or the cache (default), or 'any'")
+      ->check(CLI::IsMember({"inside", "any"}));
   s->add_option("--gated", args.gated, "Make a repo gated: ORG/NAME=TOKEN (repeatable; test use)");
   s->add_option("--rename", args.renames, "Answer OLD/ID with a 307 to NEW/ID: OLD=NEW (repeatable)");
   s->add_option("--limit-rate", args.limit_rate, "Body bytes per second per response (512k, 10m)");

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <set>
 
 #include "serve/server_impl.h"
@@ -46,34 +47,36 @@ std::set<std::string> directories(const std::vector<RepoFile>& files) {
   return dirs;
 }
 
-// Resolves the route's revision and lists its files, or answers the error itself.
-const std::vector<RepoFile>* files_or_error(httplib::Response& res, const Route& r, RepoSource& repo,
-                                            std::string& commit, FileList& holder) {
+struct Listing {
+  std::string commit;
+  FileList files;
+};
+
+// Resolves the route's revision and lists its files, or answers the error itself (nullopt).
+std::optional<Listing> listing_or_error(httplib::Response& res, const Route& r, RepoSource& repo) {
   std::string rev = r.revision.empty() ? "main" : r.revision;
   auto c = repo.resolve(rev);
   if (!c) {
     send_error(res, 404, "RevisionNotFound", "Invalid rev id: " + rev);
-    return nullptr;
+    return std::nullopt;
   }
   auto files = repo.files(*c);
   if (!files) {
     send_error(res, 500, "", files.error().message());
-    return nullptr;
+    return std::nullopt;
   }
-  commit = *c;
-  holder = *files;
-  return holder.get();
+  return Listing{*c, *files};
 }
 
 }  // namespace
 
 void ServerImpl::handle_repo_info(const httplib::Request& req, httplib::Response& res, const Route& r,
                                     RepoSource& repo) {
-  std::string commit;
-  FileList holder;
-  const std::vector<RepoFile>* files = files_or_error(res, r, repo, commit, holder);
-  if (files == nullptr) return;
   const bool blobs = truthy(req, "blobs");
+  auto listing = listing_or_error(res, r, repo);
+  if (!listing) return;
+  const std::vector<RepoFile>* files = listing->files.get();
+  const std::string& commit = listing->commit;
   json siblings = json::array();
   for (const RepoFile& f : *files) {
     json s{{"rfilename", f.path}};
@@ -105,10 +108,10 @@ void ServerImpl::handle_repo_info(const httplib::Request& req, httplib::Response
 
 void ServerImpl::handle_tree(const httplib::Request& req, httplib::Response& res, const Route& r,
                                RepoSource& repo) {
-  std::string commit;
-  FileList holder;
-  const std::vector<RepoFile>* files = files_or_error(res, r, repo, commit, holder);
-  if (files == nullptr) return;
+  auto listing = listing_or_error(res, r, repo);
+  if (!listing) return;
+  const std::vector<RepoFile>* files = listing->files.get();
+  const std::string& commit = listing->commit;
   const bool recursive = truthy(req, "recursive");
   const bool expand = truthy(req, "expand");
   std::set<std::string> dirs = directories(*files);
@@ -200,17 +203,17 @@ void ServerImpl::handle_paths_info(const httplib::Request& req, httplib::Respons
     for (std::size_t i = 0; i < req.get_param_value_count("paths"); ++i) paths.push_back(req.get_param_value("paths", i));
     expand = truthy(req, "expand");
   }
-  std::string commit;
-  FileList holder;
-  const std::vector<RepoFile>* files = files_or_error(res, r, repo, commit, holder);
-  if (files == nullptr) return;
+  auto listing = listing_or_error(res, r, repo);
+  if (!listing) return;
+  const std::vector<RepoFile>* files = listing->files.get();
+  const std::string& commit = listing->commit;
   std::set<std::string> dirs = directories(*files);
   json out = json::array();
   for (const std::string& p : paths) {
     json e;
-    auto it = std::find_if(files->begin(), files->end(), [&](const RepoFile& f) { return f.path == p; });
-    if (it != files->end()) {
-      auto fe = file_entry(*it, hashes);
+    // A binary search: a body may list tens of thousands of paths.
+    if (const RepoFile* f = find_file(*files, p)) {
+      auto fe = file_entry(*f, hashes);
       if (!fe) return send_error(res, 500, "", fe.error().message());
       e = std::move(*fe);
     } else if (dirs.count(p) != 0) {

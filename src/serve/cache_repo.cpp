@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 class CacheRepo final : public RepoSource {
  public:
-  CacheRepo(RepoCache cache, std::uint64_t threshold) : cache_(std::move(cache)), threshold_(threshold) {}
+  CacheRepo(RepoCache cache, std::uint64_t threshold, LinkPolicy links)
+      : cache_(std::move(cache)), threshold_(threshold), links_(std::move(links)) {}
 
   Result<std::string> resolve(std::string_view revision) override {
     // resolve_commit reads refs verbatim (no trimming), like the Python client, and
@@ -44,7 +45,8 @@ class CacheRepo final : public RepoSource {
     for (; it != end; it.increment(ec)) {
       if (ec) return errno_error(root.string(), ec.value());
       const fs::directory_entry& e = *it;
-      if (!e.is_regular_file(ec)) continue;  // follows the symlink; broken links are skipped
+      // Follows the symlink; broken links, and links the policy refuses, are skipped.
+      if (!e.is_regular_file(ec) || !links_.allows(e.path())) continue;
       RepoFile f;
       f.path = e.path().lexically_relative(root).generic_string();
       f.disk = e.path();
@@ -85,14 +87,15 @@ class CacheRepo final : public RepoSource {
  private:
   const RepoCache cache_;
   const std::uint64_t threshold_;
+  const LinkPolicy links_;
   std::mutex mu_;
   std::map<std::string, FileList> listings_;  // guarded by mu_
 };
 
 }  // namespace
 
-std::unique_ptr<RepoSource> make_cache_repo(RepoCache cache, std::uint64_t lfs_threshold) {
-  return std::make_unique<CacheRepo>(std::move(cache), lfs_threshold);
+std::unique_ptr<RepoSource> make_cache_repo(RepoCache cache, std::uint64_t lfs_threshold, LinkPolicy links) {
+  return std::make_unique<CacheRepo>(std::move(cache), lfs_threshold, std::move(links));
 }
 
 }  // namespace hubload::serve_internal

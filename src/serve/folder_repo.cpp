@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 class FolderRepoSource final : public RepoSource {
  public:
-  FolderRepoSource(fs::path dir, std::uint64_t threshold) : dir_(std::move(dir)), threshold_(threshold) {}
+  FolderRepoSource(fs::path dir, std::uint64_t threshold, LinkPolicy links)
+      : dir_(std::move(dir)), threshold_(threshold), links_(std::move(links)) {}
 
   Result<std::string> resolve(std::string_view revision) override {
     HUBLOAD_ASSIGN_OR_RETURN(Listing l, list());
@@ -58,7 +59,7 @@ class FolderRepoSource final : public RepoSource {
         it.disable_recursion_pending();
         continue;
       }
-      if (!it->is_regular_file(ec)) continue;
+      if (!it->is_regular_file(ec) || !links_.allows(it->path())) continue;
       struct stat st {};
       if (::stat(it->path().c_str(), &st) != 0) return errno_error(it->path().string(), errno);
       RepoFile f;
@@ -77,12 +78,14 @@ class FolderRepoSource final : public RepoSource {
 
   const fs::path dir_;
   const std::uint64_t threshold_;
+  const LinkPolicy links_;
 };
 
 }  // namespace
 
-std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uint64_t lfs_threshold) {
-  return std::make_unique<FolderRepoSource>(std::move(dir), lfs_threshold);
+std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uint64_t lfs_threshold,
+                                             LinkPolicy links) {
+  return std::make_unique<FolderRepoSource>(std::move(dir), lfs_threshold, std::move(links));
 }
 
 }  // namespace hubload::serve_internal

@@ -13,6 +13,7 @@
 
 #include "hubload/cache.h"
 #include "hubload/error.h"
+#include "hubload/serve.h"
 #include "serve/hash.h"
 
 namespace hubload::serve_internal {
@@ -41,6 +42,9 @@ struct RepoRef {
 
 using FileList = std::shared_ptr<const std::vector<RepoFile>>;  // sorted by path
 
+// The file at `path` in a sorted list (a binary search), nullptr if none.
+const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path);
+
 class RepoSource {
  public:
   virtual ~RepoSource() = default;
@@ -53,8 +57,24 @@ class RepoSource {
 // "*.safetensors", "*.bin" and files above the threshold are served as LFS.
 bool looks_like_lfs(std::string_view path, std::uint64_t size, std::uint64_t threshold);
 
+// Which symlinked files a source lists (ServeOptions::follow_symlinks). The
+// check is made when a listing is built; a refused link is left out, like a
+// broken one.
+class LinkPolicy {
+ public:
+  LinkPolicy(SymlinkPolicy policy, const std::vector<std::filesystem::path>& roots);
+  // True for a file that is not a symlink; for a link, under `any`, or when its
+  // target (every link on the way resolved) lies under one of the roots.
+  bool allows(const std::filesystem::path& file) const;
+
+ private:
+  SymlinkPolicy policy_;
+  std::vector<std::filesystem::path> roots_;  // canonical
+};
+
 // One repo of a Hub cache, read through the cache component's layout.
-std::unique_ptr<RepoSource> make_cache_repo(RepoCache cache, std::uint64_t lfs_threshold);
-std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uint64_t lfs_threshold);
+std::unique_ptr<RepoSource> make_cache_repo(RepoCache cache, std::uint64_t lfs_threshold, LinkPolicy links);
+std::unique_ptr<RepoSource> make_folder_repo(std::filesystem::path dir, std::uint64_t lfs_threshold,
+                                             LinkPolicy links);
 
 }  // namespace hubload::serve_internal

@@ -1,18 +1,10 @@
 // HEAD/GET /{repo}/resolve/{rev}/{path} (hub-protocol.md §2.3, §3.3) and the
 // CDN listener that large files redirect to.
-#include <algorithm>
-
 #include "serve/server_impl.h"
 #include "util/percent_encoding.h"
 
 namespace hubload::serve_internal {
 namespace {
-
-const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path) {
-  auto it = std::lower_bound(files.begin(), files.end(), path,
-                             [](const RepoFile& f, const std::string& p) { return f.path < p; });
-  return it != files.end() && it->path == path ? &*it : nullptr;
-}
 
 std::string etag_value(const std::string& s) { return "\"" + s + "\""; }
 

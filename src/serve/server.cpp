@@ -1,7 +1,5 @@
 #include <nlohmann/json.hpp>
 
-#include <sys/socket.h>
-
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -26,6 +24,17 @@ std::string signing_secret() {
   return util_internal::sha256_hex(std::as_bytes(std::span(words)));
 }
 
+// A folder's links may point inside it or into the served cache; a folder that
+// is a cache snapshot (.../snapshots/<commit>) may also point at its repo's blobs.
+LinkPolicy folder_links(const ServeOptions& o, const fs::path& dir) {
+  std::vector<fs::path> roots{dir};
+  if (!o.cache_dir.empty()) roots.push_back(o.cache_dir);
+  fs::path snapshot = fs::absolute(dir).lexically_normal();
+  if (snapshot.filename().empty()) snapshot = snapshot.parent_path();  // a trailing '/'
+  if (snapshot.parent_path().filename() == "snapshots") roots.push_back(snapshot.parent_path().parent_path() / "blobs");
+  return LinkPolicy(o.follow_symlinks, roots);
+}
+
 Status load_repos(ServerImpl& impl) {
   const ServeOptions& o = impl.opts;
   std::error_code ec;
@@ -39,7 +48,8 @@ Status load_repos(ServerImpl& impl) {
       auto folder = parse_repo_folder_name(e.path().filename().string());
       if (!folder) continue;
       impl.repos[repo_key(folder->type, folder->repo_id)] =
-          make_cache_repo(RepoCache(o.cache_dir, folder->repo_id, folder->type), o.lfs_threshold);
+          make_cache_repo(RepoCache(o.cache_dir, folder->repo_id, folder->type), o.lfs_threshold,
+                          LinkPolicy(o.follow_symlinks, {o.cache_dir}));
     }
     if (ec) return errno_error(o.cache_dir.string(), ec.value());
   }
@@ -48,7 +58,7 @@ Status load_repos(ServerImpl& impl) {
     if (!fs::is_directory(f.dir, ec)) {
       return invalid_input("repo " + f.repo_id + ": folder " + f.dir.string() + " does not exist");
     }
-    impl.repos[repo_key(f.type, f.repo_id)] = make_folder_repo(f.dir, o.lfs_threshold);
+    impl.repos[repo_key(f.type, f.repo_id)] = make_folder_repo(f.dir, o.lfs_threshold, folder_links(o, f.dir));
   }
   if (impl.repos.empty() && o.cache_dir.empty()) {
     return invalid_input("nothing to serve: give a cache directory or at least one folder repo");
@@ -56,39 +66,22 @@ Status load_repos(ServerImpl& impl) {
   return ok();
 }
 
-void configure(httplib::Server& svr, int threads) {
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  // A short keep-alive wait so stop() is not held up by an idle client connection.
-  svr.set_keep_alive_timeout(2);
+void configure(httplib::Server& svr, const ServeOptions& o) {
+  // Advertised in Keep-Alive: the loop closes a connection idle this long.
+  svr.set_keep_alive_timeout(std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(o.idle_timeout).count()));
   svr.set_keep_alive_max_count(1000);
-  svr.set_read_timeout(10);
-  svr.set_write_timeout(30);
+  // The loop has already refused larger bodies; this is the second line.
+  svr.set_payload_max_length(o.max_body_bytes);
 }
 
-// Binds (a free port when `port` is 0) and runs the accept loop on `thread`.
-Result<int> listen(httplib::Server& svr, const std::string& host, int port, std::thread& thread) {
-  // Debian's compiled cpp-httplib listens with a backlog of 5: a client opening 8
-  // connections at once overflows it, and each dropped SYN costs the client a 1 s
-  // retransmit. Keep the socket so that listen() can raise the backlog after bind.
-  socket_t sock = INVALID_SOCKET;
-  svr.set_socket_options([&sock](socket_t s) {
-    httplib::default_socket_options(s);
-    sock = s;
-  });
-  int bound = port;
-  if (port == 0) {
-    bound = svr.bind_to_any_port(host);
-    if (bound < 0) return io_error("cannot bind " + host + " to a free port");
-  } else if (!svr.bind_to_port(host, port)) {
-    return io_error("cannot bind " + host + ":" + std::to_string(port) + " (in use, or not a local address)");
-  }
-  svr.set_socket_options(httplib::default_socket_options);
-  if (sock != INVALID_SOCKET && ::listen(sock, SOMAXCONN) != 0)
-    return errno_error("raising the listen backlog of " + host + ":" + std::to_string(bound), errno);
-  thread = std::thread([&svr] { svr.listen_after_bind(); });
-  // stop() only interrupts a loop that runs, so wait until it does.
-  while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  return bound;
+LoopLimits limits(const ServeOptions& o) {
+  LoopLimits l;
+  l.threads = o.threads;
+  l.max_connections_per_client = o.max_connections_per_client;
+  l.header_timeout = o.header_timeout;
+  l.idle_timeout = o.idle_timeout;
+  l.max_body_bytes = o.max_body_bytes;
+  return l;
 }
 
 }  // namespace
@@ -168,38 +161,73 @@ void ServerImpl::handle_stats(httplib::Response& res) {
   send_json(res, j.dump());
 }
 
-void ServerImpl::handle_main(const httplib::Request& req, httplib::Response& res) {
-  record(req, false);
-  Route r = parse_route(req.target);
-  if (r.kind == Route::Kind::stats && stats_endpoint) return handle_stats(res);
-  if (r.kind == Route::Kind::bad_path) return send_error(res, 400, "BadRequest", "invalid path in " + req.path);
-  if (r.kind == Route::Kind::unknown || r.kind == Route::Kind::stats) {
-    return send_error(res, 404, "", "no such endpoint: " + req.path);
+RepoSource* ServerImpl::admit(const httplib::Request& req, httplib::Response& res, const Route& r,
+                               bool inject_faults) {
+  if (r.kind == Route::Kind::bad_path) {
+    send_error(res, 400, "BadRequest", "invalid path in " + req.path);
+    return nullptr;
   }
-  FaultPlan plan = faults.plan(FaultInjector::Scope::status, {req.path, r.path});
-  if (plan.error) return send_fault_status(res, *plan.error);
-
+  if (r.kind == Route::Kind::unknown || r.kind == Route::Kind::stats) {
+    send_error(res, 404, "", "no such endpoint: " + req.path);
+    return nullptr;
+  }
+  if (inject_faults) {
+    FaultPlan plan = faults.plan(FaultInjector::Scope::status, {req.path, r.path});
+    if (plan.error) {
+      send_fault_status(res, *plan.error);
+      return nullptr;
+    }
+  }
   auto renamed = opts.renamed.find(r.repo_id);
   if (renamed != opts.renamed.end()) {
     // Relative, so clients follow it and keep the token (hub-protocol.md §2.2).
     res.status = 307;
     res.set_header("Location", r.raw_prefix + renamed->second + r.raw_suffix);
-    return;
+    return nullptr;
   }
   RepoSource* repo = find_repo(repo_key(r.type, r.repo_id));
   if (repo == nullptr) {
-    return send_error(res, 401, "RepoNotFound", "Repository Not Found for " + std::string(to_string(r.type)) + " '" + r.repo_id + "'");
+    send_error(res, 401, "RepoNotFound", "Repository Not Found for " + std::string(to_string(r.type)) + " '" + r.repo_id + "'");
+    return nullptr;
   }
   auto gate = opts.gated.find(r.repo_id);
   if (gate != opts.gated.end()) {
     std::string auth = req.get_header_value("Authorization");
     if (auth.empty()) {
-      return send_error(res, 401, "GatedRepo", "Access to model " + r.repo_id + " is restricted. You must have access to it and be authenticated to access it.");
+      send_error(res, 401, "GatedRepo", "Access to model " + r.repo_id + " is restricted. You must have access to it and be authenticated to access it.");
+      return nullptr;
     }
     if (auth != "Bearer " + gate->second) {
-      return send_error(res, 403, "GatedRepo", "Access to model " + r.repo_id + " is restricted and you are not in the authorized list.");
+      send_error(res, 403, "GatedRepo", "Access to model " + r.repo_id + " is restricted and you are not in the authorized list.");
+      return nullptr;
     }
   }
+  return repo;
+}
+
+std::optional<httplib::Response> ServerImpl::check_body(const RequestHead& head) {
+  const httplib::Request& req = head.request;
+  httplib::Response res;
+  // No injected faults here: a fault rule counts the requests that reach handle_main.
+  if (admit(req, res, parse_route(req.target), false) == nullptr) {
+    record(req, false);
+    return res;
+  }
+  if (req.method != "POST") {
+    // Its handler would not read the body, and the body would be taken for the next request.
+    record(req, false);
+    send_error(res, 400, "BadRequest", "a " + req.method + " request takes no body");
+    return res;
+  }
+  return std::nullopt;
+}
+
+void ServerImpl::handle_main(const httplib::Request& req, httplib::Response& res) {
+  record(req, false);
+  Route r = parse_route(req.target);
+  if (r.kind == Route::Kind::stats && stats_endpoint) return handle_stats(res);
+  RepoSource* repo = admit(req, res, r, true);
+  if (repo == nullptr) return;
   switch (r.kind) {
     case Route::Kind::resolve: return handle_resolve(req, res, r, *repo);
     case Route::Kind::repo_info: return handle_repo_info(req, res, r, *repo);
@@ -215,12 +243,20 @@ Result<std::unique_ptr<Server>> ServerAccess::start(ServeOptions options, bool s
     return invalid_input("threads must be between 1 and 1024, got " + std::to_string(options.threads));
   }
   if (options.tree_page_size == 0) return invalid_input("tree page size must be positive");
+  if (options.max_connections_per_client < 1) {
+    return invalid_input("max connections per client must be at least 1, got " +
+                         std::to_string(options.max_connections_per_client));
+  }
+  if (options.header_timeout.count() <= 0 || options.idle_timeout.count() <= 0) {
+    return invalid_input("the header and idle timeouts must be positive");
+  }
+  if (options.max_body_bytes == 0) return invalid_input("max body bytes must be positive (paths-info takes a body)");
   auto impl = std::make_unique<ServerImpl>(std::move(options), stats_endpoint);
   HUBLOAD_TRY(load_repos(*impl));
   impl->cdn_secret = signing_secret();
   ServerImpl* p = impl.get();
 
-  configure(impl->main, impl->opts.threads);
+  configure(impl->main, impl->opts);
   // Routing is ours (parse_route works on the raw target, so "refs%2Fpr%2F1" stays one
   // segment); only POST bodies need httplib's routing, which reads the body after this hook.
   impl->main.set_pre_routing_handler([p](const httplib::Request& req, httplib::Response& res) {
@@ -233,28 +269,38 @@ Result<std::unique_ptr<Server>> ServerAccess::start(ServeOptions options, bool s
     return httplib::Server::HandlerResponse::Handled;
   });
   impl->main.Post(".*", [p](const httplib::Request& req, httplib::Response& res) { p->handle_main(req, res); });
-  HUBLOAD_ASSIGN_OR_RETURN(impl->port, listen(impl->main, impl->opts.host, impl->opts.port, impl->main_thread));
+  HUBLOAD_ASSIGN_OR_RETURN(impl->main_loop,
+                           ConnectionLoop::start(impl->opts.host, impl->opts.port, limits(impl->opts), impl->main,
+                                                 [p](const RequestHead& head) { return p->check_body(head); }));
+  impl->port = impl->main_loop->port();
 
   if (impl->opts.cdn) {
-    configure(impl->cdn, impl->opts.threads);
+    configure(impl->cdn, impl->opts);
     impl->cdn.set_pre_routing_handler([p](const httplib::Request& req, httplib::Response& res) {
       const_cast<httplib::Request&>(req).ranges.clear();
       p->handle_cdn(req, res);
       return httplib::Server::HandlerResponse::Handled;
     });
-    auto cdn_port = listen(impl->cdn, impl->opts.host, impl->opts.cdn_port, impl->cdn_thread);
-    if (!cdn_port) {
-      impl->main.stop();
-      impl->main_thread.join();
-      return std::move(cdn_port).error();
-    }
-    impl->cdn_port = *cdn_port;
+    // The CDN serves blobs only: no request of its carries a body.
+    auto no_body = [](const RequestHead&) {
+      httplib::Response res;
+      send_error(res, 400, "BadRequest", "the CDN takes no request body");
+      return std::optional<httplib::Response>(std::move(res));
+    };
+    HUBLOAD_ASSIGN_OR_RETURN(impl->cdn_loop, ConnectionLoop::start(impl->opts.host, impl->opts.cdn_port,
+                                                                   limits(impl->opts), impl->cdn, no_body));
+    impl->cdn_port = impl->cdn_loop->port();
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
 std::uint64_t ServerAccess::cdn_requests_with_authorization(const Server& server) {
   return server.impl_->cdn_authorized_requests.load();
+}
+
+std::uint64_t ServerAccess::bytes_received(const Server& server) {
+  const serve_internal::ServerImpl& impl = *server.impl_;
+  return impl.main_loop->bytes_received() + (impl.cdn_loop ? impl.cdn_loop->bytes_received() : 0);
 }
 
 }  // namespace hubload_internal
@@ -273,10 +319,8 @@ Server::~Server() { stop(); }
 void Server::stop() {
   std::call_once(impl_->stopped, [this] {
     impl_->sleeper.stop();
-    impl_->main.stop();
-    if (impl_->cdn_thread.joinable()) impl_->cdn.stop();
-    if (impl_->main_thread.joinable()) impl_->main_thread.join();
-    if (impl_->cdn_thread.joinable()) impl_->cdn_thread.join();
+    if (impl_->main_loop) impl_->main_loop->stop();
+    if (impl_->cdn_loop) impl_->cdn_loop->stop();
   });
 }
 

@@ -2,7 +2,8 @@
 // handlers live in small files by endpoint: api.cpp (repo info, tree, refs,
 // paths-info), resolve.cpp (HEAD/GET /resolve and the CDN listener),
 // server.cpp (lifecycle, routing, auth, renames, stats, and server_testing.h's
-// ServerAccess, the only way to switch the stats endpoint on).
+// ServerAccess, the only way to switch the stats endpoint on). Connections are
+// accepted and read by connection_loop.h.
 #pragma once
 
 #include <httplib.h>
@@ -11,12 +12,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "hubload/serve.h"
-#include "serve/body.h"
 #include "hubload/faults.h"
+#include "serve/body.h"
+#include "serve/connection_loop.h"
 #include "serve/hash.h"
 #include "serve/repo_source.h"
 #include "serve/route.h"
@@ -40,10 +42,10 @@ class ServerImpl {
   HashCache hashes;
   FaultInjector faults;
   Sleeper sleeper;
-  httplib::Server main;
-  httplib::Server cdn;
-  std::thread main_thread;
-  std::thread cdn_thread;
+  RequestServer main;  // the handlers; main_loop owns the sockets
+  RequestServer cdn;
+  std::unique_ptr<ConnectionLoop> main_loop;
+  std::unique_ptr<ConnectionLoop> cdn_loop;
   std::once_flag stopped;
 
   mutable std::mutex stats_mu;
@@ -56,6 +58,13 @@ class ServerImpl {
   RepoSource* find_repo(const std::string& key);  // nullptr when not served
   std::string host_for_links(const httplib::Request& req) const;
 
+  // What needs no repo content: bad or unknown paths, injected status faults (when
+  // `inject_faults`), renames, unknown repos and the gate. Returns the repo when the
+  // request may go on, nullptr when `res` holds the answer.
+  RepoSource* admit(const httplib::Request& req, httplib::Response& res, const Route& r, bool inject_faults);
+  // The connection loop's BodyCheck for the main listener: a body is read only for
+  // a request that admit() lets through, on POST.
+  std::optional<httplib::Response> check_body(const RequestHead& head);
   void handle_main(const httplib::Request& req, httplib::Response& res);
   void handle_cdn(const httplib::Request& req, httplib::Response& res);
   void handle_resolve(const httplib::Request& req, httplib::Response& res, const Route& r, RepoSource& repo);

@@ -17,6 +17,9 @@ struct ServerAccess {
   // CDN requests that carried an Authorization header since start or reset_stats().
   // Clients must drop the token when they follow the redirect, so tests expect 0.
   static std::uint64_t cdn_requests_with_authorization(const Server& server);
+  // Bytes read from clients on all listeners (heads, bodies, discarded input):
+  // what tests hold against ServeOptions::max_body_bytes.
+  static std::uint64_t bytes_received(const Server& server);
 };
 
 }  // namespace hubload::serve_internal

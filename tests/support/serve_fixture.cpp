@@ -131,14 +131,19 @@ std::string FakeHub::commit(const std::string& id, const std::string& revision) 
   return find(id).commit(revision);
 }
 
-::testing::AssertionResult hub_error(const httplib::Result& res, int status, const std::string& code) {
+::testing::AssertionResult answered(const httplib::Result& res, int status, const std::string& header,
+                                    const std::string& value) {
   if (!res) return ::testing::AssertionFailure() << "no answer: " << httplib::to_string(res.error());
-  std::string got = res->get_header_value("X-Error-Code");
-  if (res->status != status || got != code) {
-    return ::testing::AssertionFailure() << "got " << res->status << " X-Error-Code '" << got << "', expected "
-                                         << status << " '" << code << "'";
+  std::string got = header.empty() ? "" : res->get_header_value(header);
+  if (res->status != status || got != value) {
+    return ::testing::AssertionFailure() << "got " << res->status << " " << header << " '" << got << "', expected "
+                                         << status << " '" << value << "'";
   }
   return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult hub_error(const httplib::Result& res, int status, const std::string& code) {
+  return answered(res, status, "X-Error-Code", code);
 }
 
 }  // namespace hubload::testing

@@ -130,5 +130,9 @@ class FakeHub {
 // EXPECT_TRUE(hub_error(cli.Head(url), 404, "EntryNotFound")): the answer arrived with this
 // status and X-Error-Code (an empty code expects no X-Error-Code header).
 ::testing::AssertionResult hub_error(const httplib::Result& res, int status, const std::string& code);
+// EXPECT_TRUE(answered(cli.Head(url), 307, "Location", "/new/id/...")): the answer arrived with this
+// status and this value of `header` (an empty value expects the header absent; no header checks the status only).
+::testing::AssertionResult answered(const httplib::Result& res, int status, const std::string& header = "",
+                                    const std::string& value = "");
 
 }  // namespace hubload::testing
