@@ -139,7 +139,6 @@ Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOption
   }
   const std::string commit = info->sha;
   HUBLOAD_TRY(ctx.cache.prepare());
-  HUBLOAD_TRY(ctx.cache.write_ref(revision, commit));
   std::vector<std::string> available;
   for (const auto& file : info->files) available.push_back(file.path);
   auto read_index = [&](const std::string& index) -> Result<std::vector<std::string>> {
@@ -148,6 +147,10 @@ Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOption
   };
   HUBLOAD_ASSIGN_OR_RETURN(std::vector<std::string> files, select_model_files(available, options, read_index, true));
   HUBLOAD_TRY(download_all(ctx, commit, files, options.max_workers));
+  // Only now: every file was fetched at the commit the API named, and each
+  // resolve answer agreed (head_file refuses an X-Repo-Commit other than the
+  // commit asked for), so the ref never points at a snapshot that is not there.
+  HUBLOAD_TRY(ctx.cache.write_ref(revision, commit));
   DownloadResult result;
   result.snapshot = ctx.cache.snapshot_dir(commit);
   result.commit = commit;

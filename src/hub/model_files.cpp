@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/json_limits.h"
+
 namespace hubload::hub_internal {
 namespace {
 
@@ -20,6 +22,7 @@ bool top_level_with_suffix(const std::string& path, std::string_view suffix) {
 }  // namespace
 
 Result<std::vector<std::string>> weight_map_files(std::string_view index_json, std::string_view what) {
+  HUBLOAD_TRY(util_internal::check_json_limits(index_json, what));  // a file the server sent
   auto doc = nlohmann::json::parse(index_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return invalid_input(fmt::format("{}: not a JSON object", what));
   if (!doc.contains("weight_map") || !doc["weight_map"].is_object()) {

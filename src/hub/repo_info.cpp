@@ -18,8 +18,7 @@ Result<nlohmann::json> get_json(const HubContext& ctx, const std::string& url, s
                                 HttpHeaders* response_headers = nullptr) {
   HUBLOAD_ASSIGN_OR_RETURN(Answer answer, send_following_relative(ctx, make_request(ctx, "GET", url)));
   if (answer.response.status != 200) return hub_error(answer.response, answer.url, what);
-  auto doc = nlohmann::json::parse(answer.response.body, nullptr, false);
-  if (doc.is_discarded()) return invalid_input(fmt::format("{}: {} answered with invalid JSON", what, answer.url));
+  HUBLOAD_ASSIGN_OR_RETURN(nlohmann::json doc, parse_server_json(answer.response.body, what, answer.url));
   if (response_headers != nullptr) *response_headers = std::move(answer.response.headers);
   return doc;
 }

@@ -38,6 +38,7 @@ std::uint64_t Engine::total_on_disk() const {
 
 Status Engine::open_job(Job& job) {
   const TransferFile& f = *job.file;
+  HUBLOAD_TRY(check_fetchable_url(f.url));
   std::string hash = f.expected_hash;
   std::optional<ContentHasher> hasher;
   if (!hash.empty()) {
@@ -103,16 +104,33 @@ void Engine::start_pending_jobs(Clock::time_point now) {
     }
     job.state = JobState::active;
     job.last_journal = now;
+    job.last_gain = now;
+    job.most_done = job.planner->done().covered();
     emit(TransferEventKind::start, job);
   }
 }
 
+// Silence, a drip under min_rate, or a request past its deadline: the
+// connection is stopped (in run(), outside the callbacks) and retried.
 void Engine::check_stalls(Clock::time_point now) {
+  const auto window = opt_.stall_timeout;
+  const std::uint64_t window_min = opt_.min_rate * static_cast<std::uint64_t>(std::max<std::int64_t>(0, window.count())) / 1000;
   for (auto& c : conns_) {
-    if (!c.doomed && !c.stalled && now - c.last_byte > opt_.stall_timeout) {
-      c.stalled = true;
-      // Removing the handle here and reporting it as done keeps one code path.
+    if (c.doomed || c.stalled) continue;
+    if (now - c.started > opt_.request_deadline) {
+      c.stop_reason = "the request took longer than " + std::to_string(opt_.request_deadline.count()) + " ms";
+    } else if (now - c.window_start >= window && c.window_bytes < window_min) {
+      c.stop_reason = c.window_bytes == 0 ? "no data for " + std::to_string(window.count()) + " ms"
+                                          : std::to_string(c.window_bytes) + " bytes in " +
+                                                std::to_string(window.count()) + " ms, under the minimum of " +
+                                                std::to_string(opt_.min_rate) + " bytes/s";
+    } else if (now - c.last_byte > window) {
+      c.stop_reason = "no data for " + std::to_string(window.count()) + " ms";
+    } else if (now - c.window_start >= window) {
+      c.window_start = now;
+      c.window_bytes = 0;
     }
+    c.stalled = !c.stop_reason.empty();
   }
 }
 
