@@ -227,6 +227,22 @@ TEST(HubHostile, UpperCaseHexEtagIsAcceptedAndNormalised) {
   EXPECT_TRUE(fs::exists(cache.path() / "models--org--model" / "blobs" / etag));
 }
 
+// A repo file name of 255 bytes, the most a file system takes: its snapshot
+// link is made through a shorter temporary name.
+TEST(HubHostile, AFileNameOf255BytesDownloads) {
+  HostileServer hub([&](const HostileRequest& r, HostileConnection& c) {
+    if (r.method == "HEAD") c.send(http_answer(200, resolve_head(kCommit, sha256_of(kContent), kContent.size())));
+    else c.send(http_answer(200, {}, kContent));
+  });
+  testing::TempDir cache;
+  const std::string name = std::string(250, 'n') + ".json";
+  testing::HangGuard guard(seconds(30), "long name");
+  Result<fs::path> path = hub_download("org/model", name, options_for(hub, cache));
+  ASSERT_TRUE(path) << path.error().to_string();
+  EXPECT_EQ(path->filename().string(), name);
+  EXPECT_EQ(testing::read_file(*path), kContent);
+}
+
 // What held in the probes of issue 18, kept: traversal in etags and commits,
 // relative-redirect loops, and the token never leaves the Hub's host.
 TEST(HubHostile, TraversalInEtagsAndCommitsAndRedirectLoopsAreRefused) {
@@ -252,6 +268,41 @@ TEST(HubHostile, TraversalInEtagsAndCommitsAndRedirectLoopsAreRefused) {
   EXPECT_TRUE(fails_with(hub_download("org/model", "config.json", options_for(loop, cache)), ErrorKind::network,
                          "relative redirects"));
   EXPECT_LE(loop.requests(), 12);
+}
+
+TEST(HubHostile, TraversalInAWeightMapAndPaginationToAnotherHostAreRefused) {
+  const std::string index = R"({"weight_map": {"a": "../../../x.safetensors"}})";
+  HostileServer hub([&](const HostileRequest& r, HostileConnection& c) {
+    const bool is_index = r.target.find("index.json") != std::string::npos;
+    const std::string& body = is_index ? index : kContent;
+    if (r.target.starts_with("/api/models/org/model/revision/")) {
+      c.send(http_answer(200, {}, R"({"id": "org/model", "sha": ")" + kCommit +
+                                      R"(", "siblings": [{"rfilename": "config.json"},
+                                       {"rfilename": "model.safetensors.index.json"}]})"));
+    } else if (r.method == "HEAD") {
+      c.send(http_answer(200, resolve_head(kCommit, sha256_of(body), body.size())));
+    } else {
+      c.send(http_answer(200, {}, body));
+    }
+  });
+  testing::TempDir cache;
+  DownloadOptions options;
+  options.hub = options_for(hub, cache);
+  testing::HangGuard guard(seconds(30), "weight map traversal");
+  EXPECT_TRUE(fails_with(download_model("org/model", options), ErrorKind::invalid_input, "'..'"));
+  EXPECT_FALSE(fs::exists(cache.path().parent_path() / "x.safetensors"));
+
+  HostileServer paginated([](const HostileRequest& r, HostileConnection& c) {
+    if (r.target.find("/revision/") != std::string::npos) {
+      c.send(http_answer(200, {}, R"({"id": "org/model", "sha": ")" + kCommit + R"(", "siblings": []})"));
+    } else {
+      c.send(http_answer(200, "Link: <http://localhost:1/api/models/org/model/tree/x?cursor=2>; rel=\"next\"\r\n", "[]"));
+    }
+  });
+  HubOptions with_token = options_for(paginated, cache);
+  with_token.no_token = false;
+  with_token.token = "hf_secret_probe";
+  EXPECT_TRUE(fails_with(fetch_repo_info("org/model", with_token), ErrorKind::invalid_input, "another host"));
 }
 
 TEST(HubHostile, TheTokenNeverFollowsARedirectToAnotherHost) {
