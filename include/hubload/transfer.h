@@ -151,8 +151,9 @@ struct TransferOptions {
   int max_attempts = 6;
   // ... or after this many failed attempts in all, progress or not ...
   int max_total_attempts = 100;
-  // ... or when its failures have brought no new byte for this long.
-  std::chrono::milliseconds retry_time_budget{300'000};
+  // ... or when its failures have brought no new byte for this long (longer
+  // than a few rate-limit waits of max_server_wait: the Hub's windows are 5 min).
+  std::chrono::milliseconds retry_time_budget{900'000};
   std::chrono::milliseconds backoff_base{250};
   std::chrono::milliseconds backoff_max{10'000};
   // Cap on a server-requested wait (Retry-After / RateLimit t=).

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/json_limits.h"
+#include "util/terminal_text.h"
 
 namespace hubload::hub_internal {
 namespace {
@@ -30,12 +31,17 @@ Result<std::vector<std::string>> weight_map_files(std::string_view index_json, s
   }
   std::set<std::string> shards;
   for (const auto& [tensor, file] : doc["weight_map"].items()) {
+    // Tensor and file names are the file's: quoted escaped.
     if (!file.is_string()) {
-      return invalid_input(fmt::format("{}: weight_map[\"{}\"] is not a file name", what, tensor));
+      return invalid_input(
+          fmt::format("{}: weight_map[\"{}\"] is not a file name", what, util_internal::terminal_safe(tensor)));
     }
     const std::string name = file.get<std::string>();
     Status valid = validate_repo_file_path(name);
-    if (!valid) return std::move(valid).error().with_context(fmt::format("{}: weight_map[\"{}\"]", what, tensor));
+    if (!valid) {
+      return invalid_input(util_internal::terminal_safe(
+          fmt::format("{}: weight_map[\"{}\"]: {}", what, tensor, valid.error().message())));
+    }
     shards.insert(name);
   }
   return std::vector<std::string>(shards.begin(), shards.end());

@@ -8,6 +8,7 @@
 #include "hub/hub_context.h"
 #include "hub/repo_listing.h"
 #include "util/percent_encoding.h"
+#include "util/terminal_text.h"
 
 namespace hubload::hub_internal {
 namespace {
@@ -47,7 +48,10 @@ Result<RepoFileInfo> parse_entry(const nlohmann::json& entry, const EntryKeys& k
   RepoFileInfo file;
   file.path = string_field(entry, keys.path);
   Status valid = validate_repo_file_path(file.path);
-  if (!valid) return std::move(valid).error().with_context(std::string(url));
+  if (!valid) {
+    // The refused name is the server's: quoted escaped.
+    return Error(valid.error().kind(), util_internal::terminal_safe(std::string(url) + ": " + valid.error().message()));
+  }
   file.size = number(entry, "size");
   file.blob_id = string_field(entry, keys.blob_id);
   if (entry.contains("lfs")) {

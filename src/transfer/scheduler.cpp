@@ -104,7 +104,7 @@ void Engine::on_response(Conn& c, int status, const HttpHeaders& headers) {
     const std::string value = headers.get("Content-Range").value_or("");
     auto cr = parse_content_range(value);
     if (!cr || cr->first != c.pos || cr->total != job.file->size) {
-      c.fatal = invalid_input(job.name + ": asked " + c.url + " for bytes from " + std::to_string(c.pos) + " of " +
+      c.fatal = invalid_input(job.name + ": asked " + util_internal::terminal_safe(c.url) + " for bytes from " + std::to_string(c.pos) + " of " +
                               std::to_string(job.file->size) + ", server answered Content-Range '" + util_internal::terminal_excerpt(value) + "'");
     }
   } else if (status == 200) {
