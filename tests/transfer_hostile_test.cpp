@@ -64,6 +64,19 @@ RangeAnswer answer_range(const HostileRequest& r, std::size_t size) {
   return a;
 }
 
+// One download, its result and how long it took; HangGuard fails it at `limit`.
+struct Timed {
+  Result<TransferStats> stats;
+  std::chrono::steady_clock::duration took;
+};
+Timed timed_download(TransferFile& file, const TransferOptions& options, const std::string& what,
+                     seconds limit = seconds(30)) {
+  testing::HangGuard guard(limit, what);
+  const auto start = std::chrono::steady_clock::now();
+  Result<TransferStats> stats = download_files(std::span(&file, 1), options);
+  return {std::move(stats), std::chrono::steady_clock::now() - start};
+}
+
 TEST(TransferHostile, RedirectsToOtherSchemesAreRefusedAndReachNothing) {
   HostileServer listener([](const HostileRequest&, HostileConnection& c) { c.send("ok"); });
   const std::string port = std::to_string(listener.port());
@@ -76,11 +89,9 @@ TEST(TransferHostile, RedirectsToOtherSchemesAreRefusedAndReachNothing) {
     });
     testing::TempDir dir;
     TransferFile file = file_at(origin, dir, content);
-    testing::HangGuard guard(seconds(30), "engine redirected to " + location);
-    const auto start = std::chrono::steady_clock::now();
-    auto stats = download_files(std::span(&file, 1), fast_retries());
-    EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5)) << location;
-    EXPECT_TRUE(fails_with(stats, ErrorKind::invalid_input, "only http:// and https://")) << location;
+    const Timed run = timed_download(file, fast_retries(), "engine redirected to " + location);
+    EXPECT_LT(run.took, seconds(5)) << location;
+    EXPECT_TRUE(fails_with(run.stats, ErrorKind::invalid_input, "only http:// and https://")) << location;
     EXPECT_EQ(origin.requests(), 1) << location;  // refused, not retried
     EXPECT_FALSE(fs::exists(file.dest));
   }
@@ -93,9 +104,7 @@ TEST(TransferHostile, ARedirectLoopEndsAfterTheHopLimit) {
   });
   testing::TempDir dir;
   TransferFile file = file_at(origin, dir, std::string(100, 'l'));
-  testing::HangGuard guard(seconds(30), "redirect loop");
-  auto stats = download_files(std::span(&file, 1), fast_retries());
-  EXPECT_TRUE(fails_with(stats, ErrorKind::invalid_input, "HTTP 302"));
+  EXPECT_TRUE(fails_with(timed_download(file, fast_retries(), "redirect loop").stats, ErrorKind::invalid_input, "HTTP 302"));
   EXPECT_LE(origin.requests(), 6);
 }
 
@@ -111,11 +120,9 @@ TEST(TransferHostile, AttemptsInAllAreBoundedEvenWhenEachMakesProgress) {
   TransferFile file = file_at(origin, dir, content);
   TransferOptions options = fast_retries();
   options.max_total_attempts = 5;
-  testing::HangGuard guard(seconds(30), "progressing drops");
-  const auto start = std::chrono::steady_clock::now();
-  auto stats = download_files(std::span(&file, 1), options);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
-  EXPECT_TRUE(fails_with(stats, ErrorKind::network, "giving up after 5 attempts in all"));
+  const Timed run = timed_download(file, options, "progressing drops");
+  EXPECT_LT(run.took, seconds(5));
+  EXPECT_TRUE(fails_with(run.stats, ErrorKind::network, "giving up after 5 attempts in all"));
   EXPECT_EQ(origin.requests(), 6);
 }
 
@@ -133,12 +140,9 @@ TEST(TransferHostile, ADripFailsWithinTheMinimumRateWindows) {
   TransferFile file = file_at(origin, dir, content);
   TransferOptions options = fast_retries();
   options.max_total_attempts = 2;
-  testing::HangGuard guard(seconds(60), "drip");
-  const auto start = std::chrono::steady_clock::now();
-  auto stats = download_files(std::span(&file, 1), options);
-  const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_TRUE(fails_with(stats, ErrorKind::network, "under the minimum of 1024 bytes/s"));
-  EXPECT_LT(took, seconds(8));  // 3 windows of 1 s, and the loop's own slack
+  const Timed run = timed_download(file, options, "drip", seconds(60));
+  EXPECT_TRUE(fails_with(run.stats, ErrorKind::network, "under the minimum of 1024 bytes/s"));
+  EXPECT_LT(run.took, seconds(8));  // 3 windows of 1 s, and the loop's own slack
   EXPECT_EQ(origin.requests(), 3);
 }
 
@@ -157,13 +161,10 @@ TEST(TransferHostile, ARequestEndsAtItsDeadline) {
   TransferOptions options = fast_retries();
   options.request_deadline = milliseconds(1500);
   options.max_total_attempts = 1;
-  testing::HangGuard guard(seconds(30), "endless request");
-  const auto start = std::chrono::steady_clock::now();
-  auto stats = download_files(std::span(&file, 1), options);
-  const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_TRUE(fails_with(stats, ErrorKind::network, "the request took longer than 1500 ms"));
-  EXPECT_GE(took, milliseconds(3000));  // two attempts of 1.5 s
-  EXPECT_LT(took, seconds(8));
+  const Timed run = timed_download(file, options, "endless request");
+  EXPECT_TRUE(fails_with(run.stats, ErrorKind::network, "the request took longer than 1500 ms"));
+  EXPECT_GE(run.took, milliseconds(3000));  // two attempts of 1.5 s
+  EXPECT_LT(run.took, seconds(8));
 }
 
 // A file name of 255 bytes, the longest a file system takes: its partial,
@@ -176,9 +177,8 @@ TEST(TransferHostile, AFileNameOf255BytesDownloads) {
   testing::TempDir dir;
   const std::string name = std::string(250, 'n') + ".json";
   TransferFile file = file_at(origin, dir, content, name);
-  testing::HangGuard guard(seconds(30), "long name");
-  auto stats = download_files(std::span(&file, 1), fast_retries());
-  ASSERT_TRUE(stats) << stats.error().to_string();
+  const Timed run = timed_download(file, fast_retries(), "long name");
+  ASSERT_TRUE(run.stats) << run.stats.error().to_string();
   EXPECT_EQ(testing::read_file(dir.path() / name), content);
 }
 

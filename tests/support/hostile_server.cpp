@@ -71,12 +71,7 @@ HostileServer::~HostileServer() {
   stopped_.notify_all();
   acceptor_.join();
   ::close(listen_fd_);
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(mu_);
-    workers.swap(workers_);
-  }
-  for (auto& t : workers) t.join();
+  join_workers(mu_, workers_);
 }
 
 std::string HostileServer::url(std::string_view path) const {

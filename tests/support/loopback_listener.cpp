@@ -26,4 +26,13 @@ int listen_on_loopback(int& port, const char* who) {
   return fd;
 }
 
+void join_workers(std::mutex& mu, std::vector<std::thread>& workers) {
+  std::vector<std::thread> taken;
+  {
+    std::lock_guard lock(mu);
+    taken.swap(workers);
+  }
+  for (auto& t : taken) t.join();
+}
+
 }  // namespace hubload::testing

@@ -25,12 +25,7 @@ TransferOrigin::~TransferOrigin() {
   ::shutdown(listen_fd_, SHUT_RDWR);
   acceptor_.join();
   ::close(listen_fd_);
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(mu_);
-    workers.swap(workers_);
-  }
-  for (auto& t : workers) t.join();
+  join_workers(mu_, workers_);
 }
 
 void TransferOrigin::add_file(const std::string& path, std::string content) {
