@@ -17,12 +17,14 @@ set(HUBLOAD_TARGETS core hub serve)
 # once, in hub.
 set(HUBLOAD_PRIVATE_HELPERS util)
 
-# hubload_component_sources(OUT target): the .cpp files of every folder mapped to target.
+# hubload_component_sources(OUT target): the .cpp files of every folder mapped to
+# target, and those generated for it (cmake/HubloadEmbed.cmake).
 function(hubload_component_sources out target)
   set(sources "")
   foreach(component IN LISTS HUBLOAD_COMPONENTS_${target})
     file(GLOB_RECURSE found CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${component}/*.cpp)
-    list(APPEND sources ${found})
+    get_property(generated GLOBAL PROPERTY HUBLOAD_GENERATED_SOURCES_${component})
+    list(APPEND sources ${found} ${generated})
   endforeach()
   set(${out} ${sources} PARENT_SCOPE)
 endfunction()

@@ -12,7 +12,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcurl4-openssl-dev, libssl-dev, libfmt-dev, libcpp-httplib-dev, liburing-dev, pkg-config")
+    "libcurl4-openssl-dev, libssl-dev, libfmt-dev, libcpp-httplib-dev, liburing-dev, libre2-dev, pkg-config")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 include(CPack)

@@ -73,7 +73,7 @@ if [[ "$PACKAGE" == --package ]]; then
   (cd "$BUILD" && cpack -G DEB >/dev/null)
   DEB=$(ls "$BUILD"/hubload_*_amd64.deb)
   dpkg-deb -I "$DEB" | tee "$WORK/deb-info" | grep -E '^ (Package|Version|Depends):'
-  for dep in libcurl4 libssl3 libfmt9 libcpp-httplib0.11 liburing2 libstdc++6; do
+  for dep in libcurl4 libssl3 libfmt9 libcpp-httplib0.11 liburing2 libre2-9 libstdc++6; do
     grep -q "Depends:.*$dep" "$WORK/deb-info" || { echo "$DEB: does not depend on $dep" >&2; exit 1; }
   done
   dpkg -x "$DEB" "$WORK/deb"

@@ -13,6 +13,7 @@ packages=(
   libfmt-dev                                  # formatting
   libcpp-httplib-dev                          # HTTP server for `hubload serve`
   liburing-dev                                # batched positional reads (io_uring) for the rank loader
+  libre2-dev                                  # linear-time regular expressions for plan rules (user input)
   libgtest-dev libgmock-dev                   # unit and end-to-end tests
   libbenchmark-dev                            # micro-benchmarks
   clang                                       # libFuzzer targets

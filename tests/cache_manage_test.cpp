@@ -59,6 +59,17 @@ void write_partial(const fs::path& blobs, const std::string& writer, long pid) {
   ASSERT_TRUE(transfer_internal::save_journal((blobs / (writer + ".journal.incomplete")).string(), j));
 }
 
+// Every file of a repo from `hub` into the cache at `root`, without a token.
+DownloadOptions download_options(const FakeHub& hub, const fs::path& root) {
+  DownloadOptions options;
+  options.hub.endpoint = hub.url();
+  options.hub.cache_dir = root;
+  options.hub.no_token = true;
+  options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
+  options.allow_patterns = {"*"};
+  return options;
+}
+
 class CacheManageTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -80,12 +91,10 @@ class CacheManageTest : public ::testing::TestWithParam<std::string> {
   }
 
   Result<DownloadResult> download(const std::string& id, const std::string& revision) {
-    options.hub.endpoint = hub.url();
-    options.hub.cache_dir = root;
-    options.hub.no_token = true;
-    options.hub.transfer.backoff_base = std::chrono::milliseconds(0);
+    const RepoType type = options.hub.repo_type;
+    options = download_options(hub, root);
+    options.hub.repo_type = type;
     options.hub.revision = revision;
-    options.allow_patterns = {"*"};
     auto r = download_model(id, options);
     if (!r) ADD_FAILURE() << r.error().to_string();
     return r;
@@ -460,11 +469,7 @@ TEST(CacheManageConcurrencyTest, DownloadCompletesWhileAnotherRevisionIsRemoved)
       .branch("main", {{"config.json", "{}"}, {"model.safetensors", shared}})
       .branch("v2", {{"config.json", "{\"v\":2}"}, {"model.safetensors", shared}, {"z.safetensors", fresh}});
   hub.start();
-  DownloadOptions options;
-  options.hub.endpoint = hub.url();
-  options.hub.cache_dir = tmp.path() / "cache";
-  options.hub.no_token = true;
-  options.allow_patterns = {"*"};
+  DownloadOptions options = download_options(hub, tmp.path() / "cache");
   ASSERT_TRUE(download_model("acme/big", options));
 
   // The download pauses as z.safetensors starts (lock held, partial and journal on
@@ -516,6 +521,47 @@ TEST(CacheManageConcurrencyTest, DownloadCompletesWhileAnotherRevisionIsRemoved)
   EXPECT_TRUE(verified->ok());
   EXPECT_EQ(verified->files, 3u);
   EXPECT_TRUE(after->warnings.empty());
+}
+
+// `rm` removes a blob only while holding its lock, and a download links its
+// snapshot under the same lock. Here the test plays `rm`: it holds the lock of a
+// blob that revision main has while a download of revision v2, which shares it,
+// starts; it removes the blob and main's link and lets go. The download must wait,
+// fetch the blob again and link it, never leave v2's new link dangling (which it
+// did when it linked after an unlocked existence check).
+TEST(CacheManageConcurrencyTest, DownloadLinksUnderTheBlobLockThatRmHolds) {
+  testing::TempDir tmp;
+  FakeHub hub;
+  const std::string weights(1 << 20, 'w');
+  hub.model("acme/tiny")
+      .branch("main", {{"config.json", "{}"}, {"model.safetensors", weights}})
+      .branch("v2", {{"config.json", "{\"v\":2}"}, {"model.safetensors", weights}});
+  hub.start();
+  DownloadOptions options = download_options(hub, tmp.path() / "cache");
+  ASSERT_TRUE(download_model("acme/tiny", options));
+
+  const RepoCache cache(tmp.path() / "cache", "acme/tiny", RepoType::model);
+  const std::string etag = util_internal::sha256_hex(weights);
+  const fs::path v2_link = cache.snapshot_path(hub.commit("acme/tiny", "v2"), "model.safetensors");
+  options.hub.revision = "v2";
+  Result<DownloadResult> result = internal_error("not run");
+  {
+    Result<BlobLock> rm_lock = BlobLock::acquire(cache.lock_path(etag));
+    ASSERT_TRUE(rm_lock) << rm_lock.error().to_string();
+    std::thread downloader([&] { result = download_model("acme/tiny", options); });
+    // Whether or not the download has reached the lock yet, it must not link
+    // before the blob below is gone and fetched again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    fs::remove(cache.blob_path(etag));
+    fs::remove(cache.snapshot_path(hub.commit("acme/tiny", "main"), "model.safetensors"));
+    rm_lock = internal_error("released");
+    downloader.join();
+  }
+  ASSERT_TRUE(result) << result.error().to_string();
+  ASSERT_TRUE(fs::exists(v2_link)) << "dangling link " << v2_link;
+  std::ifstream in(v2_link, std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, weights);
 }
 
 }  // namespace

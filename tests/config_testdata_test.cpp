@@ -4,8 +4,10 @@
 
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "hubload/config.h"
+#include "support/field_expect.h"
 #include "support/test_support.h"
 
 namespace hubload {
@@ -126,36 +128,56 @@ TEST(ConfigTestdata, DerivedFieldsMatchHandWorkedValues) {
   }
 }
 
+// The MoE fields of each MoE config; nullopt: not checked. moe_layers: how many of
+// `layers` layers are MoE (dense leading layers, interleaving).
+struct MoeExpected {
+  const char* dir;
+  std::int64_t experts;
+  std::optional<std::int64_t> per_token = {}, width = {}, shared = {}, shared_width = {}, dense_layers = {}, freq = {};
+  std::int64_t layers = 0, moe_layers = 0;
+};
+
+// clang-format off
+const MoeExpected kMoe[] = {
+  {"Qwen--Qwen3-30B-A3B", 128, 8, 768, 0},
+  // shared_expert_intermediate_size: 1 x moe_intermediate_size; first_k_dense_replace 3.
+  {"deepseek-ai--DeepSeek-V3", 256, 8, 2048, 1, 2048, 3, 1, 61, 58},
+  {"deepseek-ai--DeepSeek-R1", 256, {}, {}, {}, {}, {}, 1, 61, 58},
+  {"deepseek-ai--DeepSeek-V2-Lite-Chat", 64, {}, {}, 2, 2 * 1408, {}, {}, 27, 26},
+  {"mistralai--Mixtral-8x7B-v0.1", 8, 2, 14336},
+  {"openai--gpt-oss-20b", 32, 4},
+  {"openai--gpt-oss-120b", 128, 4},
+  // interleave_moe_layer_step 2: layers 1, 3, 5, ...
+  {"meta-llama--Llama-4-Maverick-17B-128E-Instruct-FP8", 128, {}, 8192, 1, {}, {}, 2, 48, 24},
+  {"meta-llama--Llama-4-Scout-17B-16E-Instruct__UNVERIFIED", 16, {}, {}, {}, {}, {}, {}, 48, 48},
+  {"Qwen--Qwen3-Next-80B-A3B-Thinking", 512, {}, {}, {}, 512},
+};
+// clang-format on
+
 TEST(ConfigTestdata, MoeDetails) {
-  ModelConfig q = load("Qwen--Qwen3-30B-A3B");
-  ASSERT_TRUE(q.moe);
-  EXPECT_EQ(q.moe->experts_per_token, 8);
-  EXPECT_EQ(q.moe->expert_intermediate_size, 768);
-  EXPECT_EQ(q.moe->num_shared_experts, 0);
+  for (const MoeExpected& e : kMoe) {
+    SCOPED_TRACE(e.dir);
+    ModelConfig c = load(e.dir);
+    ASSERT_TRUE(c.moe);
+    const MoeConfig& m = *c.moe;
+    EXPECT_EQ(m.num_experts, e.experts);
+    EXPECT_TRUE(testing::fields_match(
+        std::tuple(e.per_token, e.width, e.shared, e.shared_width, e.dense_layers, e.freq),
+        std::tuple(m.experts_per_token, m.expert_intermediate_size, m.num_shared_experts,
+                   m.shared_expert_intermediate_size, m.num_dense_layers, m.layer_freq),
+        {"experts_per_token", "expert_intermediate_size", "num_shared_experts", "shared_expert_intermediate_size",
+         "num_dense_layers", "layer_freq"}));
+    if (e.layers > 0) {
+      EXPECT_EQ(m.moe_layer_count(e.layers), e.moe_layers);
+    }
+  }
 
   ModelConfig d = load("deepseek-ai--DeepSeek-V3");
-  ASSERT_TRUE(d.moe);
-  EXPECT_EQ(d.moe->experts_per_token, 8);
-  EXPECT_EQ(d.moe->expert_intermediate_size, 2048);
-  EXPECT_EQ(d.moe->num_shared_experts, 1);
-  EXPECT_EQ(d.moe->shared_expert_intermediate_size, 2048);  // 1 x moe_intermediate_size
-  EXPECT_EQ(d.moe->num_dense_layers, 3);
   ASSERT_TRUE(d.mla);
-  EXPECT_EQ(d.mla->q_lora_rank, 1536);
-  EXPECT_EQ(d.mla->kv_lora_rank, 512);
-  EXPECT_EQ(d.mla->qk_rope_head_dim, 64);
-  EXPECT_EQ(d.mla->qk_nope_head_dim, 128);
-  EXPECT_EQ(d.mla->v_head_dim, 128);
-
-  ModelConfig m = load("mistralai--Mixtral-8x7B-v0.1");
-  ASSERT_TRUE(m.moe);
-  EXPECT_EQ(m.moe->experts_per_token, 2);
-  EXPECT_EQ(m.moe->expert_intermediate_size, 14336);
-
-  ModelConfig g = load("openai--gpt-oss-20b");
-  ASSERT_TRUE(g.moe);
-  EXPECT_EQ(g.moe->experts_per_token, 4);
-  EXPECT_EQ(g.sliding_window, 128);
+  const MlaConfig& a = *d.mla;  // q and kv latent ranks, rope / nope / v head dims
+  EXPECT_EQ(std::tuple(a.q_lora_rank, a.kv_lora_rank, a.qk_rope_head_dim, a.qk_nope_head_dim, a.v_head_dim),
+            std::tuple(std::optional<std::int64_t>(1536), 512, 64, 128, 128));
+  EXPECT_EQ(load("openai--gpt-oss-20b").sliding_window, 128);
 }
 
 TEST(ConfigTestdata, WrappersEncoderDecoderAndScalars) {
@@ -195,7 +217,9 @@ TEST(ConfigTestdata, WrappersEncoderDecoderAndScalars) {
 }
 
 // Published sizes: Llama-3.1-8B 8.03 B, Mixtral-8x7B 46.7 B, DeepSeek-V3 671 B
-// (without the MTP layer), gpt-oss-20b 20.9 B, GPT-2 large 774 M.
+// (without the MTP layer), DeepSeek-V2-Lite 15.7 B, gpt-oss-20b 20.9 B and -120b 116.8 B,
+// Llama-4 Maverick ~400 B and Scout 107 B (language model only, the vision tower is not
+// counted), Qwen3-Next 80 B, GPT-2 large 774 M.
 TEST(ConfigTestdata, ParameterEstimatesAreNearPublishedSizes) {
   auto near = [](const char* dir, double billions, double tolerance) {
     auto p = load(dir).estimated_parameters();
@@ -205,7 +229,12 @@ TEST(ConfigTestdata, ParameterEstimatesAreNearPublishedSizes) {
   near("meta-llama--Meta-Llama-3.1-8B", 8.03, 0.01);
   near("mistralai--Mixtral-8x7B-v0.1", 46.70, 0.05);
   near("deepseek-ai--DeepSeek-V3", 671.0, 1.0);
+  near("deepseek-ai--DeepSeek-V2-Lite-Chat", 15.7, 0.3);
   near("openai--gpt-oss-20b", 20.9, 0.1);
+  near("openai--gpt-oss-120b", 116.8, 1.5);
+  near("meta-llama--Llama-4-Maverick-17B-128E-Instruct-FP8", 398.0, 8.0);
+  near("meta-llama--Llama-4-Scout-17B-16E-Instruct__UNVERIFIED", 107.0, 3.0);
+  near("Qwen--Qwen3-Next-80B-A3B-Thinking", 80.0, 2.0);
   near("openai-community--gpt2-large", 0.774, 0.002);
   // Llama-2-7B by hand: 32 x (4 x 4096^2 + 3 x 4096 x 11008 + 2 x 4096) + 2 x 32000 x 4096 + 4096.
   EXPECT_EQ(load("meta-llama--Llama-2-7b-hf").estimated_parameters(), 6738415616);

@@ -18,11 +18,7 @@ using u64 = std::uint64_t;
 using Shape = std::vector<u64>;
 
 ModelConfig load(const std::string& dir, std::optional<std::int64_t> layers = std::nullopt) {
-  auto c = load_model_config((testing::testdata_dir() / "configs" / dir).string());
-  EXPECT_TRUE(c.has_value()) << dir << ": " << (c ? "" : c.error().to_string());
-  if (!c) return ModelConfig{};
-  if (layers) c->num_hidden_layers = layers;
-  return std::move(c).value();
+  return testing::testdata_config(dir, layers);
 }
 
 Result<ShardPlan> plan(const ModelConfig& c, const std::vector<TensorSpec>& specs, int w) {

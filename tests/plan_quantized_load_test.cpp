@@ -1,17 +1,16 @@
 // Tiny checkpoints with the real tensor names of the frontier layouts (DeepSeek MLA +
-// MoE + MTP in BF16 and FP8 block, GPTQ with act-order, AWQ), written to disk, planned
-// for every W up to 8 and loaded rank by rank: the ranks' bytes rebuild every tensor
-// bit for bit (scales and packed weights carried unchanged), replicated tensors are
-// whole on every rank, and each refused W is an invalid_plan before any read.
+// MoE + MTP in BF16 and FP8 block, GPTQ with act-order, AWQ, compressed-tensors,
+// Qwen3-MoE in FP8 block), written to disk, planned for every W up to 8 and loaded rank
+// by rank: the ranks' bytes rebuild every tensor bit for bit (scales and packed weights
+// carried unchanged), replicated tensors are whole on every rank, and each refused W is
+// an invalid_plan before any read.
 #include <gtest/gtest.h>
-
-#include <random>
 
 #include "hubload/load.h"
 #include "hubload/plan.h"
-#include "support/safetensors_gen.h"
 #include "support/test_support.h"
 #include "support/tp_models.h"
+#include "support/tp_reassembly.h"
 
 namespace hubload {
 namespace {
@@ -31,81 +30,22 @@ std::string with_quant(const std::string& config, const std::string& quant) {
   return out;
 }
 
-struct Written {
-  ModelConfig config;
-  testing::GeneratedFile file;
-};
+using testing::check_every_w;
+using testing::write_model;
+using testing::Written;
 
-Written write_model(const std::filesystem::path& dir, const std::string& config_json, bool deepseek) {
-  std::filesystem::create_directories(dir);
-  testing::write_file(dir / "config.json", config_json);
-  auto config = load_model_config(dir.string());
-  if (!config) throw std::runtime_error(config.error().to_string());
-  std::vector<TensorSpec> specs = deepseek ? testing::deepseek_specs(*config, config->quantization.has_value())
-                                           : testing::quantized_llama_specs(*config);
-  std::mt19937_64 rng(12);
-  return {*config, testing::write_random_safetensors(dir / "model.safetensors", specs, rng)};
-}
-
-// Plans and loads every rank for W = 1..8; returns the W that planned.
-std::vector<int> check_every_w(const std::filesystem::path& dir, const Written& m, bool expert_parallel = false) {
-  std::vector<int> planned;
-  for (int w = 1; w <= 8; ++w) {
-    SCOPED_TRACE("tp " + std::to_string(w));
-    PlanOptions o;
-    o.world_size = w;
-    o.expert_parallel = expert_parallel;
-    auto plan = plan_model_folder(dir.string(), o);
-    if (!plan) {
-      EXPECT_EQ(plan.error().kind(), ErrorKind::invalid_plan) << plan.error().to_string();
-      continue;
-    }
-    planned.push_back(w);
-    auto loader = RankLoader::create(dir.string(), LoadOptions{});
-    EXPECT_TRUE(loader.has_value());
-    if (!loader) return planned;
-    // rank_bytes[t][r]: tensor t's bytes on rank r.
-    std::vector<std::vector<std::vector<std::byte>>> rank_bytes(plan->tensors.size(),
-                                                                std::vector<std::vector<std::byte>>(w));
-    for (int r = 0; r < w; ++r) {
-      auto rp = rank_plan(*plan, r);
-      EXPECT_TRUE(rp.has_value());
-      if (!rp) return planned;
-      auto loaded = loader->load(*rp);
-      EXPECT_TRUE(loaded.has_value()) << (loaded ? "" : loaded.error().to_string());
-      if (!loaded) return planned;
-      std::size_t k = 0;
-      for (std::size_t t = 0; t < plan->tensors.size(); ++t) {
-        if (!plan->tensors[t].ranks[static_cast<std::size_t>(r)].present) continue;
-        const LoadedTensor& lt = loaded->tensors[k++];
-        EXPECT_EQ(lt.name, plan->tensors[t].name);
-        EXPECT_EQ(lt.dtype, plan->tensors[t].info.dtype);  // carried as stored
-        rank_bytes[t][static_cast<std::size_t>(r)].assign(lt.bytes.begin(), lt.bytes.end());
-      }
-    }
-    for (std::size_t t = 0; t < plan->tensors.size(); ++t) {
-      const TensorPlan& tp = plan->tensors[t];
-      const std::vector<std::byte>& original = m.file.data.at(tp.name);
-      if (tp.strategy == Strategy::replicate) {
-        for (int r = 0; r < w; ++r) EXPECT_EQ(rank_bytes[t][static_cast<std::size_t>(r)], original) << tp.name;
-        continue;
-      }
-      EXPECT_EQ(testing::reassemble(tp, rank_bytes[t]), original) << tp.name;
-    }
-  }
-  return planned;
-}
+std::vector<TensorSpec> deepseek(const ModelConfig& c) { return testing::deepseek_specs(c, c.quantization.has_value()); }
 
 TEST(PlanQuantizedLoad, DeepSeekBf16RebuildsForEveryW) {
   testing::TempDir tmp;
-  Written m = write_model(tmp / "ds", with_quant(kTinyDeepSeek, ""), true);
+  Written m = write_model(tmp / "ds", with_quant(kTinyDeepSeek, ""), deepseek);
   EXPECT_EQ(check_every_w(tmp / "ds", m), (std::vector<int>{1, 2, 4, 8}));
 }
 
 TEST(PlanQuantizedLoad, DeepSeekFp8BlockScalesFollowTheirWeights) {
   testing::TempDir tmp;
   const std::string quant = R"({"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]})";
-  Written m = write_model(tmp / "ds", with_quant(kTinyDeepSeek, quant), true);
+  Written m = write_model(tmp / "ds", with_quant(kTinyDeepSeek, quant), deepseek);
   EXPECT_EQ(check_every_w(tmp / "ds", m), (std::vector<int>{1, 2}));
   // Expert parallelism keeps experts whole; the shared expert (256 / 4 = 64 rows) still breaks at 4.
   EXPECT_EQ(check_every_w(tmp / "ds", m, true), (std::vector<int>{1, 2}));
@@ -139,12 +79,41 @@ std::string llama(const std::string& quant) {
 TEST(PlanQuantizedLoad, GptqActOrderAndAwqRebuildForEveryW) {
   testing::TempDir tmp;
   Written g = write_model(tmp / "gptq", llama(R"({"quant_method": "gptq", "bits": 4, "group_size": 64,
-                                                   "desc_act": true})"), false);
+                                                   "desc_act": true})"), testing::quantized_llama_specs);
   // 4 heads bound W at 4; act-order row layers keep their whole scales on every rank.
   EXPECT_EQ(check_every_w(tmp / "gptq", g), (std::vector<int>{1, 2, 4}));
   Written a = write_model(tmp / "awq", llama(R"({"quant_method": "awq", "bits": 4, "group_size": 64,
-                                                  "zero_point": true})"), false);
+                                                  "zero_point": true})"), testing::quantized_llama_specs);
   EXPECT_EQ(check_every_w(tmp / "awq", a), (std::vector<int>{1, 2, 4}));
+}
+
+TEST(PlanQuantizedLoad, CompressedTensorsPackedGroupsRebuildForEveryW) {
+  testing::TempDir tmp;
+  Written m = write_model(tmp / "ct", llama(R"({"quant_method": "compressed-tensors", "format": "pack-quantized",
+      "config_groups": {"group_0": {"targets": ["Linear"], "weights": {"num_bits": 4, "type": "int",
+      "symmetric": false, "strategy": "group", "group_size": 32, "actorder": null}}}, "ignore": ["lm_head"]})"),
+                          testing::quantized_llama_specs);
+  ASSERT_TRUE(m.file.data.contains("model.layers.0.self_attn.k_proj.weight_zero_point"));
+  // 4 heads bound W at 4; 256 / 4 = 64 input columns keep whole groups of 32 and packs of 8.
+  EXPECT_EQ(check_every_w(tmp / "ct", m), (std::vector<int>{1, 2, 4}));
+  testing::python_reassembly(tmp / "ct", 4);
+}
+
+// Qwen3-MoE in FP8 128-blocks, shaped like Qwen3-30B-A3B-FP8: experts 768 wide, so
+// W = 4 gives 192 rows (not whole blocks) and only expert parallelism goes past 2.
+TEST(PlanQuantizedLoad, Qwen3MoeFp8BlockScalesRebuildAndExpertParallelGoesFurther) {
+  testing::TempDir tmp;
+  Written m = write_model(tmp / "q3", R"({"architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe",
+      "hidden_size": 128, "intermediate_size": 1024, "moe_intermediate_size": 768, "num_experts": 8,
+      "num_experts_per_tok": 2, "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 128,
+      "num_hidden_layers": 1, "vocab_size": 128, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+      "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128],
+                              "activation_scheme": "dynamic"}})",
+                          testing::quantized_llama_specs);
+  ASSERT_TRUE(m.file.data.contains("model.layers.0.mlp.experts.3.down_proj.weight_scale_inv"));
+  EXPECT_EQ(check_every_w(tmp / "q3", m), (std::vector<int>{1, 2}));
+  EXPECT_EQ(check_every_w(tmp / "q3", m, true), (std::vector<int>{1, 2, 4, 8}));
+  testing::python_reassembly(tmp / "q3", 2);
 }
 
 }  // namespace

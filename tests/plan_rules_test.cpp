@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "hubload/plan.h"
+#include "support/error_expect.h"
 #include "support/tp_models.h"
 
 namespace hubload {
@@ -22,17 +23,8 @@ CheckpointTensor tensor(std::string name, std::vector<std::uint64_t> shape, std:
 }
 
 ModelConfig llama3_8b() {
-  ModelConfig c;
-  c.source = "llama3-8b/config.json";
-  c.model_type = "llama";
-  c.num_hidden_layers = 1;
-  c.hidden_size = 4096;
-  c.num_attention_heads = 32;
-  c.num_key_value_heads = 8;
-  c.head_dim = 128;
-  c.intermediate_size = 14336;
-  c.vocab_size = 128256;
-  return c;
+  return testing::tiny_config("llama", {.hidden = 4096, .heads = 32, .kv_heads = 8, .head_dim = 128,
+                                        .intermediate = 14336, .vocab = 128256, .layers = 1});
 }
 
 std::vector<CheckpointTensor> llama_layer(std::uint64_t V) {
@@ -100,15 +92,7 @@ TEST(ByteRuns, KvHeadsReplicateWhenRanksExceedKvHeads) {
 }
 
 TEST(ByteRuns, Gpt2VocabIsPaddedToLcm64AndZeroFilled) {
-  ModelConfig c;
-  c.source = "gpt2/config.json";
-  c.model_type = "gpt2";
-  c.num_hidden_layers = 0;
-  c.hidden_size = 768;
-  c.num_attention_heads = 12;
-  c.num_key_value_heads = 12;
-  c.vocab_size = 50257;
-  c.tie_word_embeddings = true;
+  ModelConfig c = testing::tiny_config("gpt2", {.hidden = 768, .heads = 12, .vocab = 50257, .layers = 0, .tied = true});
   std::vector<CheckpointTensor> t = {tensor("wte.weight", {50257, 768}, 8, DType::F32)};
   t[0].info.size = 50257ull * 768 * 4;
   ShardPlan plan = *plan_tensor_parallel(c, t, tp(2));
@@ -123,22 +107,12 @@ TEST(ByteRuns, Gpt2VocabIsPaddedToLcm64AndZeroFilled) {
 
   PlanOptions no_pad = tp(2);
   no_pad.vocab_pad_multiple = 0;
-  Result<ShardPlan> err = plan_tensor_parallel(c, t, no_pad);
-  ASSERT_FALSE(err.has_value());
-  EXPECT_EQ(err.error().kind(), ErrorKind::invalid_plan);
-  EXPECT_NE(err.error().message().find("wte.weight"), std::string::npos);
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(c, t, no_pad), ErrorKind::invalid_plan, "wte.weight"));
 }
 
 TEST(ByteRuns, Phi3MiniQkvAndGateUpRowsMatchTheDocument) {
-  ModelConfig c;
-  c.source = "phi3/config.json";
-  c.model_type = "phi3";
-  c.num_hidden_layers = 0;
-  c.hidden_size = 3072;
-  c.num_attention_heads = 32;
-  c.num_key_value_heads = 32;
-  c.intermediate_size = 8192;
-  c.vocab_size = 32064;
+  ModelConfig c = testing::tiny_config("phi3", {.hidden = 3072, .heads = 32, .kv_heads = 32, .head_dim = 96,
+                                                .intermediate = 8192, .vocab = 32064, .layers = 0});
   std::vector<CheckpointTensor> t = {tensor("model.embed_tokens.weight", {32064, 3072}, 8),
                                      tensor("model.norm.weight", {3072}, 0),
                                      tensor("lm_head.weight", {32064, 3072}, 0),
@@ -160,15 +134,8 @@ TEST(ByteRuns, Phi3MiniQkvAndGateUpRowsMatchTheDocument) {
 }
 
 TEST(ByteRuns, Falcon40bAtW16ReadsThreeRunsPerRank) {
-  ModelConfig c;
-  c.source = "falcon-40b/config.json";
-  c.model_type = "falcon";
-  c.num_hidden_layers = 0;
-  c.hidden_size = 8192;
-  c.num_attention_heads = 128;
-  c.num_key_value_heads = 8;
-  c.vocab_size = 65024;
-  c.tie_word_embeddings = true;
+  ModelConfig c = testing::tiny_config("falcon", {.hidden = 8192, .heads = 128, .kv_heads = 8, .head_dim = 64,
+                                                  .intermediate = 32768, .vocab = 65024, .layers = 0, .tied = true});
   std::vector<CheckpointTensor> t = {tensor("transformer.word_embeddings.weight", {65024, 8192}, 8),
                                      tensor("transformer.h.0.self_attention.query_key_value.weight", {9216, 8192}, 0)};
   ShardPlan plan = *plan_tensor_parallel(c, t, tp(16));
@@ -217,17 +184,13 @@ Tiny tiny(const std::string& family) {
 
 TEST(PlanErrors, WorldSizeZeroIsAnInvalidPlan) {
   Tiny t = tiny("llama");
-  Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, tp(0));
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::invalid_plan);
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, tp(0)), ErrorKind::invalid_plan));
 }
 
 TEST(PlanErrors, WorldSizeAboveTheHeadCountIsAnInvalidPlan) {
   Tiny t = tiny("llama");  // 8 query heads
-  Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, tp(16));
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::invalid_plan);
-  EXPECT_NE(p.error().message().find("num_attention_heads"), std::string::npos) << p.error().message();
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, tp(16)), ErrorKind::invalid_plan,
+                                  "num_attention_heads"));
 }
 
 TEST(PlanErrors, SplitDimensionNotDivisibleNamesTheTensor) {
@@ -237,28 +200,21 @@ TEST(PlanErrors, SplitDimensionNotDivisibleNamesTheTensor) {
   PlanOptions o = tp(2);
   o.rules_json = R"({"rules": [{"pattern": "\\.extra\\.weight$", "strategy": "column"}]})";
   Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, o);
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::invalid_plan);
-  EXPECT_NE(p.error().message().find("model.layers.0.extra.weight"), std::string::npos) << p.error().message();
-  EXPECT_NE(p.error().message().find("size 7 is not divisible by tp 2"), std::string::npos) << p.error().message();
+  EXPECT_TRUE(testing::fails_with(p, ErrorKind::invalid_plan, "model.layers.0.extra.weight"));
+  EXPECT_TRUE(testing::fails_with(p, ErrorKind::invalid_plan, "size 7 is not divisible by tp 2"));
 }
 
 TEST(PlanErrors, MissingExpectedTensorIsNotFound) {
   Tiny t = tiny("llama");
   std::erase_if(t.ck.tensors, [](const CheckpointTensor& c) { return c.info.name == "model.layers.1.self_attn.o_proj.weight"; });
-  Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, tp(2));
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::not_found);
-  EXPECT_NE(p.error().message().find("model.layers.1.self_attn.o_proj.weight"), std::string::npos) << p.error().message();
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, tp(2)), ErrorKind::not_found,
+                                  "model.layers.1.self_attn.o_proj.weight"));
 }
 
 TEST(PlanErrors, UntiedModelWithoutLmHeadIsNotFound) {
   Tiny t = tiny("llama");  // untied
   std::erase_if(t.ck.tensors, [](const CheckpointTensor& c) { return c.info.name == "lm_head.weight"; });
-  Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, tp(2));
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::not_found);
-  EXPECT_NE(p.error().message().find("lm_head"), std::string::npos);
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, tp(2)), ErrorKind::not_found, "lm_head"));
 }
 
 TEST(PlanErrors, RulesFileWithABadPatternIsInvalidInput) {
@@ -266,16 +222,12 @@ TEST(PlanErrors, RulesFileWithABadPatternIsInvalidInput) {
   PlanOptions o = tp(2);
   o.rules_source = "my-rules.json";
   o.rules_json = R"({"rules": [{"pattern": "([unclosed", "strategy": "column"}]})";
-  Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, o);
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(p.error().message().find("my-rules.json: rules[0]"), std::string::npos) << p.error().message();
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, o), ErrorKind::invalid_input,
+                                  "my-rules.json: rules[0]"));
 
   o.rules_json = R"({"rules": [{"pattern": "x", "strategy": "diagonal"}]})";
-  p = plan_tensor_parallel(t.config, t.ck.tensors, o);
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::invalid_input);
-  EXPECT_NE(p.error().message().find("unknown strategy 'diagonal'"), std::string::npos);
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, o), ErrorKind::invalid_input,
+                                  "unknown strategy 'diagonal'"));
 }
 
 TEST(PlanErrors, UnmatchedTensorsAreListedUnlessReplicated) {
@@ -283,10 +235,8 @@ TEST(PlanErrors, UnmatchedTensorsAreListedUnlessReplicated) {
   t.ck.tensors.push_back(tensor("model.mystery_a", {4}, 0, DType::F32));
   t.ck.tensors.push_back(tensor("model.mystery_b", {4}, 0, DType::F32));
   Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, tp(2));
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::unsupported);
-  EXPECT_NE(p.error().message().find("model.mystery_a"), std::string::npos);
-  EXPECT_NE(p.error().message().find("model.mystery_b"), std::string::npos);
+  EXPECT_TRUE(testing::fails_with(p, ErrorKind::unsupported, "model.mystery_a"));
+  EXPECT_TRUE(testing::fails_with(p, ErrorKind::unsupported, "model.mystery_b"));
 
   PlanOptions o = tp(2);
   o.replicate_unmatched = true;
@@ -298,9 +248,7 @@ TEST(PlanErrors, RulesFileOverridesAndExtendsUnknownFamilies) {
   Tiny t = tiny("llama");
   t.config.model_type = "mystery";
   PlanOptions o = tp(2);
-  Result<ShardPlan> p = plan_tensor_parallel(t.config, t.ck.tensors, o);
-  ASSERT_FALSE(p.has_value());
-  EXPECT_EQ(p.error().kind(), ErrorKind::unsupported);
+  EXPECT_TRUE(testing::fails_with(plan_tensor_parallel(t.config, t.ck.tensors, o), ErrorKind::unsupported));
   o.rules_json = R"({"rules": [{"pattern": "_proj\\.weight$", "strategy": "row", "dim": 0},
                                {"pattern": ".", "strategy": "replicate"}]})";
   ShardPlan plan = *plan_tensor_parallel(t.config, t.ck.tensors, o);
@@ -316,9 +264,7 @@ TEST(PlanErrors, RulesFileOverridesAndExtendsUnknownFamilies) {
 TEST(PlanErrors, RankOutsideTheWorldIsInvalidInput) {
   Tiny t = tiny("llama");
   ShardPlan plan = *plan_tensor_parallel(t.config, t.ck.tensors, tp(2));
-  Result<RankPlan> r = rank_plan(plan, 2);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().kind(), ErrorKind::invalid_input);
+  EXPECT_TRUE(testing::fails_with(rank_plan(plan, 2), ErrorKind::invalid_input));
 }
 
 }  // namespace

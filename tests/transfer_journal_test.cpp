@@ -56,6 +56,20 @@ TEST(Journal, RejectsTruncatedText) {
   }
 }
 
+// Found by fuzz/journal_fuzz: a pid past pid_t's range wrapped to a negative
+// one, which kill(2) reads as a process group when it checks the owner.
+TEST(Journal, RejectsAnOwnerPidOutsidePidT) {
+  auto with_pid = [](std::string_view pid) {
+    return "hubload-partial 1\nsize 100\nhash -\nowner host " + std::string(pid) + "\nend\n";
+  };
+  EXPECT_TRUE(decode_journal(with_pid("2147483647"), "p.journal"));
+  for (std::string_view pid : {"2147483648", "15534734074803119000", "-1"}) {
+    auto j = decode_journal(with_pid(pid), "p.journal");
+    ASSERT_FALSE(j) << pid;
+    EXPECT_EQ(j.error().message(), "p.journal: bad resume journal: bad owner line");
+  }
+}
+
 TEST(Journal, RejectsRangesPastTheSizeOrOutOfOrder) {
   Journal past = sample();
   past.ranges = {{0, 1001}};

@@ -162,6 +162,10 @@ TEST(HttpResponse, ParsesContentRange) {
   EXPECT_EQ(r->total, 100u);
   EXPECT_FALSE(parse_content_range("bytes */100"));
   EXPECT_FALSE(parse_content_range("bytes 20-10/100"));
+  // A range that ends at or past the length it claims (found by fuzz/http_text_fuzz).
+  EXPECT_FALSE(parse_content_range("bytes 00-50000/03"));
+  EXPECT_FALSE(parse_content_range("bytes 0-100/100"));
+  EXPECT_TRUE(parse_content_range("bytes 0-99/100"));
 }
 
 TEST(HttpResponse, RedirectTargetsResolveAgainstTheAnsweringUrl) {

@@ -37,6 +37,13 @@ enum class Strategy : std::uint8_t {
   qkv_interleaved,  // per head [q, k, v]: GPT-NeoX, BLOOM query_key_value (§7.2)
   qkv_grouped,      // per KV group [q..., k, v]: Falcon query_key_value (§7.3)
   experts,          // expert parallelism: whole experts to ranks (fused 3-D tensors: dim 0 by expert)
+  // gpt-oss experts (tensor-parallel-frontier.md §2): I is cut in blocks of 32 elements
+  // (an MXFP4 checkpoint; 1 element otherwise), cdiv(I/32, W) blocks per rank, the last
+  // rank taking what remains (vLLM's split, uneven: I 2880, W 4 gives 736, ..., 672).
+  mxfp4_gate_up,    // [.., 2I, ..] interleaved gate/up rows: rank r takes rows [2s, 2e)
+  mxfp4_down,       // [.., I/32, ..] blocks (MXFP4) or [.., I, ..] of the down projection's input
+  rank0,            // whole on rank 0, absent elsewhere (gpt-oss down_proj_bias: added before the reduce)
+  conv_qkv,         // Qwen3-Next conv1d [q (Kd); k (Kd); v (Vd)]: each section split 1/W
 };
 std::string_view to_string(Strategy s);
 std::optional<Strategy> strategy_from_string(std::string_view s);

@@ -136,7 +136,8 @@ Status check_fetchable_url(std::string_view url);
 // not fall from https to plain http (allowed when `start` itself is http).
 Status check_redirect_target(std::string_view start, std::string_view target);
 
-// "bytes 0-99/1000" -> {0, 99, 1000}; anything else (e.g. "bytes */1000") -> nullopt.
+// "bytes 0-99/1000" -> {0, 99, 1000}; anything else (e.g. "bytes */1000", or a
+// range that does not lie inside the length it states) -> nullopt.
 struct ContentRange {
   std::uint64_t first = 0, last = 0, total = 0;
 };

@@ -86,6 +86,11 @@ TpValidation validate_tensor_parallel(const ModelConfig& c, int world_size) {
     check_divisible(out, "expert_intermediate_size", c.moe->expert_intermediate_size);
     check_divisible(out, "shared_expert_intermediate_size", c.moe->shared_expert_intermediate_size);
   }
+  if (c.linear_attention) {
+    // Gated DeltaNet heads are split like attention heads (whole key-head groups of in_proj_qkvz).
+    check_divisible(out, "linear_num_key_heads", c.linear_attention->num_key_heads);
+    check_divisible(out, "linear_num_value_heads", c.linear_attention->num_value_heads);
+  }
   if (c.vocab_size) check_vocab(out, *c.vocab_size);
   return out;
 }

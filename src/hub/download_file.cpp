@@ -51,15 +51,15 @@ Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_v
   return ok();
 }
 
-// Lock, check again, fetch, publish, link. Several processes may race here;
-// the lock de-duplicates, the unique temp file and rename keep it correct.
+// Lock, check, fetch, publish, link. Several processes may race here; the lock
+// de-duplicates, the unique temp file and rename keep it correct. The link is
+// made under the lock too: `hubload cache rm` deletes a blob only while holding
+// its lock, so it can never remove the blob between our check and our link.
 Status materialize(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {
   HUBLOAD_TRY(ctx.cache.prepare());
   const fs::path blob = ctx.cache.blob_path(meta.etag);
-  if (!file_exists(blob)) {
-    HUBLOAD_ASSIGN_OR_RETURN(BlobLock lock, BlobLock::acquire(ctx.cache.lock_path(meta.etag)));
-    if (!file_exists(blob)) HUBLOAD_TRY(fetch_blob(ctx, meta, path));
-  }
+  HUBLOAD_ASSIGN_OR_RETURN(BlobLock lock, BlobLock::acquire(ctx.cache.lock_path(meta.etag)));
+  if (!file_exists(blob)) HUBLOAD_TRY(fetch_blob(ctx, meta, path));
   return ctx.cache.link_snapshot(meta.commit, path, meta.etag);
 }
 

@@ -10,9 +10,12 @@
 namespace hubload {
 namespace {
 
-constexpr std::array<std::string_view, 12> kNames = {
+constexpr std::array<std::string_view, 16> kNames = {
     "replicate", "skip", "column", "row", "vocab", "q_heads", "kv_heads", "qkv_blocks", "gate_up_blocks",
-    "qkv_interleaved", "qkv_grouped", "experts"};
+    "qkv_interleaved", "qkv_grouped", "experts", "mxfp4_gate_up", "mxfp4_down", "rank0", "conv_qkv"};
+static_assert(kNames.size() == static_cast<std::size_t>(Strategy::conv_qkv) + 1, "a name per Strategy");
+static_assert(kNames.size() <= sizeof(PlanSummary::count) / sizeof(PlanSummary::count[0]),
+              "PlanSummary::count holds every Strategy");
 
 std::uint64_t rank_bytes(const TensorPlan& t, int rank) {
   if (!t.ranks[static_cast<std::size_t>(rank)].present) return 0;

@@ -1,7 +1,7 @@
 // plan_tensor_parallel: validation first, then one strategy per tensor (rules
 // file, then the family's table), then every split checked; all problems of a
 // kind are reported together.
-#include <regex>
+#include <charconv>
 #include <string>
 #include <unordered_map>
 
@@ -15,6 +15,7 @@ namespace {
 
 using plan_internal::FamilyRules;
 using plan_internal::Rule;
+using plan_internal::NamePattern;
 
 std::string join_lines(const std::vector<std::string>& items, std::size_t limit = 50) {
   std::string out;
@@ -36,9 +37,9 @@ std::string readable(std::string p) {
   return out;
 }
 
-bool any_match(const std::regex& re, const std::vector<std::string_view>& names) {
+bool any_match(const NamePattern& re, const std::vector<std::string_view>& names) {
   for (std::string_view n : names)
-    if (std::regex_search(n.begin(), n.end(), re)) return true;
+    if (re.search(n)) return true;
   return false;
 }
 
@@ -68,8 +69,10 @@ std::string name_shape(std::string_view name) {
 Status check_required(const FamilyRules& family, const ModelConfig& config, const std::vector<std::string_view>& names,
                       const std::vector<std::string>& shapes) {
   std::vector<std::string> missing;
-  for (const std::string& p : family.required)
-    if (!any_match(std::regex(p), names)) missing.push_back(readable(p));
+  for (const std::string& p : family.required) {
+    HUBLOAD_ASSIGN_OR_RETURN(NamePattern re, NamePattern::compile(p, "required tensor"));
+    if (!any_match(re, names)) missing.push_back(readable(p));
+  }
   // Per-layer patterns: one pass over the names collects the layers present.
   std::int64_t layers = config.num_hidden_layers.value_or(0);
   for (const std::string& p : family.required_per_layer) {
@@ -80,16 +83,17 @@ Status check_required(const FamilyRules& family, const ModelConfig& config, cons
     for (std::size_t i = 0; i < at; ++i)
       if (q[i] == '(' && (i == 0 || q[i - 1] != '\\')) ++group;
     q.replace(at, 3, "(\\d+)");
-    std::regex re(q);
+    HUBLOAD_ASSIGN_OR_RETURN(NamePattern re, NamePattern::compile(q, "required per-layer tensor"));
     std::vector<bool> present(static_cast<std::size_t>(std::max<std::int64_t>(layers, 0)), false);
-    std::match_results<std::string_view::const_iterator> m;
     std::unordered_map<std::string_view, bool> shape_matches;
     for (std::size_t k = 0; k < names.size(); ++k) {
       const std::string_view n = names[k];
       auto [it, fresh] = shape_matches.try_emplace(shapes[k], false);
-      if (fresh) it->second = std::regex_search(n.begin(), n.end(), re);
-      if (!it->second || !std::regex_search(n.begin(), n.end(), m, re)) continue;
-      std::size_t i = std::stoull(m[group].str());
+      if (fresh) it->second = re.search(n);
+      if (!it->second) continue;
+      const std::optional<std::string_view> layer = re.search_group(n, static_cast<int>(group));
+      std::size_t i = 0;
+      if (!layer || std::from_chars(layer->data(), layer->data() + layer->size(), i).ec != std::errc()) continue;
       if (i < present.size()) present[i] = true;
     }
     for (std::size_t i = 0; i < present.size(); ++i) {
@@ -160,6 +164,11 @@ Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vec
   ctx.q_heads = config.num_attention_heads.value_or(0);
   ctx.kv_heads = config.num_key_value_heads.value_or(ctx.q_heads);
   ctx.options = &options;
+  if (config.quantization && config.quantization->method == QuantMethod::mxfp4) ctx.mxfp4_block = 32;
+  if (config.linear_attention) {
+    ctx.linear_key_dim = config.linear_attention->num_key_heads * config.linear_attention->key_head_dim;
+    ctx.linear_value_dim = config.linear_attention->num_value_heads * config.linear_attention->value_head_dim;
+  }
 
   plan_internal::QuantSplitter quant(ctx);
   // FP8 block scales need their weight's exact size (the last block may be partial).
@@ -197,7 +206,7 @@ Result<ShardPlan> plan_tensor_parallel(const ModelConfig& config, const std::vec
       match = memo->second;
     } else {
       for (const Rule& r : rules) {
-        if (std::regex_search(rule_name.begin(), rule_name.end(), r.re)) {
+        if (r.re.search(rule_name)) {
           match = &r;
           break;
         }

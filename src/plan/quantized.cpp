@@ -112,8 +112,6 @@ namespace {
 
 using u64 = std::uint64_t;
 
-bool is_column_type(Strategy s) { return s != Strategy::row && s != Strategy::replicate && s != Strategy::skip; }
-
 // The logical weight's ranges on `dim` for `ctx`, or nullopt when the weight itself does not split.
 std::optional<std::vector<std::vector<SliceRange>>> logical_ranges(const TensorInfo& logical, Strategy s, int dim,
                                                                    const SplitContext& ctx) {
@@ -155,10 +153,7 @@ Result<std::vector<TensorSlice>> QuantSplitter::split(const TensorInfo& info, co
                                                       int rule_dim, const TensorInfo* weight) {
   const int w = ctx_.world_size;
   std::vector<TensorSlice> out(static_cast<std::size_t>(w));
-  if (s == Strategy::skip) {
-    for (auto& t : out) t.present = false;
-    return out;
-  }
+  if (presence_only(s, out)) return out;
   if (s == Strategy::replicate || l.replicate || w == 1) return out;
   const int dim = rule_dim >= 0 ? rule_dim : (is_column_type(s) ? 0 : 1);
   if (s == Strategy::vocab || dim > 1)

@@ -55,6 +55,36 @@ Result<u64> per_head(const TensorInfo& info, int dim, u64 n, std::int64_t heads,
   return n / static_cast<u64>(heads);
 }
 
+// gpt-oss experts (tensor-parallel-frontier.md §2, vLLM _load_weights_mxfp4 and
+// _load_weights_other): the intermediate size I is cut in blocks of B elements (32 in
+// an MXFP4 checkpoint, 1 otherwise), P = cdiv(I/B, W)·B per rank, rank r taking
+// [s, e) = [r·P, min((r+1)·P, I)), the last rank less. mxfp4_gate_up: the dim holds
+// the 2I interleaved gate/up rows, rank r takes [2s, 2e); mxfp4_down: it holds I/B
+// blocks, rank r takes [s/B, e/B). vLLM asserts I % W == 0 all the same.
+Result<std::vector<SliceRange>> mxfp4_block(const TensorInfo& info, Strategy s, int dim, u64 n, int w, u64 b) {
+  const bool gate_up = s == Strategy::mxfp4_gate_up;
+  if (gate_up && n % (2 * b) != 0)
+    return problem(info, dim, "gate/up size " + std::to_string(n) + " is not 2 x a whole number of " +
+                                  std::to_string(b) + "-element blocks");
+  const u64 blocks = gate_up ? n / (2 * b) : n, inter = blocks * b, uw = static_cast<u64>(w);
+  if (inter % uw != 0) {
+    std::string fit;
+    for (u64 k = 1; k <= 64; ++k)
+      if (inter % k == 0) fit += (fit.empty() ? "" : ", ") + std::to_string(k);
+    return problem(info, dim, "expert intermediate size " + std::to_string(inter) + " (" + std::to_string(blocks) +
+                                  " blocks of " + std::to_string(b) + ") is not divisible by tp " + std::to_string(w) +
+                                  " (vLLM asserts intermediate_size % tp_size == 0); tp that work: " + fit +
+                                  "; or plan with expert parallelism");
+  }
+  const u64 per = (blocks + uw - 1) / uw, unit = gate_up ? 2 * b : 1;
+  std::vector<SliceRange> out;
+  for (u64 r = 0; r < uw; ++r) {
+    const u64 first = std::min(r * per, blocks), last = std::min((r + 1) * per, blocks);
+    out.push_back({first * unit, (last - first) * unit});
+  }
+  return out;
+}
+
 // Appends block j's per-rank ranges to each rank's list.
 void append(std::vector<std::vector<SliceRange>>& per_rank, const std::vector<SliceRange>& block) {
   for (std::size_t r = 0; r < block.size(); ++r) per_rank[r].push_back(block[r]);
@@ -140,9 +170,32 @@ Result<std::vector<std::vector<SliceRange>>> ranges_for(const TensorInfo& info, 
       }
       break;
     }
+    case Strategy::mxfp4_gate_up:
+    case Strategy::mxfp4_down: {
+      HUBLOAD_ASSIGN_OR_RETURN(auto b, mxfp4_block(info, s, dim, n, w, ctx.mxfp4_block));
+      append(per_rank, b);
+      break;
+    }
+    case Strategy::conv_qkv: {
+      // Qwen3-Next conv1d over [q; k; v]: each section split on its own and the
+      // rank's three pieces concatenated (vLLM mamba_v2_sharded_weight_loader).
+      const u64 kd = static_cast<u64>(ctx.linear_key_dim), vd = static_cast<u64>(ctx.linear_value_dim);
+      if (kd == 0 || vd == 0 || n != 2 * kd + vd)
+        return problem(info, dim, "size " + std::to_string(n) + " is not 2 x linear key dim " + std::to_string(kd) +
+                                      " + linear value dim " + std::to_string(vd) + " (linear_* config fields)");
+      HUBLOAD_ASSIGN_OR_RETURN(auto q, even_block(info, dim, 0, kd, w, "linear key dim"));
+      HUBLOAD_ASSIGN_OR_RETURN(auto k, even_block(info, dim, kd, kd, w, "linear key dim"));
+      HUBLOAD_ASSIGN_OR_RETURN(auto v, even_block(info, dim, 2 * kd, vd, w, "linear value dim"));
+      append(per_rank, q);
+      append(per_rank, k);
+      append(per_rank, v);
+      break;
+    }
     case Strategy::vocab:
     case Strategy::replicate:
     case Strategy::skip:
+    case Strategy::rank0:
+    case Strategy::experts:
       break;  // handled by the caller
   }
   return per_rank;
@@ -174,18 +227,20 @@ Result<std::vector<TensorSlice>> vocab_slices(const TensorInfo& info, const Spli
   return out;
 }
 
+}  // namespace
+
 bool is_column_type(Strategy s) { return s != Strategy::row && s != Strategy::replicate && s != Strategy::skip; }
 
-}  // namespace
+bool presence_only(Strategy s, std::vector<TensorSlice>& out) {
+  if (s != Strategy::skip && s != Strategy::rank0) return false;
+  for (std::size_t r = 0; r < out.size(); ++r) out[r].present = s == Strategy::rank0 && r == 0;
+  return true;
+}
 
 Result<std::vector<TensorSlice>> split_tensor(const TensorInfo& info, Strategy s, int rule_dim,
                                               const SplitContext& ctx) {
   std::vector<TensorSlice> out(static_cast<std::size_t>(ctx.world_size));
-  if (s == Strategy::replicate) return out;
-  if (s == Strategy::skip) {
-    for (auto& t : out) t.present = false;
-    return out;
-  }
+  if (s == Strategy::replicate || presence_only(s, out)) return out;
   if (info.shape.empty())
     return Error(ErrorKind::invalid_plan, "tensor '" + info.name + "' is a scalar and cannot be split as " +
                                               std::string(to_string(s)));

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <limits>
 #include <span>
 
 #include "hubload/file.h"
@@ -66,7 +67,11 @@ Result<Journal> decode_journal(std::string_view text, std::string_view source) {
   if (!owner) return bad("bad owner line");
   auto parts = split(*owner, ' ');
   std::uint64_t pid = 0;
-  if (parts.size() != 2 || !parse_u64(parts[1], pid)) return bad("bad owner line");
+  // A pid is a positive pid_t: a larger number would wrap to a negative one, which
+  // kill(2) reads as a process group (found by fuzz/journal_fuzz).
+  if (parts.size() != 2 || !parse_u64(parts[1], pid) ||
+      pid > static_cast<std::uint64_t>(std::numeric_limits<pid_t>::max()))
+    return bad("bad owner line");
   j.host = parts[0] == "-" ? "" : std::string(parts[0]);
   j.pid = static_cast<long>(pid);
   std::size_t i = 4;

@@ -82,7 +82,7 @@ std::optional<ContentRange> parse_content_range(std::string_view v) {
   if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash) return std::nullopt;
   ContentRange r;
   if (!parse_u64(v.substr(0, dash), r.first) || !parse_u64(v.substr(dash + 1, slash - dash - 1), r.last) ||
-      !parse_u64(v.substr(slash + 1), r.total) || r.last < r.first) {
+      !parse_u64(v.substr(slash + 1), r.total) || r.last < r.first || r.last >= r.total) {
     return std::nullopt;
   }
   return r;

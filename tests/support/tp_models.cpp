@@ -83,6 +83,21 @@ std::vector<TensorSpec> tiny_specs(const ModelConfig& c, const TinyDims& d) {
   const u64 I = static_cast<u64>(*c.intermediate_size), V = static_cast<u64>(d.vocab);
   std::vector<TensorSpec> s;
   auto add = [&](std::string name, Shape shape) { s.push_back({std::move(name), DType::F32, std::move(shape)}); };
+  // "P.weight" and "P.bias": a layer norm over H, or a linear layer with a bias of `out`.
+  auto norm = [&](const std::string& p) {
+    add(p + ".weight", {H});
+    add(p + ".bias", {H});
+  };
+  auto affine = [&](const std::string& p, Shape weight, u64 out) {
+    add(p + ".weight", std::move(weight));
+    add(p + ".bias", {out});
+  };
+  // A gated MLP under prefix `p` with its three projections' names.
+  auto mlp = [&](const std::string& p, const char* gate, const char* up, const char* down) {
+    add(p + gate + ".weight", {I, H});
+    add(p + up + ".weight", {I, H});
+    add(p + down + ".weight", {H, I});
+  };
   const std::string p = prefix_for(t);
   if (t == "gpt2") {
     add("wte.weight", {V, H});
@@ -91,10 +106,7 @@ std::vector<TensorSpec> tiny_specs(const ModelConfig& c, const TinyDims& d) {
     add("gpt_neox.embed_in.weight", {V, H});
   } else if (t == "falcon" || t == "bloom") {
     add("transformer.word_embeddings.weight", {V, H});
-    if (t == "bloom") {
-      add("transformer.word_embeddings_layernorm.weight", {H});
-      add("transformer.word_embeddings_layernorm.bias", {H});
-    }
+    if (t == "bloom") norm("transformer.word_embeddings_layernorm");
   } else if (t == "opt") {
     add("model.decoder.embed_tokens.weight", {V, H});
     add("model.decoder.embed_positions.weight", {static_cast<u64>(d.positions) + 2, H});
@@ -104,34 +116,19 @@ std::vector<TensorSpec> tiny_specs(const ModelConfig& c, const TinyDims& d) {
   for (std::int64_t i = 0; i < d.layers; ++i) {
     const std::string l = p + std::to_string(i) + ".";
     if (t == "gpt2") {
-      add(l + "ln_1.weight", {H});
-      add(l + "ln_1.bias", {H});
+      norm(l + "ln_1");
       add(l + "attn.bias", {1, 1, 4, 4});
-      add(l + "attn.c_attn.weight", {H, 3 * H});
-      add(l + "attn.c_attn.bias", {3 * H});
-      add(l + "attn.c_proj.weight", {H, H});
-      add(l + "attn.c_proj.bias", {H});
-      add(l + "ln_2.weight", {H});
-      add(l + "ln_2.bias", {H});
-      add(l + "mlp.c_fc.weight", {H, I});
-      add(l + "mlp.c_fc.bias", {I});
-      add(l + "mlp.c_proj.weight", {I, H});
-      add(l + "mlp.c_proj.bias", {H});
+      affine(l + "attn.c_attn", {H, 3 * H}, 3 * H);
+      affine(l + "attn.c_proj", {H, H}, H);
+      norm(l + "ln_2");
+      affine(l + "mlp.c_fc", {H, I}, I);
+      affine(l + "mlp.c_proj", {I, H}, H);
     } else if (t == "gpt_neox" || t == "bloom" || t == "falcon") {
       const std::string attn = t == "gpt_neox" ? "attention." : "self_attention.";
       const u64 qkv = (Hq + 2 * (t == "falcon" ? Hkv : Hq)) * D;
       const bool bias = t != "falcon";
-      if (t == "falcon") {
-        add(l + "ln_attn.weight", {H});
-        add(l + "ln_attn.bias", {H});
-        add(l + "ln_mlp.weight", {H});
-        add(l + "ln_mlp.bias", {H});
-      } else {
-        add(l + "input_layernorm.weight", {H});
-        add(l + "input_layernorm.bias", {H});
-        add(l + "post_attention_layernorm.weight", {H});
-        add(l + "post_attention_layernorm.bias", {H});
-      }
+      norm(l + (t == "falcon" ? "ln_attn" : "input_layernorm"));
+      norm(l + (t == "falcon" ? "ln_mlp" : "post_attention_layernorm"));
       if (t == "gpt_neox") add(l + "attention.rotary_emb.inv_freq", {D / 2});
       add(l + attn + "query_key_value.weight", {qkv, H});
       if (bias) add(l + attn + "query_key_value.bias", {qkv});
@@ -142,18 +139,11 @@ std::vector<TensorSpec> tiny_specs(const ModelConfig& c, const TinyDims& d) {
       add(l + "mlp.dense_4h_to_h.weight", {H, I});
       if (bias) add(l + "mlp.dense_4h_to_h.bias", {H});
     } else if (t == "opt") {
-      for (const char* n : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-        add(l + "self_attn." + n + ".weight", {H, H});
-        add(l + "self_attn." + n + ".bias", {H});
-      }
-      add(l + "self_attn_layer_norm.weight", {H});
-      add(l + "self_attn_layer_norm.bias", {H});
-      add(l + "fc1.weight", {I, H});
-      add(l + "fc1.bias", {I});
-      add(l + "fc2.weight", {H, I});
-      add(l + "fc2.bias", {H});
-      add(l + "final_layer_norm.weight", {H});
-      add(l + "final_layer_norm.bias", {H});
+      for (const char* n : {"q_proj", "k_proj", "v_proj", "out_proj"}) affine(l + "self_attn." + n, {H, H}, H);
+      norm(l + "self_attn_layer_norm");
+      affine(l + "fc1", {I, H}, I);
+      affine(l + "fc2", {H, I}, H);
+      norm(l + "final_layer_norm");
     } else {
       add(l + "input_layernorm.weight", {H});
       if (t == "phi3") {
@@ -181,50 +171,32 @@ std::vector<TensorSpec> tiny_specs(const ModelConfig& c, const TinyDims& d) {
       const u64 E = static_cast<u64>(d.experts);
       if (t == "mixtral") {
         add(l + "block_sparse_moe.gate.weight", {E, H});
-        for (u64 e = 0; e < E; ++e) {
-          const std::string x = l + "block_sparse_moe.experts." + std::to_string(e) + ".";
-          add(x + "w1.weight", {I, H});
-          add(x + "w2.weight", {H, I});
-          add(x + "w3.weight", {I, H});
-        }
+        for (u64 e = 0; e < E; ++e) mlp(l + "block_sparse_moe.experts." + std::to_string(e) + ".", "w1", "w3", "w2");
       } else if (t == "qwen2_moe" || t == "qwen3_moe") {
         add(l + "mlp.gate.weight", {E, H});
-        for (u64 e = 0; e < E; ++e) {
-          const std::string x = l + "mlp.experts." + std::to_string(e) + ".";
-          add(x + "gate_proj.weight", {I, H});
-          add(x + "up_proj.weight", {I, H});
-          add(x + "down_proj.weight", {H, I});
-        }
+        for (u64 e = 0; e < E; ++e) mlp(l + "mlp.experts." + std::to_string(e) + ".", "gate_proj", "up_proj", "down_proj");
         if (t == "qwen2_moe") {
-          add(l + "mlp.shared_expert.gate_proj.weight", {I, H});
-          add(l + "mlp.shared_expert.up_proj.weight", {I, H});
-          add(l + "mlp.shared_expert.down_proj.weight", {H, I});
+          mlp(l + "mlp.shared_expert.", "gate_proj", "up_proj", "down_proj");
           add(l + "mlp.shared_expert_gate.weight", {1, H});
         }
       } else if (t == "phi3") {
         add(l + "mlp.gate_up_proj.weight", {2 * I, H});
         add(l + "mlp.down_proj.weight", {H, I});
       } else {
-        add(l + "mlp.gate_proj.weight", {I, H});
-        add(l + "mlp.up_proj.weight", {I, H});
-        add(l + "mlp.down_proj.weight", {H, I});
+        mlp(l + "mlp.", "gate_proj", "up_proj", "down_proj");
       }
     }
   }
   if (t == "gpt2") {
-    add("ln_f.weight", {H});
-    add("ln_f.bias", {H});
+    norm("ln_f");
   } else if (t == "gpt_neox") {
-    add("gpt_neox.final_layer_norm.weight", {H});
-    add("gpt_neox.final_layer_norm.bias", {H});
+    norm("gpt_neox.final_layer_norm");
     if (!d.tied) add("embed_out.weight", {V, H});
     return s;
   } else if (t == "falcon" || t == "bloom") {
-    add("transformer.ln_f.weight", {H});
-    add("transformer.ln_f.bias", {H});
+    norm("transformer.ln_f");
   } else if (t == "opt") {
-    add("model.decoder.final_layer_norm.weight", {H});
-    add("model.decoder.final_layer_norm.bias", {H});
+    norm("model.decoder.final_layer_norm");
   } else {
     add("model.norm.weight", {H});
   }

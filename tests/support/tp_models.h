@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,10 +64,24 @@ void write_tiny_model(const std::filesystem::path& dir, const std::string& model
 // linear gets its 128x128 block weight_scale_inv (F32) and is F8_E4M3.
 std::vector<TensorSpec> deepseek_specs(const ModelConfig& config, bool fp8);
 // Llama-style names (Llama, Qwen2/3, Qwen3-MoE) with each linear layer in the
-// config's quantized layout: FP8 block, AWQ or GPTQ (qweight/qzeros/scales[/g_idx]).
+// config's quantized layout: FP8 block, AWQ or GPTQ (qweight/qzeros/scales[/g_idx]),
+// compressed-tensors (weight_packed/weight_scale/weight_zero_point/weight_shape).
 std::vector<TensorSpec> quantized_llama_specs(const ModelConfig& config);
+// (tp_models_families.cpp) gpt-oss: MXFP4 experts (gate_up/down _blocks, _scales) when
+// the config says mxfp4, else transformers' BF16 [E, in, out] experts; biases, sinks.
+std::vector<TensorSpec> gpt_oss_specs(const ModelConfig& config);
+// Llama-4 (language_model.*): dense and MoE layers as the config interleaves them, fused
+// transposed experts (per-expert FP8 with channel scales when the config is quantized,
+// as Maverick-FP8 publishes them); `vision`: a few vision_model / projector tensors.
+std::vector<TensorSpec> llama4_specs(const ModelConfig& config, bool vision);
+// Qwen3-Next: linear-attention and full-attention layers per layer_types, experts and
+// the shared expert, and the MTP layer (mtp.*).
+std::vector<TensorSpec> qwen3_next_specs(const ModelConfig& config);
 // Kimi-K2 (testdata/kimi-k2-config.json): model_type kimi_k2 on DeepseekV3ForCausalLM.
 ModelConfig kimi_k2_config();
+// testdata/configs/<dir>/config.json, with num_hidden_layers cut to `layers` when given
+// (so the tensor lists stay small); throws when it does not parse.
+ModelConfig testdata_config(const std::string& dir, std::optional<std::int64_t> layers = std::nullopt);
 // Header-only tensors: offsets back to back from 0, no data.
 std::vector<CheckpointTensor> spec_tensors(const std::vector<TensorSpec>& specs);
 

@@ -106,6 +106,12 @@ void quantized_linear(std::vector<TensorSpec>& out, const QuantizationConfig& q,
       out.push_back({p + ".scales", DType::F16, {cols / g, rows}});
       out.push_back({p + ".g_idx", DType::I32, {cols}});
       break;
+    case QuantMethod::compressed_tensors:  // pack-quantized WNA16, asymmetric
+      out.push_back({p + ".weight_packed", DType::I32, {rows, cols / pack}});
+      out.push_back({p + ".weight_scale", DType::BF16, {rows, cols / g}});
+      out.push_back({p + ".weight_zero_point", DType::I32, {rows / pack, cols / g}});
+      out.push_back({p + ".weight_shape", DType::I64, {2}});
+      break;
     default: linear(out, p, rows, cols, false); break;
   }
 }
@@ -147,6 +153,13 @@ std::vector<TensorSpec> quantized_llama_specs(const ModelConfig& c) {
 ModelConfig kimi_k2_config() {
   auto c = load_model_config((testdata_dir() / "kimi-k2-config.json").string());
   if (!c) throw std::runtime_error(c.error().to_string());
+  return std::move(c).value();
+}
+
+ModelConfig testdata_config(const std::string& dir, std::optional<std::int64_t> layers) {
+  auto c = load_model_config((testdata_dir() / "configs" / dir).string());
+  if (!c) throw std::runtime_error(c.error().to_string());
+  if (layers) c->num_hidden_layers = layers;
   return std::move(c).value();
 }
 
