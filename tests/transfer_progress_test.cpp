@@ -79,6 +79,16 @@ TEST(TtyProgress, LongNamesAreShortenedFromTheLeft) {
   EXPECT_NE(first_line.find("tail.bin"), std::string::npos);
 }
 
+// A repo path chosen by the server is drawn escaped: a name holding ESC[2J
+// must not clear the user's screen (issue 18).
+TEST(TtyProgress, ServerChosenNamesAreDrawnEscaped) {
+  TtyProgress p(80);
+  p.update(event(TransferEventKind::start, 0, "evil\x1b[2J\x1b]0;x\x07.bin", 0, 10, 0, 10, 0), 0.0);
+  const std::string f = p.frame();
+  EXPECT_EQ(f.find('\x1b'), std::string::npos);  // nothing drawn before: no cursor moves of our own either
+  EXPECT_NE(f.find("evil\\x1b[2J\\x1b]0;x\\x07.bin"), std::string::npos) << f;
+}
+
 TEST(JsonProgress, OneParsableObjectPerLine) {
   auto e = event(TransferEventKind::retry, 3, "x.bin", 5, 10, 7, 20, 9);
   e.connections = 2;

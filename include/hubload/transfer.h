@@ -21,7 +21,11 @@
 // - Retries: connection errors, stalls, truncated bodies, 408/429/5xx are retried
 //   with exponential backoff and jitter, honouring Retry-After and the Hub's
 //   `RateLimit: "<policy>";r=<n>;t=<seconds>` header; a 429 also halves the
-//   connection budget for a while.
+//   connection budget for a while. Attempts are bounded in count and in time,
+//   each request by a minimum rate and a deadline (TransferOptions; every limit
+//   is listed in docs/security.md).
+// - Redirects are followed only to http(s), never from https down to http, and
+//   the Authorization header never follows one to another host.
 //
 // Thread-safety: download_files() may be called from several threads at once;
 // each call opens its own TransferSession. Callbacks run on the calling
@@ -128,11 +132,28 @@ struct TransferOptions {
   std::uint64_t chunk_size = 64ull << 20;
   std::uint64_t min_split = 1ull << 20;
   // No bytes for this long aborts and retries the connection
-  // (HF_HUB_DOWNLOAD_TIMEOUT, read by the CLI).
+  // (HF_HUB_DOWNLOAD_TIMEOUT, read by the CLI; 10 s as in huggingface_hub).
   std::chrono::milliseconds stall_timeout{10'000};
+  // Fewer bytes than min_rate × stall_timeout in any stall_timeout window does
+  // too: a server dripping a byte a second is as stuck as a silent one. Zero:
+  // only silence counts.
+  std::uint64_t min_rate = 1024;
   std::chrono::milliseconds connect_timeout{10'000};
-  // Consecutive failed attempts (without any byte arriving) before a file fails.
+  // No single request lives longer than this, however fast its bytes come
+  // (a range request that is cut off resumes where it stopped).
+  std::chrono::milliseconds request_deadline{600'000};
+  // The whole metadata HEAD of a file on the Hub (HF_HUB_ETAG_TIMEOUT's
+  // default, 10 s); other metadata requests have request_deadline.
+  std::chrono::milliseconds metadata_timeout{10'000};
+  // A file fails after this many failed attempts in a row that brought no byte
+  // beyond the most the file ever had on disk (bytes fetched again after a
+  // restart do not count as progress) ...
   int max_attempts = 6;
+  // ... or after this many failed attempts in all, progress or not ...
+  int max_total_attempts = 100;
+  // ... or when its failures have brought no new byte for this long (longer
+  // than a few rate-limit waits of max_server_wait: the Hub's windows are 5 min).
+  std::chrono::milliseconds retry_time_budget{900'000};
   std::chrono::milliseconds backoff_base{250};
   std::chrono::milliseconds backoff_max{10'000};
   // Cap on a server-requested wait (Retry-After / RateLimit t=).

@@ -50,9 +50,14 @@ struct HttpRequest {
   HttpHeaders headers;
   std::optional<ByteRange> range;
   std::chrono::milliseconds connect_timeout{10'000};
-  // The transfer fails when fewer than 1 byte/s arrive for this long (a stall).
-  // Zero: no limit (the transfer engine watches its connections itself).
+  // The transfer fails when fewer than `min_rate` bytes/s arrive over this long
+  // (a stall, or a drip). Zero: no limit (the transfer engine watches its
+  // connections itself).
   std::chrono::milliseconds stall_timeout{30'000};
+  std::uint64_t min_rate = 1;
+  // The whole request, connect to last byte, must end within this. Zero: no
+  // deadline.
+  std::chrono::milliseconds total_timeout{0};
   // Where a 2xx body goes (send() only). Without a sink it is collected into
   // HttpResponse::body, up to max_collected_bytes (then an invalid_input error).
   BodySink sink;
@@ -112,7 +117,7 @@ class Transport {
 
 // The libcurl transport: one easy handle per request (a multi handle per
 // session), no automatic redirects, no automatic decompression,
-// Accept-Encoding: identity.
+// Accept-Encoding: identity, and no protocol but http and https.
 std::shared_ptr<Transport> make_curl_transport();
 
 // "scheme://host[:port]" of a URL (lower-cased), empty when it has none.
@@ -120,6 +125,16 @@ std::string url_origin(std::string_view url);
 
 // Where a redirect's Location points, resolved against the URL that answered.
 std::string resolve_location(std::string_view url, std::string_view location);
+
+// Only http:// and https:// URLs are ever fetched (never file://, gopher://,
+// dict://, ftp://, ...): else an invalid_input error quoting the URL, made safe
+// for a terminal. make_curl_transport() refuses the others as well.
+Status check_fetchable_url(std::string_view url);
+
+// A redirect in a chain of requests that began at `start` (the endpoint, or the
+// file's own URL) may go to `target` only if it is fetchable and the chain does
+// not fall from https to plain http (allowed when `start` itself is http).
+Status check_redirect_target(std::string_view start, std::string_view target);
 
 // "bytes 0-99/1000" -> {0, 99, 1000}; anything else (e.g. "bytes */1000", or a
 // range that does not lie inside the length it states) -> nullopt.

@@ -28,7 +28,7 @@ namespace cache_internal {
 
 Status write_atomically(const fs::path& path, std::string_view content) {
   HUBLOAD_TRY(make_dirs(path.parent_path()));
-  const fs::path tmp = path.string() + "." + cache_internal::random_hex8() + ".tmp";
+  const fs::path tmp = cache_internal::temp_sibling(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
   if (!fd.valid()) return errno_error(tmp.string(), errno);
   Status written = write_all(fd.get(), std::as_bytes(std::span(content.data(), content.size())), tmp.string());
@@ -104,7 +104,7 @@ Status RepoCache::link_snapshot(std::string_view commit, std::string_view file, 
   for (std::size_t i = 0; i < depth + 2; ++i) target += "../";
   target += "blobs/";
   target += etag;
-  const fs::path tmp = link.string() + "." + cache_internal::random_hex8() + ".tmp";
+  const fs::path tmp = cache_internal::temp_sibling(link);
   if (::symlink(target.c_str(), tmp.c_str()) != 0) return errno_error(tmp.string(), errno);
   if (::rename(tmp.c_str(), link.c_str()) != 0) {
     const int err = errno;

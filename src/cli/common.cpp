@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "util/terminal_text.h"
 
 namespace hubload::cli {
 
@@ -31,7 +32,8 @@ int report_error(const Error& error, bool json) {
   if (json) {
     print_json({{"error", {{"kind", std::string(to_string(error.kind()))}, {"message", error.message()}}}});
   }
-  std::cerr << "hubload: " << error.to_string() << "\n";
+  // Messages quote server strings (names, URLs, excerpts of error pages).
+  std::cerr << "hubload: " << util_internal::terminal_safe_lines(error.to_string()) << "\n";
   return exit_code(error.kind());
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "util/terminal_text.h"
 
 namespace hubload::cli {
 
@@ -75,7 +76,9 @@ void TtyProgress::update(const TransferEvent& e, double now) {
   if (e.kind == TransferEventKind::done || e.kind == TransferEventKind::error) {
     active_.erase(e.file_index);
   } else {
-    active_[e.file_index] = {e.name, e.file_bytes, e.file_size};
+    // The name is a repo path the server chose: a name holding ESC[2J must not
+    // clear the screen.
+    active_[e.file_index] = {util_internal::terminal_safe(e.name), e.file_bytes, e.file_size};
   }
 }
 

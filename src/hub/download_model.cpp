@@ -139,6 +139,11 @@ Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOption
   }
   const std::string commit = info->sha;
   HUBLOAD_TRY(ctx.cache.prepare());
+  // The ref goes first, so that a prune running meanwhile sees the snapshot
+  // being filled as referenced. If the download fails before anything is linked
+  // under the commit (e.g. a resolve answer names another commit: head_file
+  // refuses it), the ref is put back: it never points at a snapshot that is not there.
+  HUBLOAD_ASSIGN_OR_RETURN(std::optional<std::string> previous_ref, ctx.cache.read_ref(revision));
   HUBLOAD_TRY(ctx.cache.write_ref(revision, commit));
   std::vector<std::string> available;
   for (const auto& file : info->files) available.push_back(file.path);
@@ -146,12 +151,20 @@ Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOption
     HUBLOAD_ASSIGN_OR_RETURN(FileOutcome outcome, download_file(ctx, commit, index));
     return read_index_file(outcome.path, index);
   };
-  HUBLOAD_ASSIGN_OR_RETURN(std::vector<std::string> files, select_model_files(available, options, read_index, true));
-  HUBLOAD_TRY(download_all(ctx, commit, files, options.max_workers));
+  Result<std::vector<std::string>> files = select_model_files(available, options, read_index, true);
+  Status fetched = files ? download_all(ctx, commit, *files, options.max_workers) : Status(files.error());
+  if (!fetched) {
+    std::error_code ec;
+    if (!is_commit_hash(revision) && !fs::exists(ctx.cache.snapshot_dir(commit), ec)) {
+      if (previous_ref) (void)ctx.cache.write_ref(revision, *previous_ref);
+      else fs::remove(ctx.cache.ref_path(revision), ec);
+    }
+    return std::move(fetched).error();
+  }
   DownloadResult result;
   result.snapshot = ctx.cache.snapshot_dir(commit);
   result.commit = commit;
-  result.files = std::move(files);
+  result.files = std::move(*files);
   return result;
 }
 

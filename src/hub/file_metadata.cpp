@@ -1,8 +1,12 @@
 #include "hub/file_metadata.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
+
+#include "util/terminal_text.h"
 
 namespace hubload::hub_internal {
 namespace {
@@ -39,7 +43,14 @@ std::string normalize_etag(std::string_view etag) {
   if (etag.starts_with("W/")) etag.remove_prefix(2);
   while (!etag.empty() && etag.front() == '"') etag.remove_prefix(1);
   while (!etag.empty() && etag.back() == '"') etag.remove_suffix(1);
-  return std::string(etag);
+  std::string out(etag);
+  // A hash in upper case names the same blob as in lower case (blob names and
+  // the engine's expected hashes are lower-case hex).
+  const bool hex = std::all_of(out.begin(), out.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  if (hex && (out.size() == 40 || out.size() == 64)) {
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 Result<Answer> send_following_relative(const HubContext& ctx, HttpRequest request) {
@@ -80,16 +91,30 @@ HeadOutcome head_file(const HubContext& ctx, std::string_view revision, std::str
   meta.commit = response.headers.get("X-Repo-Commit").value_or("");
   if (meta.commit.empty()) return fail("has no X-Repo-Commit header");
   if (!is_commit_hash(meta.commit)) return fail("has an X-Repo-Commit that is not 40 hex characters");
+  if (is_commit_hash(revision) && meta.commit != revision) {
+    // Files are published under the commit the server names: it must be the
+    // one asked for, or they would land in a snapshot nobody asked for.
+    return {invalid_input(fmt::format("{}: asked for commit {}, the server answered X-Repo-Commit {} ({})", what,
+                                      revision, meta.commit, answer->url)),
+            std::nullopt};
+  }
   auto etag = response.headers.get("X-Linked-Etag");
   if (!etag) etag = response.headers.get("ETag");
   if (!etag) return fail("has no ETag or X-Linked-Etag header");
   meta.etag = normalize_etag(*etag);
-  if (!is_safe_etag(meta.etag)) return fail(fmt::format("has an unusable etag '{}'", meta.etag));
+  if (!is_safe_etag(meta.etag)) {
+    return fail(fmt::format("has an unusable etag '{}'", util_internal::terminal_excerpt(meta.etag, 80)));
+  }
   auto size = parse_size(response.headers.get("X-Linked-Size"));
   if (!size && !is_redirect(response.status)) size = parse_size(response.headers.get("Content-Length"));
   if (!size) return fail("has no usable X-Linked-Size or Content-Length header");
   meta.size = *size;
-  meta.location = is_redirect(response.status) ? *response.headers.get("Location") : answer->url;
+  meta.location = is_redirect(response.status) ? resolve_location(answer->url, *response.headers.get("Location"))
+                                               : answer->url;
+  // The bytes are fetched from there: only http(s), never down from https.
+  if (Status allowed = check_redirect_target(ctx.endpoint, meta.location); !allowed) {
+    return {std::move(allowed).error().with_context(what), std::nullopt};
+  }
   return {std::move(meta), std::nullopt};
 }
 

@@ -1,8 +1,11 @@
 #include "hub/hub_context.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "util/json_limits.h"
 #include "util/percent_encoding.h"
+#include "util/terminal_text.h"
 
 namespace hubload::hub_internal {
 
@@ -56,9 +59,22 @@ HttpRequest make_request(const HubContext& ctx, std::string method, std::string 
   request.method = std::move(method);
   request.headers = request_headers(ctx, url);
   request.url = std::move(url);
-  request.connect_timeout = ctx.options->transfer.connect_timeout;
-  request.stall_timeout = ctx.options->transfer.stall_timeout;
+  const TransferOptions& transfer = ctx.options->transfer;
+  request.connect_timeout = transfer.connect_timeout;
+  request.stall_timeout = transfer.stall_timeout;
+  request.min_rate = transfer.min_rate;
+  request.total_timeout = request.method == "HEAD" ? transfer.metadata_timeout : transfer.request_deadline;
   return request;
+}
+
+Result<nlohmann::json> parse_server_json(std::string_view text, std::string_view what, std::string_view url) {
+  // Depth and size first: a DOM parse of a hostile document costs far more
+  // memory than its text.
+  const std::string where = fmt::format("{}: {}", what, util_internal::terminal_safe(url));
+  HUBLOAD_TRY(util_internal::check_json_limits(text, where));
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return invalid_input(fmt::format("{} answered with invalid JSON", where));
+  return doc;
 }
 
 }  // namespace hubload::hub_internal

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "hubload/cache.h"
 #include "hubload/hub.h"
 #include "hubload/transfer.h"
@@ -42,7 +44,15 @@ std::string api_url(const HubContext& ctx, std::string_view suffix);
 // only when `url` is on the endpoint's own host.
 HttpHeaders request_headers(const HubContext& ctx, std::string_view url);
 
+// A metadata request with the call's limits: connect timeout, minimum rate over
+// the stall window, and a total deadline (metadata_timeout for a HEAD,
+// request_deadline otherwise).
 HttpRequest make_request(const HubContext& ctx, std::string method, std::string url);
+
+// A JSON answer of a server (or a file it sent), parsed only once
+// util_internal::check_json_limits has passed it; invalid_input naming `what`
+// and `url` otherwise.
+Result<nlohmann::json> parse_server_json(std::string_view text, std::string_view what, std::string_view url);
 
 // An HTTP error answer → the Error kind the Hub's X-Error-Code (or status) means.
 Error hub_error(const HttpResponse& response, std::string_view url, std::string_view what);

@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/json_limits.h"
+#include "util/terminal_text.h"
+
 namespace hubload::hub_internal {
 namespace {
 
@@ -20,6 +23,7 @@ bool top_level_with_suffix(const std::string& path, std::string_view suffix) {
 }  // namespace
 
 Result<std::vector<std::string>> weight_map_files(std::string_view index_json, std::string_view what) {
+  HUBLOAD_TRY(util_internal::check_json_limits(index_json, what));  // a file the server sent
   auto doc = nlohmann::json::parse(index_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return invalid_input(fmt::format("{}: not a JSON object", what));
   if (!doc.contains("weight_map") || !doc["weight_map"].is_object()) {
@@ -27,12 +31,17 @@ Result<std::vector<std::string>> weight_map_files(std::string_view index_json, s
   }
   std::set<std::string> shards;
   for (const auto& [tensor, file] : doc["weight_map"].items()) {
+    // Tensor and file names are the file's: quoted escaped.
     if (!file.is_string()) {
-      return invalid_input(fmt::format("{}: weight_map[\"{}\"] is not a file name", what, tensor));
+      return invalid_input(
+          fmt::format("{}: weight_map[\"{}\"] is not a file name", what, util_internal::terminal_safe(tensor)));
     }
     const std::string name = file.get<std::string>();
     Status valid = validate_repo_file_path(name);
-    if (!valid) return std::move(valid).error().with_context(fmt::format("{}: weight_map[\"{}\"]", what, tensor));
+    if (!valid) {
+      return invalid_input(util_internal::terminal_safe(
+          fmt::format("{}: weight_map[\"{}\"]: {}", what, tensor, valid.error().message())));
+    }
     shards.insert(name);
   }
   return std::vector<std::string>(shards.begin(), shards.end());

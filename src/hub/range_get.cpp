@@ -60,7 +60,11 @@ Result<RangeBytes> get_range(const HubContext& ctx, const std::string& url, std:
   if (answer && answer->response.status >= 300 && answer->response.status < 400) {
     const HttpHeaders& hub_headers = answer->response.headers;
     if (auto linked = hub_headers.get("X-Linked-Size")) out.file_size = parse_u64(*linked);
-    HttpRequest cdn = make_request(ctx, "GET", *hub_headers.get("Location"));
+    const std::string target = resolve_location(answer->url, *hub_headers.get("Location"));
+    if (Status allowed = check_redirect_target(ctx.endpoint, target); !allowed) {
+      return std::move(allowed).error().with_context(what);
+    }
+    HttpRequest cdn = make_request(ctx, "GET", target);
     cdn.range = request.range;
     body.reset();
     cdn.sink = body.sink();

@@ -8,6 +8,7 @@
 #include "hub/hub_context.h"
 #include "hub/repo_listing.h"
 #include "util/percent_encoding.h"
+#include "util/terminal_text.h"
 
 namespace hubload::hub_internal {
 namespace {
@@ -18,8 +19,7 @@ Result<nlohmann::json> get_json(const HubContext& ctx, const std::string& url, s
                                 HttpHeaders* response_headers = nullptr) {
   HUBLOAD_ASSIGN_OR_RETURN(Answer answer, send_following_relative(ctx, make_request(ctx, "GET", url)));
   if (answer.response.status != 200) return hub_error(answer.response, answer.url, what);
-  auto doc = nlohmann::json::parse(answer.response.body, nullptr, false);
-  if (doc.is_discarded()) return invalid_input(fmt::format("{}: {} answered with invalid JSON", what, answer.url));
+  HUBLOAD_ASSIGN_OR_RETURN(nlohmann::json doc, parse_server_json(answer.response.body, what, answer.url));
   if (response_headers != nullptr) *response_headers = std::move(answer.response.headers);
   return doc;
 }
@@ -48,7 +48,10 @@ Result<RepoFileInfo> parse_entry(const nlohmann::json& entry, const EntryKeys& k
   RepoFileInfo file;
   file.path = string_field(entry, keys.path);
   Status valid = validate_repo_file_path(file.path);
-  if (!valid) return std::move(valid).error().with_context(std::string(url));
+  if (!valid) {
+    // The refused name is the server's: quoted escaped.
+    return Error(valid.error().kind(), util_internal::terminal_safe(std::string(url) + ": " + valid.error().message()));
+  }
   file.size = number(entry, "size");
   file.blob_id = string_field(entry, keys.blob_id);
   if (entry.contains("lfs")) {

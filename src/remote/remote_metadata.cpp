@@ -11,6 +11,7 @@
 #include "hub/file_metadata.h"
 #include "remote/remote_header.h"
 #include "remote/remote_metadata_cache.h"
+#include "util/json_limits.h"
 
 namespace hubload {
 namespace {
@@ -114,6 +115,7 @@ Status find_weight_files(const HubContext& ctx, std::string_view revision, Cache
   if (!is_commit_hash(meta.commit)) return internal_error("index outside a snapshot: " + index->path.string());
   HUBLOAD_ASSIGN_OR_RETURN(std::string text, read_text_file(index->path.string()));
   const std::string source = resolve_url(ctx, meta.commit, kIndexFile);
+  HUBLOAD_TRY(util_internal::check_json_limits(text, source));  // the server sent it: bounded before it is parsed
   HUBLOAD_ASSIGN_OR_RETURN(ShardedIndex parsed, parse_index(text, source));
   for (const std::string& shard : parsed.shard_files()) {
     Status valid = validate_repo_file_path(shard);

@@ -38,6 +38,7 @@ std::uint64_t Engine::total_on_disk() const {
 
 Status Engine::open_job(Job& job) {
   const TransferFile& f = *job.file;
+  HUBLOAD_TRY(check_fetchable_url(f.url));
   std::string hash = f.expected_hash;
   std::optional<ContentHasher> hasher;
   if (!hash.empty()) {
@@ -103,16 +104,36 @@ void Engine::start_pending_jobs(Clock::time_point now) {
     }
     job.state = JobState::active;
     job.last_journal = now;
+    job.last_gain = now;
+    job.most_done = job.planner->done().covered();
     emit(TransferEventKind::start, job);
   }
 }
 
+// Silence, a drip under min_rate, or a request past its deadline: the
+// connection is stopped (in run(), outside the callbacks) and retried.
 void Engine::check_stalls(Clock::time_point now) {
+  const auto window = opt_.stall_timeout;
   for (auto& c : conns_) {
-    if (!c.doomed && !c.stalled && now - c.last_byte > opt_.stall_timeout) {
-      c.stalled = true;
-      // Removing the handle here and reporting it as done keeps one code path.
+    if (c.doomed || c.stalled) continue;
+    if (now - c.started > opt_.request_deadline) {
+      c.stop_reason = "the request took longer than " + std::to_string(opt_.request_deadline.count()) + " ms";
+    } else if (now - c.last_byte > window) {
+      c.stop_reason = "no data for " + std::to_string(window.count()) + " ms";
+    } else if (now - c.window_start >= window) {
+      const auto elapsed = std::chrono::duration_cast<milliseconds>(now - c.window_start);
+      const std::uint64_t needed = opt_.min_rate * static_cast<std::uint64_t>(elapsed.count()) / 1000;
+      if (c.window_bytes >= needed) {
+        c.window_start = now;
+        c.window_bytes = 0;
+      } else if (now - c.last_byte <= window / 2) {
+        // Still sending, too slowly: a drip. (A connection that went quiet is
+        // left to the silence check above, which names it for what it is.)
+        c.stop_reason = std::to_string(c.window_bytes) + " bytes in " + std::to_string(elapsed.count()) +
+                        " ms, under the minimum of " + std::to_string(opt_.min_rate) + " bytes/s";
+      }
     }
+    c.stalled = !c.stop_reason.empty();
   }
 }
 

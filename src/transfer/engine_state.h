@@ -26,6 +26,7 @@
 #include "transfer/chunk_planner.h"
 #include "transfer/partial_file.h"
 #include "transfer/prefix_verifier.h"
+#include "util/terminal_text.h"
 
 namespace hubload::transfer_internal {
 
@@ -84,7 +85,14 @@ struct Job {
   std::unique_ptr<PrefixVerifier> verifier;
   bool ranges_ok = true;
   int conns = 0;
+  // Failed attempts in a row without a new byte, and in all (TransferOptions::
+  // max_attempts, max_total_attempts). Progress is measured against the most
+  // bytes the file ever had, so a server that makes the engine start over
+  // (a 200 to a Range request) and cuts every body short cannot reset them.
   int failures = 0;
+  int failures_total = 0;
+  std::uint64_t most_done = 0;
+  Clock::time_point last_gain{};  // when most_done last grew (or the file started)
   bool integrity_retried = false;
   Clock::time_point not_before{};
   Clock::time_point last_journal{};
@@ -114,8 +122,12 @@ struct Conn {
   bool discard_body = false;
   bool doomed = false;         // abandoned: ignore its bytes and its result
   bool stalled = false;
+  std::string stop_reason;     // why check_stalls() stopped it
   std::optional<Error> fatal;  // not worth retrying (disk error, bad answer)
   Clock::time_point last_byte{};
+  Clock::time_point started{};       // request_deadline counts from here
+  Clock::time_point window_start{};  // min_rate is checked once per stall_timeout window
+  std::uint64_t window_bytes = 0;
   BudgetSlot budget_slot;  // released when the connection is erased, right after it ends
 };
 
@@ -127,8 +139,13 @@ class Engine {
       j.index = i;
       j.file = &files[i];
       const TransferFile& f = files[i];
-      j.name = f.display_name.empty() ? f.dest.string() : f.display_name;
-      if (f.lock == LockMode::own) j.lock_path = f.lock_path.empty() ? std::filesystem::path(f.dest) += ".lock" : f.lock_path;
+      // A display name is often a repo path from the server: escaped once, here,
+      // for every message and event that names the file.
+      j.name = util_internal::terminal_safe(f.display_name.empty() ? f.dest.string() : f.display_name);
+      if (f.lock == LockMode::own) {
+        j.lock_path = f.lock_path.empty() ? f.dest.parent_path() / (partial_stem(f.dest.filename().string()) + ".lock")
+                                          : f.lock_path;
+      }
       total_size_ += files[i].size;
       jobs_.push_back(std::move(j));
     }

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <random>
 
+#include "util/digest.h"
+
 namespace hubload::transfer_internal {
 
 namespace fs = std::filesystem;
@@ -84,11 +86,22 @@ Journal PartialFile::journal(const RangeSet& synced, const RangeSet& written) co
                  all.ranges()};
 }
 
+// The same for every process, so a long name's partials are still found and
+// adopted.
+std::string partial_stem(const std::string& name) {
+  constexpr std::size_t kNameMax = 255;
+  // ".<tag>.journal.incomplete", and ".tmp" while the journal is rewritten.
+  constexpr std::size_t kLongestSuffix = 1 + 8 + kJournalSuffix.size() + 4;
+  if (name.size() + kLongestSuffix <= kNameMax) return name;
+  const std::string hash = util_internal::sha256_hex(name).substr(0, 16);
+  return name.substr(0, kNameMax - kLongestSuffix - 1 - hash.size()) + "~" + hash;
+}
+
 Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t size, const std::string& hash,
                                       const PartialOptions& options) {
   fs::path dest_path(dest);
   fs::path dir = dest_path.parent_path().empty() ? fs::path(".") : dest_path.parent_path();
-  std::string base = dest_path.filename().string();
+  std::string base = partial_stem(dest_path.filename().string());
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return io_error(dir.string() + ": cannot create folder: " + ec.message());

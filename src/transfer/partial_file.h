@@ -24,6 +24,11 @@
 
 namespace hubload::transfer_internal {
 
+// The file name a partial (and the engine's own lock) is named after: `name`
+// itself, or, where "<name>.<8 hex>.journal.incomplete.tmp" would pass the 255-byte
+// limit of a file name, its start and a hash of the whole.
+std::string partial_stem(const std::string& name);
+
 struct PartialOptions {
   std::chrono::seconds foreign_age{600};
   bool check_owner_alive = true;

@@ -6,6 +6,7 @@
 #include "transfer/retry_policy.h"
 
 #include "transfer/engine_state.h"
+#include "util/terminal_text.h"
 
 namespace hubload::transfer_internal {
 
@@ -36,10 +37,10 @@ void Engine::on_done(Conn* c, const Status& result) {
     return;
   }
   const int status = c->status;
-  std::string where = c->url + " (bytes " + std::to_string(c->pos) + "-" + std::to_string(end - 1) + ")";
+  std::string where = util_internal::terminal_safe(c->url) + " (bytes " + std::to_string(c->pos) + "-" + std::to_string(end - 1) + ")";
   std::string reason;
   if (c->stalled) {
-    reason = "no data for " + std::to_string(opt_.stall_timeout.count()) + " ms";
+    reason = c->stop_reason;
   } else if (status >= 300 && status != 206 && status != 200) {
     if (!is_retryable_status(status)) {
       std::string m = job.name + ": HTTP " + std::to_string(status) + " from " + where;
@@ -55,11 +56,20 @@ void Engine::on_done(Conn* c, const Status& result) {
     reason = "body ended early";
   }
   ++job.failures;
+  ++job.failures_total;
   ++stats_.retries;
+  // Bounded in count (in a row without a new byte, and in all) and in time.
+  std::string exhausted;
   if (job.failures > opt_.max_attempts) {
+    exhausted = std::to_string(opt_.max_attempts) + " attempts";
+  } else if (job.failures_total > opt_.max_total_attempts) {
+    exhausted = std::to_string(opt_.max_total_attempts) + " attempts in all";
+  } else if (Clock::now() - job.last_gain > opt_.retry_time_budget) {
+    exhausted = std::to_string(opt_.retry_time_budget.count()) + " ms of retries without a new byte";
+  }
+  if (!exhausted.empty()) {
     ErrorKind kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::network;
-    fail_job(job, Error(kind, job.name + ": giving up after " + std::to_string(opt_.max_attempts) +
-                                  " attempts: " + reason + " from " + where));
+    fail_job(job, Error(kind, job.name + ": giving up after " + exhausted + ": " + reason + " from " + where));
     return;
   }
   milliseconds delay = backoff_delay(job.failures, opt_.backoff_base, opt_.backoff_max, unit_random());

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "transfer/engine_state.h"
+#include "util/terminal_text.h"
 
 namespace hubload::transfer_internal {
 
@@ -78,7 +79,9 @@ bool Engine::start_request(Conn& c) {
   c.status = 0;
   c.redirect_to.reset();
   c.discard_body = false;
-  c.last_byte = Clock::now();
+  c.last_byte = c.started = c.window_start = Clock::now();
+  c.window_bytes = 0;
+  c.stop_reason.clear();
   TransferHandler handler;
   handler.on_response = [this, &c](int status, const HttpHeaders& headers) { on_response(c, status, headers); };
   handler.on_body = [this, &c](std::span<const char> data) { return on_data(c, data); };
@@ -101,8 +104,8 @@ void Engine::on_response(Conn& c, int status, const HttpHeaders& headers) {
     const std::string value = headers.get("Content-Range").value_or("");
     auto cr = parse_content_range(value);
     if (!cr || cr->first != c.pos || cr->total != job.file->size) {
-      c.fatal = invalid_input(job.name + ": asked " + c.url + " for bytes from " + std::to_string(c.pos) + " of " +
-                              std::to_string(job.file->size) + ", server answered Content-Range '" + value + "'");
+      c.fatal = invalid_input(job.name + ": asked " + util_internal::terminal_safe(c.url) + " for bytes from " + std::to_string(c.pos) + " of " +
+                              std::to_string(job.file->size) + ", server answered Content-Range '" + util_internal::terminal_excerpt(value) + "'");
     }
   } else if (status == 200) {
     // The server ignored Range: this connection now carries the whole file
@@ -114,7 +117,16 @@ void Engine::on_response(Conn& c, int status, const HttpHeaders& headers) {
     job.ranges_ok = false;
   } else {
     if (status >= 300 && status < 400 && status != 304) {
-      if (auto location = headers.get("Location")) c.redirect_to = resolve_location(c.url, *location);
+      if (auto location = headers.get("Location")) {
+        std::string target = resolve_location(c.url, *location);
+        // Only http(s), and never down from https: a file:// or gopher:// Location
+        // would reach a local file or socket.
+        if (Status allowed = check_redirect_target(job.file->url, target); !allowed) {
+          c.fatal = std::move(allowed).error().with_context(job.name);
+        } else {
+          c.redirect_to = std::move(target);
+        }
+      }
     }
     c.discard_body = true;
   }
@@ -142,9 +154,14 @@ bool Engine::on_data(Conn& c, std::span<const char> data) {
   }
   c.pos += take;
   c.last_byte = Clock::now();
-  job.failures = 0;  // attempts count only while no byte of this file arrives
+  c.window_bytes += take;
   stats_.bytes_received += take;
   job.planner->advance(c.slot, c.pos);
+  if (const std::uint64_t done = job.planner->done().covered(); done > job.most_done) {
+    job.most_done = done;
+    job.failures = 0;  // attempts in a row count only while the file gains no new byte
+    job.last_gain = c.last_byte;
+  }
   job.verifier->set_prefix(job.planner->done().prefix_end());
   // Past our (possibly lowered) end: another connection fetches the rest.
   return take == len;

@@ -16,6 +16,7 @@
 
 #include "hubload/transport.h"
 #include "transport/session_send.h"
+#include "util/terminal_text.h"
 
 namespace hubload {
 namespace {
@@ -62,8 +63,10 @@ struct Exchange {
       respond();
       return ok();
     }
-    if (aborted) return network_error(fmt::format("{} {}: transfer stopped by the receiver", request.method, request.url));
-    return network_error(fmt::format("{} {}: {}", request.method, request.url,
+    // The URL may come from a server's Location header.
+    const std::string url = util_internal::terminal_safe(request.url);
+    if (aborted) return network_error(fmt::format("{} {}: transfer stopped by the receiver", request.method, url));
+    return network_error(fmt::format("{} {}: {}", request.method, url,
                                      errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(code))));
   }
 };
@@ -123,15 +126,24 @@ Status configure(Exchange& ex) {
     ex.range = request.range->last ? fmt::format("{}-{}", request.range->first, *request.range->last)
                                    : fmt::format("{}-", request.range->first);
   }
+  HUBLOAD_TRY(check_fetchable_url(request.url));
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  // Nothing but http(s), even if a redirect were ever followed here: a file://
+  // or gopher:// URL from a hostile server must reach no local file or socket.
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, ex.header_list.get());
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request.connect_timeout.count()));
   if (request.stall_timeout.count() > 0) {
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT,
+                     static_cast<long>(std::clamp<std::uint64_t>(request.min_rate, 1, 1ull << 30)));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(std::max<std::int64_t>(1, request.stall_timeout.count() / 1000)));
+  }
+  if (request.total_timeout.count() > 0) {
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
   }
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "hubload/transport.h"
+#include "util/terminal_text.h"
 
 namespace hubload {
 namespace {
@@ -41,6 +42,35 @@ std::string resolve_location(std::string_view url, std::string_view location) {
   const auto path_start = base.find('/', base.find("://") + 3);
   if (path_start == std::string::npos) return base + "/" + std::string(location);
   return base.substr(0, base.rfind('/') + 1) + std::string(location);
+}
+
+namespace {
+
+// The scheme of `url`, lower-cased; empty when it has none.
+std::string scheme_of(std::string_view url) {
+  const auto end = url.find("://");
+  if (end == std::string_view::npos) return {};
+  std::string scheme(url.substr(0, end));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme;
+}
+
+}  // namespace
+
+Status check_fetchable_url(std::string_view url) {
+  const std::string scheme = scheme_of(url);
+  if (scheme == "http" || scheme == "https") return ok();
+  return invalid_input("refusing to fetch '" + util_internal::terminal_excerpt(url) +
+                       "': only http:// and https:// URLs are followed");
+}
+
+Status check_redirect_target(std::string_view start, std::string_view target) {
+  HUBLOAD_TRY(check_fetchable_url(target));
+  if (scheme_of(start) == "https" && scheme_of(target) == "http") {
+    return invalid_input("refusing the redirect from " + util_internal::terminal_excerpt(start) + " to '" +
+                         util_internal::terminal_excerpt(target) + "': it falls from https to plain http");
+  }
+  return ok();
 }
 
 std::optional<ContentRange> parse_content_range(std::string_view v) {

@@ -1,5 +1,7 @@
 #include "support/transfer_origin.h"
 
+#include "support/loopback_listener.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,17 +16,7 @@
 namespace hubload::testing {
 
 TransferOrigin::TransferOrigin() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0) {
-    throw std::runtime_error("TransferOrigin: bind/listen failed");
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  listen_fd_ = listen_on_loopback(port_, "TransferOrigin");
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -33,12 +25,7 @@ TransferOrigin::~TransferOrigin() {
   ::shutdown(listen_fd_, SHUT_RDWR);
   acceptor_.join();
   ::close(listen_fd_);
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(mu_);
-    workers.swap(workers_);
-  }
-  for (auto& t : workers) t.join();
+  join_workers(mu_, workers_);
 }
 
 void TransferOrigin::add_file(const std::string& path, std::string content) {
