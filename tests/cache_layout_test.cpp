@@ -168,6 +168,28 @@ TEST(HubEnvironmentTest, EndpointAndOfflineFlag) {
   EXPECT_TRUE(hub_offline(env));
 }
 
+TEST(HubEnvironmentTest, TimeoutsInSecondsReplaceTheDefaultsAndNonsenseIsIgnored) {
+  using std::chrono::milliseconds;
+  HubEnvironment env;
+  TransferOptions transfer;
+  apply_hub_timeouts(env, transfer);
+  EXPECT_EQ(transfer.stall_timeout, milliseconds(10'000));
+  EXPECT_EQ(transfer.metadata_timeout, milliseconds(10'000));
+  env.hf_hub_download_timeout = "2.5";
+  env.hf_hub_etag_timeout = "30";
+  apply_hub_timeouts(env, transfer);
+  EXPECT_EQ(transfer.stall_timeout, milliseconds(2'500));
+  EXPECT_EQ(transfer.metadata_timeout, milliseconds(30'000));
+  for (const char* bad : {"0", "-1", "ten", "5s", "nan", "1e9", ""}) {
+    TransferOptions fresh;
+    env.hf_hub_download_timeout = bad;
+    env.hf_hub_etag_timeout = bad;
+    apply_hub_timeouts(env, fresh);
+    EXPECT_EQ(fresh.stall_timeout, milliseconds(10'000)) << bad;
+    EXPECT_EQ(fresh.metadata_timeout, milliseconds(10'000)) << bad;
+  }
+}
+
 TEST(TokenDiscovery, OrderAndCleaning) {
   TempDir tmp;
   HubOptions options;

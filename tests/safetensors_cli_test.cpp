@@ -42,6 +42,23 @@ TEST(SafetensorsCli, InspectFolderAsTableAndJson) {
   EXPECT_EQ(doc["tensors"][3]["shard"], "model-00002-of-00002.safetensors");
 }
 
+// A hostile file's tensor name must not drive the terminal: the table escapes
+// control characters, the JSON keeps the name exact.
+TEST(SafetensorsCli, InspectEscapesControlCharactersInNames) {
+  TempDir dir;
+  std::mt19937_64 rng(1);
+  const std::string name = "evil\x1b[2J\x07name";
+  testing::write_sharded_model(dir.path(), {{{name, DType::F32, {2}}}}, rng);
+  auto text = testing::run_command(inspect("'" + dir.path().string() + "'"));
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find('\x07'), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("evil\\x1b[2J\\x07name"), std::string::npos) << text.out;
+  auto js = testing::run_command(inspect("--json '" + dir.path().string() + "'"));
+  ASSERT_EQ(js.exit_code, 0) << js.out;
+  EXPECT_EQ(nlohmann::json::parse(js.out)["tensors"][0]["name"], name);
+}
+
 TEST(SafetensorsCli, InspectBadFileExitsWithInvalidInput) {
   TempDir dir;
   testing::write_file(dir / "bad.safetensors", testing::raw_safetensors("{}x", ""));

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "hubload/transfer.h"
+
 namespace hubload {
 
 struct HubEnvironment {
@@ -22,6 +24,8 @@ struct HubEnvironment {
   std::optional<std::string> hf_token;               // HF_TOKEN
   std::optional<std::string> hugging_face_hub_token; // HUGGING_FACE_HUB_TOKEN (legacy)
   std::optional<std::string> hf_token_path;          // HF_TOKEN_PATH
+  std::optional<std::string> hf_hub_download_timeout; // HF_HUB_DOWNLOAD_TIMEOUT (seconds)
+  std::optional<std::string> hf_hub_etag_timeout;     // HF_HUB_ETAG_TIMEOUT (seconds)
 };
 
 // Reads the process environment. The only getenv of the Hub client.
@@ -39,6 +43,12 @@ std::string hub_endpoint(const HubEnvironment& env);
 
 // HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is 1/ON/YES/TRUE, any case.
 bool hub_offline(const HubEnvironment& env);
+
+// HF_HUB_DOWNLOAD_TIMEOUT over `transfer.stall_timeout` and HF_HUB_ETAG_TIMEOUT
+// over `transfer.metadata_timeout`, in seconds (fractions allowed), as
+// huggingface_hub reads them. A value that is not a positive number of at most
+// a day is ignored, and the default stays.
+void apply_hub_timeouts(const HubEnvironment& env, TransferOptions& transfer);
 
 }  // namespace hubload
 #pragma GCC visibility pop

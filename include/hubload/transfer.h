@@ -132,7 +132,7 @@ struct TransferOptions {
   std::uint64_t chunk_size = 64ull << 20;
   std::uint64_t min_split = 1ull << 20;
   // No bytes for this long aborts and retries the connection
-  // (HF_HUB_DOWNLOAD_TIMEOUT, read by the CLI; 10 s as in huggingface_hub).
+  // (HF_HUB_DOWNLOAD_TIMEOUT: apply_hub_timeouts; 10 s as in huggingface_hub).
   std::chrono::milliseconds stall_timeout{10'000};
   // Fewer bytes than min_rate × stall_timeout in any stall_timeout window does
   // too: a server dripping a byte a second is as stuck as a silent one. Zero:
@@ -142,8 +142,9 @@ struct TransferOptions {
   // No single request lives longer than this, however fast its bytes come
   // (a range request that is cut off resumes where it stopped).
   std::chrono::milliseconds request_deadline{600'000};
-  // The whole metadata HEAD of a file on the Hub (HF_HUB_ETAG_TIMEOUT's
-  // default, 10 s); other metadata requests have request_deadline.
+  // The whole metadata HEAD of a file on the Hub (HF_HUB_ETAG_TIMEOUT:
+  // apply_hub_timeouts; 10 s as in huggingface_hub); other metadata requests
+  // have request_deadline.
   std::chrono::milliseconds metadata_timeout{10'000};
   // A file fails after this many failed attempts in a row that brought no byte
   // beyond the most the file ever had on disk (bytes fetched again after a

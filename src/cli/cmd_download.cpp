@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -109,11 +108,6 @@ Result<int> run_download(const DownloadArgs& args) {
   options.include_generation_config = args.with_generation_config;
   options.max_workers = args.workers;
   hub.transfer.connections = args.connections;
-  // HF_HUB_DOWNLOAD_TIMEOUT (seconds without a byte before a connection is
-  // retried), read here at the edge like the rest of the environment.
-  if (const char* t = std::getenv("HF_HUB_DOWNLOAD_TIMEOUT"); t && std::atof(t) > 0) {
-    hub.transfer.stall_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(std::atof(t) * 1000));
-  }
   std::string mode = args.quiet ? "none" : args.progress;
   if (mode == "auto") mode = ::isatty(2) && !args.json ? "tty" : "none";
   std::unique_ptr<ProgressPrinter> printer;

@@ -5,6 +5,7 @@
 
 #include "cli/remote_flags.h"
 #include "cli/tp_options.h"
+#include "util/terminal_text.h"
 
 namespace hubload::cli {
 
@@ -43,7 +44,8 @@ Result<int> run_plan(const PlanArgs& o) {
   std::cout << fmt::format("{:<60} {:<16} {:<20} {}\n", "tensor", "strategy", "shape", "rank 0 shape");
   for (const TensorPlan& t : plan.tensors) {
     std::string rank0 = t.ranks[0].present ? fmt::format("[{}]", fmt::join(t.rank_shape(0), ", ")) : "-";
-    std::cout << fmt::format("{:<60} {:<16} {:<20} {}\n", t.name, to_string(t.strategy),
+    // Names come from files or, with --remote, a server: escaped for the terminal.
+    std::cout << fmt::format("{:<60} {:<16} {:<20} {}\n", util_internal::terminal_safe(t.name), to_string(t.strategy),
                              fmt::format("[{}]", fmt::join(t.info.shape, ", ")), rank0);
   }
   std::cout << "\n";

@@ -38,7 +38,8 @@ int report_error(const Error& error, bool json) {
 }
 
 void print_warnings(const std::vector<std::string>& warnings) {
-  for (const std::string& w : warnings) std::cerr << "hubload: warning: " << w << "\n";
+  // Warnings quote file and server strings too.
+  for (const std::string& w : warnings) std::cerr << "hubload: warning: " << util_internal::terminal_safe_lines(w) << "\n";
 }
 
 void print_json(const nlohmann::json& doc) {

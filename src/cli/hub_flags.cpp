@@ -13,6 +13,7 @@ void add_hub_flags(CLI::App* app, HubFlags& flags) {
 HubOptions hub_options(const HubFlags& flags) {
   HubOptions hub;
   hub.environment = read_hub_environment();
+  apply_hub_timeouts(hub.environment, hub.transfer);
   hub.revision = flags.revision;
   if (!flags.cache_dir.empty()) hub.cache_dir = flags.cache_dir;
   if (!flags.token.empty()) hub.token = flags.token;

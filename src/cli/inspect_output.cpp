@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "util/terminal_text.h"
 
 namespace hubload::cli {
 namespace {
@@ -63,10 +64,17 @@ void print_json_doc(const Checkpoint& c, const Totals& totals) {
   print_json(doc);
 }
 
+// Tensor and shard names come from files and, with --remote, from a server: a
+// name holding ESC[2J must not clear the screen (the JSON form escapes them).
 void print_table(const Checkpoint& c, const Totals& totals) {
+  using util_internal::terminal_safe;
+  std::vector<std::string> names;
+  names.reserve(c.tensors.size());
+  for (const CheckpointTensor& ct : c.tensors) names.push_back(terminal_safe(ct.info.name));
   std::size_t name_w = 4, dtype_w = 5, shape_w = 5, bytes_w = 5;
-  for (const CheckpointTensor& ct : c.tensors) {
-    name_w = std::max(name_w, ct.info.name.size());
+  for (std::size_t i = 0; i < c.tensors.size(); ++i) {
+    const CheckpointTensor& ct = c.tensors[i];
+    name_w = std::max(name_w, names[i].size());
     dtype_w = std::max(dtype_w, to_string(ct.info.dtype).size());
     shape_w = std::max(shape_w, shape_text(ct.info.shape).size());
     bytes_w = std::max(bytes_w, std::to_string(ct.info.size).size());
@@ -74,9 +82,10 @@ void print_table(const Checkpoint& c, const Totals& totals) {
   std::string out;
   out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}  {}\n", "name", name_w, "dtype", dtype_w, "shape", shape_w,
                      "bytes", bytes_w, "shard");
-  for (const CheckpointTensor& ct : c.tensors) {
-    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}  {}\n", ct.info.name, name_w, to_string(ct.info.dtype),
-                       dtype_w, shape_text(ct.info.shape), shape_w, ct.info.size, bytes_w, ct.file);
+  for (std::size_t i = 0; i < c.tensors.size(); ++i) {
+    const CheckpointTensor& ct = c.tensors[i];
+    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}  {}\n", names[i], name_w, to_string(ct.info.dtype), dtype_w,
+                       shape_text(ct.info.shape), shape_w, ct.info.size, bytes_w, terminal_safe(ct.file));
   }
   out += "\n";
   out += fmt::format("tensors:    {}\n", c.tensors.size());
@@ -86,9 +95,9 @@ void print_table(const Checkpoint& c, const Totals& totals) {
     out += fmt::format("  {:<12} {} ({})\n", dtype, bytes, format_bytes(bytes));
   }
   out += fmt::format("shards:     {}{}\n", c.shard_files.size(),
-                     c.index_file ? fmt::format(" (index {})", *c.index_file) : std::string());
+                     c.index_file ? fmt::format(" (index {})", terminal_safe(*c.index_file)) : std::string());
   std::cout << out;
-  for (const std::string& w : c.warnings) std::cerr << "hubload: warning: " << w << "\n";
+  print_warnings(c.warnings);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 
 namespace hubload {
@@ -44,6 +45,8 @@ HubEnvironment read_hub_environment() {
   env.hf_token = env_value("HF_TOKEN");
   env.hugging_face_hub_token = env_value("HUGGING_FACE_HUB_TOKEN");
   env.hf_token_path = env_value("HF_TOKEN_PATH");
+  env.hf_hub_download_timeout = env_value("HF_HUB_DOWNLOAD_TIMEOUT");
+  env.hf_hub_etag_timeout = env_value("HF_HUB_ETAG_TIMEOUT");
   return env;
 }
 
@@ -67,6 +70,19 @@ std::string hub_endpoint(const HubEnvironment& env) {
 
 bool hub_offline(const HubEnvironment& env) {
   return truthy(env.hf_hub_offline) || truthy(env.transformers_offline);
+}
+
+void apply_hub_timeouts(const HubEnvironment& env, TransferOptions& transfer) {
+  auto apply = [](const std::optional<std::string>& value, std::chrono::milliseconds& out) {
+    if (!value) return;
+    double seconds = 0;
+    const char* end = value->data() + value->size();
+    auto [p, ec] = std::from_chars(value->data(), end, seconds);
+    if (ec != std::errc() || p != end || !(seconds > 0) || seconds > 86'400) return;
+    out = std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  };
+  apply(env.hf_hub_download_timeout, transfer.stall_timeout);
+  apply(env.hf_hub_etag_timeout, transfer.metadata_timeout);
 }
 
 }  // namespace hubload
