@@ -164,6 +164,19 @@ TEST(HubHostile, ADeeplyNestedJsonAnswerIsRefusedWithBoundedMemory) {
   EXPECT_LT(growth, std::size_t{128} << 20) << "peak RSS grew by " << (growth >> 20) << " MiB";
 }
 
+// A flat answer of tiny values, too many for a DOM within its bound: refused
+// before it is parsed.
+TEST(HubHostile, AnAnswerOfTooManyValuesIsRefusedBeforeItIsParsed) {
+  std::string wide = R"({"id": "org/model", "siblings": [)";
+  for (int i = 0; i < 1'000'000; ++i) wide += "0,";
+  wide += "0]}";
+  HostileServer hub([&](const HostileRequest&, HostileConnection& c) { c.send(http_answer(200, {}, wide)); });
+  testing::TempDir cache;
+  testing::HangGuard guard(seconds(60), "wide JSON");
+  Result<RepoInfo> info = fetch_repo_info("org/model", options_for(hub, cache));
+  EXPECT_TRUE(fails_with(info, ErrorKind::invalid_input, "more than 1000000 values"));
+}
+
 // The API's sha and the resolve answer's X-Repo-Commit disagree: an error
 // naming both, no ref, no snapshot under either.
 TEST(HubHostile, CommitDisagreementIsAnErrorAndPublishesNothing) {

@@ -16,9 +16,12 @@ struct JsonLimits {
   // Objects and arrays inside each other. The Hub's answers nest 4 deep, a
   // config.json under 10.
   std::size_t max_depth = 64;
-  // Values of any kind (every string, number, object, array, ...). A repo info
-  // of 50,000 files with their hashes is about 500,000.
-  std::size_t max_values = 4'000'000;
+  // Values of any kind (every string, number, object, array, ...). The largest
+  // answers the Hub sends in one piece are a repo info of up to 50,000 files
+  // (about 9 values each; more files come as 1,000-entry tree pages) and a
+  // 140k-tensor weight index (about 280,000). A DOM of a million values costs
+  // 100-150 MB (measured: 500,000 one-string objects, +130 MB).
+  std::size_t max_values = 1'000'000;
 };
 
 // invalid_input naming `what` when `text` nests deeper or holds more values than
