@@ -10,7 +10,7 @@
 #                                   (libFuzzer -merge=1: only inputs that add coverage)
 #   FUZZ_ONLY=name                  just that target
 set -euo pipefail
-dir=$1
+dir=$(cd "$1" && pwd)  # absolute: the -fork runs start in a temp dir
 seconds=${2:-60}
 src=$(cd "$(dirname "$0")/.." && pwd)
 artifacts="$src/fuzz-artifacts"

@@ -166,6 +166,21 @@ TEST_F(ServeApiTest, PathsInfoAcceptsJsonAndForm) {
   EXPECT_EQ(fj[0]["lastCommit"]["id"], hub.commit("acme/tiny", "main"));
 }
 
+// Found by fuzz/serve_request_fuzz.cpp: a non-boolean "expand" made the JSON
+// library throw inside the handler (HTTP 500 for a client's mistake).
+TEST_F(ServeApiTest, PathsInfoRefusesANonBooleanExpand) {
+  hub.start();
+  httplib::Client cli(hub.url());
+  auto status_for = [&cli](const std::string& expand) {
+    auto res = cli.Post("/api/models/acme/tiny/paths-info/main", R"({"paths": ["config.json"], "expand": )" + expand + "}",
+                        "application/json");
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(status_for(R"("yes")"), 400);
+  EXPECT_EQ(status_for("[true]"), 400);
+  EXPECT_EQ(status_for("false"), 200);
+}
+
 TEST_F(ServeApiTest, FolderRepoHasADeterministicCommitThatFollowsChanges) {
   std::filesystem::path dir = hub.write_folder("acme/tiny");
   ServeOptions o;

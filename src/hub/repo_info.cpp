@@ -62,26 +62,6 @@ Result<RepoFileInfo> parse_entry(const nlohmann::json& entry, const EntryKeys& k
   return file;
 }
 
-// `<https://…?cursor=…>; rel="next"` → the URL, or empty.
-std::string next_link(const HttpHeaders& headers) {
-  auto link = headers.get("Link");
-  if (!link) return {};
-  std::string_view text = *link;
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    std::string_view part = text.substr(0, comma);
-    const auto open = part.find('<');
-    const auto close = part.find('>');
-    if (open != std::string_view::npos && close != std::string_view::npos && close > open &&
-        part.find("rel=\"next\"") != std::string_view::npos) {
-      return std::string(part.substr(open + 1, close - open - 1));
-    }
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return {};
-}
-
 Result<std::vector<RepoFileInfo>> list_tree(const HubContext& ctx, std::string_view commit) {
   std::vector<RepoFileInfo> files;
   std::string url = api_url(ctx, fmt::format("/tree/{}?recursive=true&expand=false", util_internal::percent_encode(commit, false)));
@@ -106,6 +86,25 @@ Result<std::vector<RepoFileInfo>> list_tree(const HubContext& ctx, std::string_v
 }
 
 }  // namespace
+
+std::string next_link(const HttpHeaders& headers) {
+  auto link = headers.get("Link");
+  if (!link) return {};
+  std::string_view text = *link;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    const auto open = part.find('<');
+    const auto close = part.find('>');
+    if (open != std::string_view::npos && close != std::string_view::npos && close > open &&
+        part.find("rel=\"next\"") != std::string_view::npos) {
+      return std::string(part.substr(open + 1, close - open - 1));
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return {};
+}
 
 Result<RepoInfo> repo_info(const HubContext& ctx, std::string_view revision) {
   const std::string url = api_url(ctx, fmt::format("/revision/{}?blobs=true", util_internal::percent_encode(revision, false)));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "serve/paths_info_request.h"
 #include "serve/server_impl.h"
 #include "util/percent_encoding.h"
 
@@ -187,22 +188,10 @@ void ServerImpl::handle_refs(const httplib::Request& req, httplib::Response& res
 
 void ServerImpl::handle_paths_info(const httplib::Request& req, httplib::Response& res, const Route& r,
                                      RepoSource& repo) {
-  std::vector<std::string> paths;
-  bool expand = false;
-  if (req.get_header_value("Content-Type").starts_with("application/json")) {
-    json body = json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("paths") || !body["paths"].is_array()) {
-      return send_error(res, 400, "BadRequest", "expected a JSON body {\"paths\": [...]}");
-    }
-    for (const json& p : body["paths"]) {
-      if (p.is_string()) paths.push_back(p.get<std::string>());
-    }
-    expand = body.value("expand", false);
-  } else {
-    // The Python client sends form data: paths=a&paths=b&expand=True.
-    for (std::size_t i = 0; i < req.get_param_value_count("paths"); ++i) paths.push_back(req.get_param_value("paths", i));
-    expand = truthy(req, "expand");
-  }
+  std::optional<PathsInfoRequest> asked = parse_paths_info_request(req);
+  if (!asked) return send_error(res, 400, "BadRequest", "expected a JSON body {\"paths\": [...], \"expand\": true|false}");
+  const std::vector<std::string>& paths = asked->paths;
+  const bool expand = asked->expand;
   auto listing = listing_or_error(res, r, repo);
   if (!listing) return;
   const std::vector<RepoFile>* files = listing->files.get();
