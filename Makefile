@@ -33,7 +33,7 @@ asan-test: deps
 
 # libFuzzer targets under clang, each run for FUZZ_SECONDS.
 fuzz: deps
-	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DHUBLOAD_FUZZ=ON -DHUBLOAD_BUILD_TESTS=OFF -DHUBLOAD_BUILD_BENCH=OFF
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUBLOAD_FUZZ=ON -DHUBLOAD_BUILD_TESTS=OFF -DHUBLOAD_BUILD_BENCH=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	bash scripts/run-fuzzers.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
 
