@@ -157,3 +157,17 @@ def test_ctrl_c_cancels_and_the_next_call_resumes(hub, tmp_path):
         fast.stop()
     assert (Path(snapshot) / "model.safetensors").read_bytes() == hub.big_bytes
     assert sent < len(hub.big_bytes)  # resumed: the interrupted bytes were kept
+
+
+def test_progress_bar_when_asked(hub, tmp_path, capfd):
+    hubload.download_model("acme/tiny", cache_dir=tmp_path / "quiet", endpoint=hub.url, token=False, progress=False)
+    assert capfd.readouterr().err == ""
+    hubload.download_model("acme/tiny", cache_dir=tmp_path / "bar", endpoint=hub.url, token=False, progress=True)
+    err = capfd.readouterr().err
+    assert "acme/tiny" in err and "100%" in err
+
+
+def test_help_explains():
+    assert "snapshot folder" in hubload.download_model.__doc__
+    assert "local_files_only" in hubload.download_model.__doc__
+    assert "zero-copy" in hubload.load_rank.__doc__.lower()
