@@ -9,7 +9,8 @@ For each W, rank 0 is loaded `--repeats` times by each method, warm page cache
   cpp       `hubload load MODEL --tp W --rank 0 --json`: the RankLoader's own
             `seconds` (the same load, timed inside load())
   memmap    numpy.memmap of each shard, the plan's slices cut with NumPy slicing,
-            np.ascontiguousarray (the read), torch.from_numpy(...).view(bfloat16)
+            np.array (the read: a copy, as into
+            a model's own memory), torch.from_numpy(...).view(bfloat16)
 Same I/O threads for hubload in both languages (--threads, default 4).
 
 Run with Debian's interpreter (numpy, torch) and the package on the path:
@@ -80,9 +81,9 @@ def memmap_load(folder: Path, described: dict) -> float:
             for lo, hi in entry["ranges"]:
                 index[entry["dim"]] = slice(lo, hi)
                 parts.append(full[tuple(index)])
-            array = np.ascontiguousarray(parts[0]) if len(parts) == 1 else np.concatenate(parts, axis=entry["dim"])
+            array = np.array(parts[0]) if len(parts) == 1 else np.concatenate(parts, axis=entry["dim"])
         else:
-            array = np.ascontiguousarray(full)
+            array = np.array(full)  # a copy: the bytes are read here, as into a model's own memory
         out[t["name"]] = torch.from_numpy(array).view(torch.bfloat16)
     seconds = time.perf_counter() - start
     del out, maps
@@ -108,8 +109,9 @@ def main() -> None:
         print(f"checkpoint: {size / 2**30:.2f} GiB in {folder}; load average {os.getloadavg()[0]:.2f}; "
               f"{os.cpu_count()} CPUs; torch {torch.__version__}; rank 0; {args.threads} I/O threads; "
               f"median of {args.repeats}")
-        print(f"{'W':>2} {'rank GiB':>9} {'python s':>9} {'cpp s':>7} {'memmap s':>9} {'python/cpp':>11} "
-              f"{'memmap/python':>14}")
+        # speed columns: time of the other over time of python (1.00 = as fast; >1: python is faster).
+        print(f"{'W':>2} {'rank GiB':>9} {'python s':>9} {'cpp s':>7} {'memmap s':>9} {'python speed/cpp':>17} "
+              f"{'python speed/memmap':>20}")
         warm(folder)
         for world in args.tp:
             plan = hubload.plan(folder, tp=world)
@@ -120,9 +122,8 @@ def main() -> None:
                 cpp_t.append(cpp_load(args.hubload, folder, world, args.threads))
                 mm_t.append(memmap_load(folder, described))
             py, cpp, mm = (statistics.median(x) for x in (py_t, cpp_t, mm_t))
-            # Speed ratio: C++ time over Python time (1.0 = as fast; the target is >= 0.95).
             print(f"{world:>2} {plan.rank_bytes[0] / 2**30:>9.2f} {py:>9.3f} {cpp:>7.3f} {mm:>9.3f} "
-                  f"{cpp / py:>11.2f} {mm / py:>14.2f}")
+                  f"{cpp / py:>17.2f} {mm / py:>20.2f}")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         if not args.keep:

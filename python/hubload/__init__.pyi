@@ -1,19 +1,21 @@
 # Type stubs of the hubload package (docs/python.md).
 import os
-from typing import Any, Dict, List, NamedTuple, Optional, Union
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Union
 
 __version__: str
 
 PathLike = Union[str, os.PathLike]
+# True: a tqdm bar (when tqdm is installed); a callable: called with (bytes_done, bytes_total).
+Progress = Union[bool, Callable[[int, int], None]]
 
 def download_model(model_name_or_path: str, cache_dir: Optional[PathLike] = ..., revision: Optional[str] = ...,
                    local_files_only: bool = ..., skip_download_weights: bool = ..., *,
                    token: Union[None, bool, str] = ..., endpoint: Optional[str] = ...,
                    allow_patterns: Union[None, str, List[str]] = ..., ignore_patterns: Union[None, str, List[str]] = ...,
-                   repo_type: str = ..., progress: bool = ...) -> str: ...
+                   repo_type: str = ..., progress: Progress = ...) -> str: ...
 def hf_hub_download(repo_id: str, filename: str, *, subfolder: Optional[str] = ..., repo_type: Optional[str] = ...,
                     revision: Optional[str] = ..., endpoint: Optional[str] = ..., cache_dir: Optional[PathLike] = ...,
-                    local_files_only: bool = ..., token: Union[None, bool, str] = ..., progress: bool = ...) -> str: ...
+                    local_files_only: bool = ..., token: Union[None, bool, str] = ..., progress: Progress = ...) -> str: ...
 def resolve_model_path(model: PathLike, *, cache_dir: Optional[PathLike] = ..., revision: Optional[str] = ...) -> str: ...
 
 class ModelConfig:
@@ -82,9 +84,9 @@ def plan(path: PathLike, tp: int, *, vocab_pad_multiple: int = ..., pad_vocab_al
          row_bias: str = ..., replicate_unmatched: bool = ..., rules_file: Optional[PathLike] = ...,
          expert_parallel: bool = ...) -> Plan: ...
 def load_rank(path: Union[PathLike, Plan], tp: Optional[int] = ..., rank: int = ..., framework: str = ...,
-              dtype: Any = ..., threads: Optional[int] = ..., progress: bool = ..., **plan_options: Any) -> RankTensors: ...
+              dtype: Any = ..., threads: Optional[int] = ..., progress: Progress = ..., **plan_options: Any) -> RankTensors: ...
 def load_rank_into(path: Union[PathLike, Plan], out: Any, tp: Optional[int] = ..., rank: int = ...,
-                   framework: str = ..., dtype: Any = ..., threads: Optional[int] = ..., progress: bool = ...,
+                   framework: str = ..., dtype: Any = ..., threads: Optional[int] = ..., progress: Progress = ...,
                    **plan_options: Any) -> RankTensors: ...
 
 class HubloadError(Exception):

@@ -65,7 +65,8 @@ def download_model(
 
     The GIL is released while downloading. Ctrl-C raises ``KeyboardInterrupt``
     and keeps the partial files, so the next call resumes. A tqdm bar shows the
-    bytes when tqdm is installed and ``progress`` is true.
+    bytes when tqdm is installed and ``progress`` is true; a callable
+    ``progress`` is called with (bytes_done, bytes_total) instead.
     """
     args = _hub_args(cache_dir, revision, local_files_only, token, endpoint, repo_type)
     hook = bar_hook(progress, os.fspath(model_name_or_path))

@@ -112,6 +112,8 @@ def load_rank(path: Union[str, os.PathLike, Plan], tp: Optional[int] = None, ran
     name -> tensor (torch under "pt", NumPy under "np"; BF16/FP8 as in
     :func:`safe_open`). ``dtype`` ("bfloat16", torch.float16, ...) converts the
     float tensors while loading. ``threads``: I/O threads (default 4).
+    ``progress``: True draws a tqdm bar; a callable is called with
+    (bytes_done, bytes_total) from the loader's threads, under the GIL.
 
     Zero-copy: every tensor views one arena the loader filled; the tensors
     themselves keep it alive (it is freed with the last of them). The GIL is

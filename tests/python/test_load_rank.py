@@ -91,7 +91,7 @@ def test_tensors_view_the_arena_and_keep_it_alive(llama, full):
     gc.collect()
     assert torch.equal(bits(kept), bits(expected))
     array = hubload.load_rank(llama, tp=2, rank=1, framework="np")[q]
-    assert array.dtype == np.uint16 and array.base is not None
+    assert array.dtype == np.uint16 and type(array.base).__name__ == "PyCapsule"  # the arena's owner
     gc.collect()
     assert np.array_equal(array, bits(expected).numpy().view(np.uint16))
 
