@@ -3,6 +3,8 @@ built by CMake (-DHUBLOAD_PYTHON=ON) against the interpreter that runs pip.
 
 Offline with Debian 12's setuptools, wheel and pybind11-dev (scripts/install-deps.sh).
 HUBLOAD_CMAKE_ARGS adds configure arguments; HUBLOAD_BUILD_JOBS sets the parallel build.
+HUBLOAD_CMAKE_BUILD_DIR names a build folder already configured with -DHUBLOAD_PYTHON=ON
+(e.g. build/ after `make build`): the extension is built there, nothing is configured.
 """
 
 import os
@@ -26,14 +28,16 @@ def version() -> str:
 
 class CMakeBuild(build_ext):
     def build_extension(self, ext: Extension) -> None:
-        build_dir = Path(self.build_temp).resolve() / "cmake"
-        build_dir.mkdir(parents=True, exist_ok=True)
-        configure = [
-            "cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release", "-DHUBLOAD_PYTHON=ON",
-            "-DHUBLOAD_BUILD_TESTS=OFF", "-DHUBLOAD_BUILD_BENCH=OFF", "-DHUBLOAD_BUILD_CLI=OFF",
-            f"-DPython_EXECUTABLE={sys.executable}",
-        ] + shlex.split(os.environ.get("HUBLOAD_CMAKE_ARGS", ""))
-        subprocess.run(configure, check=True)
+        existing = os.environ.get("HUBLOAD_CMAKE_BUILD_DIR")
+        build_dir = Path(existing).resolve() if existing else Path(self.build_temp).resolve() / "cmake"
+        if not existing:
+            build_dir.mkdir(parents=True, exist_ok=True)
+            configure = [
+                "cmake", "-S", str(ROOT), "-B", str(build_dir), "-DCMAKE_BUILD_TYPE=Release", "-DHUBLOAD_PYTHON=ON",
+                "-DHUBLOAD_BUILD_TESTS=OFF", "-DHUBLOAD_BUILD_BENCH=OFF", "-DHUBLOAD_BUILD_CLI=OFF",
+                f"-DPython_EXECUTABLE={sys.executable}",
+            ] + shlex.split(os.environ.get("HUBLOAD_CMAKE_ARGS", ""))
+            subprocess.run(configure, check=True)
         jobs = os.environ.get("HUBLOAD_BUILD_JOBS", str(os.cpu_count() or 1))
         subprocess.run(["cmake", "--build", str(build_dir), "--target", "hubload_python", "-j", jobs], check=True)
         built = next((build_dir / "python" / "hubload").glob("_native*.so"))
@@ -56,4 +60,6 @@ setup(
     cmdclass={"build_ext": CMakeBuild},
     extras_require={"numpy": ["numpy"], "torch": ["torch", "numpy"], "progress": ["tqdm"]},
     zip_safe=False,
+    # setuptools' own folders under CMake's build/, apart from a CMake build there.
+    options={"build": {"build_base": "build/setuptools"}, "egg_info": {"egg_base": "build/setuptools"}},
 )
