@@ -2,10 +2,12 @@
 """hubload.load_rank(framework="pt") against the C++ RankLoader and a plain-Python
 baseline, on a Llama-shaped bf16 checkpoint of about 2 GiB, at W = 1, 2 and 4.
 
-For each W, rank 0 is loaded `--repeats` times by each method, warm page cache
-(one untimed read of every shard first), and the median is reported:
+For each W, rank 0 is loaded `--repeats` times by each method, after one untimed
+round of all three, warm page cache (one untimed read of every shard first), and
+the median is reported (the order of the methods rotates from one repeat to the next):
   python    hubload.load_rank(plan, rank=0, framework="pt"): wall time of the call
-            (the plan is made once, outside, as a program that loads many ranks would)
+            (the plan is made once, outside, as a program that loads many ranks would),
+            and in parentheses the loader's own time inside that call
   cpp       `hubload load MODEL --tp W --rank 0 --json`: the RankLoader's own
             `seconds` (the same load, timed inside load())
   memmap    numpy.memmap of each shard, the plan's slices cut with NumPy slicing,
@@ -44,13 +46,15 @@ def warm(folder: Path) -> None:
                 pass
 
 
-def python_load(plan, threads: int) -> float:
+def python_load(plan, threads: int):
+    """(wall time of the call, the loader's own time inside it)"""
     start = time.perf_counter()
     tensors = hubload.load_rank(plan, rank=0, framework="pt", threads=threads)
     seconds = time.perf_counter() - start
     assert tensors["model.norm.weight"].dtype == torch.bfloat16
+    inside = tensors.stats["seconds"]
     del tensors
-    return seconds
+    return seconds, inside
 
 
 def cpp_load(cli: str, folder: Path, world: int, threads: int) -> float:
@@ -110,19 +114,33 @@ def main() -> None:
               f"{os.cpu_count()} CPUs; torch {torch.__version__}; rank 0; {args.threads} I/O threads; "
               f"median of {args.repeats}")
         # speed columns: time of the other over time of python (1.00 = as fast; >1: python is faster).
-        print(f"{'W':>2} {'rank GiB':>9} {'python s':>9} {'cpp s':>7} {'memmap s':>9} {'python speed/cpp':>17} "
+        print(f"{'W':>2} {'rank GiB':>9} {'python s':>9} {'(loader s)':>10} {'cpp s':>7} {'memmap s':>9} {'python speed/cpp':>17} "
               f"{'python speed/memmap':>20}")
         warm(folder)
         for world in args.tp:
             plan = hubload.plan(folder, tp=world)
             described = plan.to_dict()
-            py_t, cpp_t, mm_t = [], [], []
-            for _ in range(args.repeats):
-                py_t.append(python_load(plan, args.threads))
-                cpp_t.append(cpp_load(args.hubload, folder, world, args.threads))
-                mm_t.append(memmap_load(folder, described))
-            py, cpp, mm = (statistics.median(x) for x in (py_t, cpp_t, mm_t))
-            print(f"{world:>2} {plan.rank_bytes[0] / 2**30:>9.2f} {py:>9.3f} {cpp:>7.3f} {mm:>9.3f} "
+            # One untimed round first: the first 2 GiB arena of a process (or right after
+            # another program freed as much) pays for page faults and huge-page compaction.
+            python_load(plan, args.threads)
+            cpp_load(args.hubload, folder, world, args.threads)
+            memmap_load(folder, described)
+            py_t, inside_t, cpp_t, mm_t = [], [], [], []
+
+            def run_python():
+                wall, inside = python_load(plan, args.threads)
+                py_t.append(wall)
+                inside_t.append(inside)
+
+            methods = [run_python, lambda: cpp_t.append(cpp_load(args.hubload, folder, world, args.threads)),
+                       lambda: mm_t.append(memmap_load(folder, described))]
+            # The order rotates: a load right after another freed 2 GiB of small pages
+            # waits for huge-page compaction, so no method may always come after the same one.
+            for i in range(args.repeats):
+                for method in methods[i % 3:] + methods[:i % 3]:
+                    method()
+            py, inside, cpp, mm = (statistics.median(x) for x in (py_t, inside_t, cpp_t, mm_t))
+            print(f"{world:>2} {plan.rank_bytes[0] / 2**30:>9.2f} {py:>9.3f} {inside:>10.3f} {cpp:>7.3f} {mm:>9.3f} "
                   f"{cpp / py:>17.2f} {mm / py:>20.2f}")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
