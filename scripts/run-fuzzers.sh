@@ -28,6 +28,10 @@ for t in "${targets[@]}"; do
   [[ -n "${FUZZ_ONLY:-}" && " $FUZZ_ONLY " != *" $name "* ]] && continue
   seeds=()
   [[ -d "$src/fuzz/corpus/$name" ]] && seeds=("$src/fuzz/corpus/$name")
+  # fuzz/<target>.options: that target's own libFuzzer flags, after (and so
+  # over) the defaults below; one per line, # comments.
+  extra=()
+  [[ -f "$src/fuzz/$name.options" ]] && mapfile -t extra < <(grep -v -E '^\s*(#|$)' "$src/fuzz/$name.options")
   echo "run-fuzzers: $name (${limit[*]}, $jobs job(s))"
   start=$(date +%s)
   works=() pids=() logs=()
@@ -36,7 +40,7 @@ for t in "${targets[@]}"; do
     job_limit=("${limit[@]}")
     [[ -n "${FUZZ_RUNS:-}" ]] && job_limit=(-runs=$((FUZZ_RUNS / jobs)))
     "$t" "${job_limit[@]}" -seed=$((start + j)) -max_len=65536 -rss_limit_mb=2048 -timeout=30 \
-      -print_final_stats=1 -artifact_prefix="$artifacts/$name-" "$work" "${seeds[@]}" >"$log" 2>&1 &
+      -print_final_stats=1 -artifact_prefix="$artifacts/$name-" "${extra[@]}" "$work" "${seeds[@]}" >"$log" 2>&1 &
     works+=("$work") pids+=($!) logs+=("$log")
   done
   failed=0
