@@ -287,5 +287,17 @@ TEST(ServeRoute, ParsesResolveApiAndEncodedRevisions) {
   EXPECT_EQ(serve_internal::parse_route("/a/b/blob/main/x").kind, Route::Kind::unknown);
 }
 
+// Found by serve_request_fuzz: a route that ends right after "resolve" kept a
+// repo id with ".." and the kind `unknown`; any route that took such an id is bad_path.
+TEST(ServeRoute, RefusesDotDotInTheRepoIdEvenWithoutARevision) {
+  using serve_internal::Route;
+  for (const char* target : {"/tiel%2F..\xfe\xff\xfftc%2Fpn'y/resolve", "/at..!2Fy/resolve", "/a/b..c/resolve",
+                             "/api/models/a/..b", "/api/models/../x/tree/main/f"}) {
+    Route r = serve_internal::parse_route(target);
+    EXPECT_EQ(r.kind, Route::Kind::bad_path) << target;
+  }
+  EXPECT_EQ(serve_internal::parse_route("/a/b/resolve").kind, Route::Kind::unknown);
+}
+
 }  // namespace
 }  // namespace hubload::testing

@@ -64,10 +64,15 @@ Route parse_route(std::string_view target) {
     }
     segs.push_back(std::move(d));
   }
+  // A repo id with ".." is refused as soon as it is taken, whatever follows it:
+  // a route that returns early must not carry one (found by serve_request_fuzz).
   auto take_repo = [&](std::size_t at, std::size_t len) {
     r.repo_id = join(segs, at, at + len);
     r.raw_prefix = join_raw(raw, 0, at) + "/";
     r.raw_suffix = join_raw(raw, at + len, raw.size()) + std::string(raw_query);
+    if (r.repo_id.find("..") == std::string::npos) return true;
+    r.kind = Route::Kind::bad_path;
+    return false;
   };
   // Decoded segments may themselves contain '/' ("sub%2Fdir"); the joined path is checked whole.
   auto take_path = [&](std::size_t from) {
@@ -85,7 +90,7 @@ Route parse_route(std::string_view target) {
     else if (segs[1] == "spaces") r.type = RepoType::space;
     else return r;
     std::size_t id_len = (segs.size() >= 4 && !is_api_action(segs[3])) ? 2 : 1;
-    take_repo(2, id_len);
+    if (!take_repo(2, id_len)) return r;
     std::size_t i = 2 + id_len;
     if (i == segs.size()) {
       r.kind = Route::Kind::repo_info;
@@ -103,7 +108,6 @@ Route parse_route(std::string_view target) {
       r.kind = Route::Kind::paths_info;
       r.revision = join(segs, i + 1, segs.size());
     }
-    if (r.repo_id.find("..") != std::string::npos) r.kind = Route::Kind::bad_path;
     return r;
   }
   std::size_t base = 0;
@@ -115,14 +119,14 @@ Route parse_route(std::string_view target) {
   if (segs.size() > base + 2 && segs[base + 2] == "resolve") id_len = 2;
   else if (segs.size() > base + 1 && segs[base + 1] == "resolve") id_len = 1;
   else return r;
-  take_repo(base, id_len);
+  if (!take_repo(base, id_len)) return r;
   std::size_t i = base + id_len + 1;
   if (i >= segs.size()) return r;
   std::size_t n = revision_length(segs, i);
   r.revision = join(segs, i, i + n);
   r.kind = Route::Kind::resolve;
   take_path(i + n);
-  if (r.path.empty() || r.repo_id.find("..") != std::string::npos) r.kind = Route::Kind::bad_path;
+  if (r.path.empty()) r.kind = Route::Kind::bad_path;
   return r;
 }
 
