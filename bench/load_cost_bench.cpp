@@ -1,5 +1,5 @@
 // Measures the constants of the rank loader's cost model (LoadOptions::cached_cost
-// and direct_cost, docs/loading.md#cost-model) on this machine, with the loader's
+// and direct_cost, docs/tensor-parallel.md#read-strategy-the-cost-model) on this machine, with the loader's
 // own reader (one io_uring, batches of 64) on one thread:
 //   per_read_ns   (time of N small reads - their bytes at per_byte_ns) / N, the
 //                 small reads being 1 KiB rows 8 KiB apart (a W = 8 row slice);

@@ -27,7 +27,8 @@ enum class ReadMethod : std::uint8_t {
   mmap,   // copy out of a read-only mapping of each shard
 };
 
-// Whether pread-method loads bypass the page cache with O_DIRECT (docs/loading.md).
+// Whether pread-method loads bypass the page cache with O_DIRECT
+// (docs/tensor-parallel.md#cold-loads-direct-io).
 enum class DirectIo : std::uint8_t {
   automatic,  // per file: direct when most of it is not in the page cache (mincore)
   on,         // direct wherever the file system reports direct-I/O alignment
@@ -35,7 +36,7 @@ enum class DirectIo : std::uint8_t {
 };
 
 // What one read costs, the terms of the choice between exact-row reads and covering
-// reads (docs/loading.md#cost-model). The defaults were measured on the project's
+// reads (docs/tensor-parallel.md#read-strategy-the-cost-model). The defaults were measured on the project's
 // reference VM with bench/load_cost_bench.cpp (bench/RESULTS.md); measure your own
 // machine with it and pass its figures.
 struct ReadCost {
