@@ -26,7 +26,7 @@ loadavg() { cut -d' ' -f1 /proc/loadavg; }
 median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 rate_of_load() {  # GB/s of the load itself (bytes read / the loader's seconds), from --json
   "$hubload" load "$dir" --tp 1 --rank 0 --json --quiet --threads 4 "$@" |
-    python3 -c 'import json, sys; d = json.load(sys.stdin); print(f"{d[\"gb_per_s\"]:.3f} {d[\"direct_reads\"]}/{d[\"read_calls\"]}")'
+    python3 -c 'import json, sys; d = json.load(sys.stdin); print("%.3f %d/%d" % (d["gb_per_s"], d["direct_reads"], d["read_calls"]))'
 }
 
 size=$(stat -c %s "$file")
