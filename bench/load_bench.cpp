@@ -12,8 +12,8 @@
 // evicting the file with posix_fadvise(DONTNEED) (drop_caches is not permitted
 // here). Prints Markdown rows for bench/RESULTS.md.
 //
-// With --pread-only: the default pread load and the same with
-// max_read_amplification = W (every strided tensor the cost model finds cheaper
+// With --pread-only: the default pread load, the same with no covering reads
+// (max_read_amplification = 1) and with max_read_amplification = W (every strided tensor the cost model finds cheaper
 // covered), against the same memcpy; no naive or mmap rows. Each row also gives
 // the load average when it was measured (the machine may be shared).
 //
@@ -256,6 +256,7 @@ int main(int argc, char** argv) {
     };
     const double def = LoadOptions{}.max_read_amplification;
     std::vector<Variant> variants{{"pread (io_uring)", ReadMethod::pread, true, def},
+                                  {"pread, exact (amplification 1)", ReadMethod::pread, true, 1.0},
                                   {fmt::format("pread, amplification <= {}", w), ReadMethod::pread, true, double(w)}};
     if (!pread_only) {
       variants.push_back({"pread (one syscall a read)", ReadMethod::pread, false, def});

@@ -96,8 +96,17 @@ Status check_in_file(const ReadTask& task, const Sources& sources, std::uint64_t
                        std::to_string(file_size) + " bytes)");
 }
 
+// Grows a thread's buffer to at least `bytes`, dropping its contents. Never less
+// than a huge page: a fresh buffer's first-touch faults cost more than its reads.
+Status grow(HostBuffer& buffer, std::uint64_t bytes) {
+  if (buffer.size() >= bytes) return ok();
+  buffer = HostBuffer{};
+  HUBLOAD_ASSIGN_OR_RETURN(buffer, HostBuffer::allocate(std::max<std::uint64_t>(bytes, 2u << 20)));
+  return ok();
+}
+
 // One task; `scratch` is the calling thread's buffer for covering reads.
-Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::byte>& scratch) {
+Status run_task(const ReadTask& task, const Sources& sources, HostBuffer& scratch) {
   const Source& source = sources.files[task.file];
   if (const auto* map = std::get_if<MappedFile>(&source)) {
     HUBLOAD_TRY(check_in_file(task, sources, map->size()));
@@ -107,7 +116,7 @@ Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::b
   }
   const ReadFile& file = std::get<ReadFile>(source);
   if (task.direct()) return file.read_at(task.offset, {task.pieces[0].dest, task.length});
-  if (scratch.size() < task.length) scratch.resize(task.length);
+  HUBLOAD_TRY(grow(scratch, task.length));
   HUBLOAD_TRY(file.read_at(task.offset, {scratch.data(), task.length}));
   for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, scratch.data() + p.task_offset));
   return ok();
@@ -131,7 +140,7 @@ Aligned aligned_extent(const ReadTask& task, const DirectFile& d, std::uint64_t 
 // Per worker: its ring (where the kernel allows), buffers and counts.
 struct WorkerState {
   std::optional<UringReader> ring;
-  std::vector<std::byte> scratch;
+  HostBuffer scratch;  // covering and gap-merged reads
   std::vector<PositionalRead> reads;
   HostBuffer bounce;  // page-aligned, for O_DIRECT reads that cannot land in place
   std::uint64_t uring_reads = 0, direct_reads = 0, bytes_read = 0;
@@ -164,10 +173,7 @@ Result<bool> run_direct(std::span<const ReadTask> batch, const std::vector<bool>
     if (!in_place) bounce_bytes += (x.length + HostBuffer::kAlignment - 1) / HostBuffer::kAlignment * HostBuffer::kAlignment;
   }
   if (placed.empty()) return true;
-  if (w.bounce.size() < bounce_bytes) {
-    w.bounce = HostBuffer{};
-    HUBLOAD_ASSIGN_OR_RETURN(w.bounce, HostBuffer::allocate(bounce_bytes));
-  }
+  HUBLOAD_TRY(grow(w.bounce, bounce_bytes));
   w.reads.clear();
   for (const Placed& p : placed) {
     const ReadTask& task = batch[p.task];
