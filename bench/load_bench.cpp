@@ -12,8 +12,14 @@
 // evicting the file with posix_fadvise(DONTNEED) (drop_caches is not permitted
 // here). Prints Markdown rows for bench/RESULTS.md.
 //
-//   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep]
+// With --pread-only: the default pread load, the same with no covering reads
+// (max_read_amplification = 1) and with max_read_amplification = W (every strided tensor the cost model finds cheaper
+// covered), against the same memcpy; no naive or mmap rows. Each row also gives
+// the load average when it was measured (the machine may be shared).
+//
+//   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep] [--layers 5] [--vocab 128256] [--pread-only]
 #include <fcntl.h>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,7 +42,8 @@ using namespace hubload;
 
 namespace {
 
-constexpr std::uint64_t H = 4096, Hq = 32, Hkv = 8, D = 128, I = 14336, V = 128256, kLayers = 5;
+constexpr std::uint64_t H = 4096, Hq = 32, Hkv = 8, D = 128, I = 14336;
+std::uint64_t V = 128256, kLayers = 5;  // --vocab, --layers
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
@@ -197,6 +204,12 @@ double median(std::vector<double> v) {
 
 double gbps(std::uint64_t bytes, double s) { return static_cast<double>(bytes) / s / 1e9; }
 
+std::string load_average() {
+  double l[1] = {0};
+  ::getloadavg(l, 1);
+  return fmt::format("{:.1f}", l[0]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -204,11 +217,15 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/hubload-tp-bench";
   int threads = 2;
   bool keep = false;
+  bool pread_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dir" && i + 1 < argc) dir = argv[++i];
     else if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
     else if (a == "--keep") keep = true;
+    else if (a == "--layers" && i + 1 < argc) kLayers = std::stoull(argv[++i]);
+    else if (a == "--vocab" && i + 1 < argc) V = std::stoull(argv[++i]);
+    else if (a == "--pread-only") pread_only = true;
   }
   double g0 = now();
   if (!std::filesystem::exists(dir + "/model.safetensors")) generate(dir);
@@ -216,7 +233,7 @@ int main(int argc, char** argv) {
                            std::filesystem::file_size(dir + "/model.safetensors"), now() - g0, threads,
                            first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
   std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
-               "memcpy GB/s | vs memcpy |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+               "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (int w : {1, 2, 4, 8}) {
     PlanOptions po;
     po.world_size = w;
@@ -225,25 +242,35 @@ int main(int argc, char** argv) {
     std::optional<Source> source;
     source.emplace(dir + "/model.safetensors");
     auto row = [&](const char* method, const char* destination, const LoadedRank& l, double seconds, double mc) {
-      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} |\n", w, method,
+      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} | {} |\n", w, method,
                                destination, l.bytes_out, l.bytes_read,
                                static_cast<double>(l.bytes_read) / static_cast<double>(l.bytes_planned), l.read_calls,
                                seconds, gbps(l.bytes_out, seconds), gbps(l.bytes_out, mc),
-                               gbps(l.bytes_out, seconds) / gbps(l.bytes_out, mc));
+                               gbps(l.bytes_out, seconds) / gbps(l.bytes_out, mc), load_average());
     };
     struct Variant {
-      const char* name;
+      std::string name;
       ReadMethod method;
       bool io_uring;
+      double amplification;
     };
-    for (const Variant& v : {Variant{"pread (io_uring)", ReadMethod::pread, true},
-                             Variant{"pread (one syscall a read)", ReadMethod::pread, false},
-                             Variant{"mmap", ReadMethod::mmap, false}}) {
+    const double def = LoadOptions{}.max_read_amplification;
+    std::vector<Variant> variants{{"pread (io_uring)", ReadMethod::pread, true, def},
+                                  {"pread, exact (amplification 1)", ReadMethod::pread, true, 1.0},
+                                  {fmt::format("pread, amplification <= {}", w), ReadMethod::pread, true, double(w)}};
+    if (!pread_only) {
+      variants.push_back({"pread (one syscall a read)", ReadMethod::pread, false, def});
+      variants.push_back({"mmap", ReadMethod::mmap, false, def});
+    }
+    for (const Variant& v : variants) {
+      if (w == 1 && v.amplification != def) continue;  // nothing strided to cover
       LoadOptions o;
       o.io_threads = threads;
       o.method = v.method;
       o.io_uring = v.io_uring;
-      const char* name = v.name;
+      o.max_read_amplification = v.amplification;
+      o.direct = DirectIo::off;  // from the page cache, whatever the probe says
+      const char* name = v.name.c_str();
       RankLoader loader = must(RankLoader::create(dir, o));
       HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));
       LoadedRank last = must(loader.load_into(rank, {arena.data(), arena.size()}));  // page cache warm, arena written
@@ -268,6 +295,7 @@ int main(int argc, char** argv) {
       }
       row(name, "reused", last, median(load_s), median(copy_s));
     }
+    if (pread_only) continue;
     std::uint64_t naive_read = 0;
     double tn = naive(dir, plan, rank, naive_read);
     std::cout << fmt::format("| {} | naive whole-tensor pread | fresh | {} | {} | {:.3f} | - | {:.3f} | {:.2f} | - | - |\n", w,
@@ -284,7 +312,7 @@ int main(int argc, char** argv) {
     source.reset();
     evict(dir + "/model.safetensors");
     LoadedRank cold = must(cold_loader.load(rank));
-    row("pread, cold (fadvise DONTNEED)", "fresh", cold, cold.seconds, warm_memcpy);
+    row("pread, cold (fadvise DONTNEED; direct auto)", "fresh", cold, cold.seconds, warm_memcpy);
   }
   if (!keep) std::filesystem::remove_all(dir);
   return 0;

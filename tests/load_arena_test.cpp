@@ -114,46 +114,136 @@ std::unique_ptr<Strided> strided(std::uint64_t run, std::uint64_t gap, int count
 
 LoadedRank load_strided(const Strided& s, LoadOptions o) {
   o.io_threads = 1;
+  o.direct = DirectIo::off;  // the page cache's reads, counted exactly
   Result<LoadedRank> r = RankLoader::create(s.dir.path().string(), o)->load(s.plan);
   EXPECT_TRUE(r.has_value()) << r.error().to_string();
   LoadedRank out = std::move(r).value();
-  // Whatever the reads, the tensor is the runs' bytes back to back.
-  const RankTensor& t = s.plan.tensors[0];
-  for (const ByteRun& run : t.runs)
-    EXPECT_EQ(0, std::memcmp(out.tensors[0].bytes.data() + run.dest_offset, s.file.data() + run.file_offset, run.length));
+  // Whatever the reads, each tensor is its runs' bytes back to back.
+  for (std::size_t i = 0; i < s.plan.tensors.size() && i < out.tensors.size(); ++i)
+    for (const ByteRun& run : s.plan.tensors[i].runs)
+      EXPECT_EQ(0, std::memcmp(out.tensors[i].bytes.data() + run.dest_offset, s.file.data() + run.file_offset, run.length))
+          << s.plan.tensors[i].name << " at " << run.dest_offset;
   return out;
+}
+
+// Gap merges alone; the cost model's covering reads are tested on their own.
+LoadedRank load_gap_merged(const Strided& s, LoadOptions o) {
+  o.max_read_amplification = 1;
+  return load_strided(s, o);
 }
 
 TEST(RankLoader, CoveringReadsStayWithinTheOverReadBound) {
   // Gaps of 1 % of a run: all 8 runs become one read of 7 gaps more than the share.
   auto narrow = strided(1000, 10, 8);
-  LoadedRank one = load_strided(*narrow, {});
+  LoadedRank one = load_gap_merged(*narrow, {});
   EXPECT_EQ(one.read_calls, 1u);
   EXPECT_EQ(one.bytes_read, 8000u + 7 * 10);
 
   // Gaps as large as the runs (a dense row split at W = 2): merging would read 2x,
   // so by default each run is its own read and exactly the share is read.
   auto dense = strided(1024, 1024, 8);
-  LoadedRank exact = load_strided(*dense, {});
+  LoadedRank exact = load_gap_merged(*dense, {});
   EXPECT_EQ(exact.read_calls, 8u);
   EXPECT_EQ(exact.bytes_read, exact.bytes_planned);
   LoadOptions greedy;
   greedy.max_overread = 1.0;  // allowed to read as much again
-  LoadedRank merged = load_strided(*dense, greedy);
+  LoadedRank merged = load_gap_merged(*dense, greedy);
   EXPECT_EQ(merged.read_calls, 1u);
   EXPECT_EQ(merged.bytes_read, 8u * 1024 + 7 * 1024);
 
   // Gaps of 10 %: a range takes runs while its gaps stay <= 1/16 of what it delivers,
   // i.e. pairs (100 / 2000 = 5 %), never triples (200 / 3000 = 6.7 %).
   auto tenth = strided(1000, 100, 8);
-  LoadedRank pairs = load_strided(*tenth, {});
+  LoadedRank pairs = load_gap_merged(*tenth, {});
   EXPECT_EQ(pairs.read_calls, 4u);
   EXPECT_EQ(pairs.bytes_read, 8000u + 4 * 100);
   EXPECT_LE(pairs.bytes_read * 16, pairs.bytes_planned * 17);
 
   LoadOptions none;
   none.max_overread = 0;
-  EXPECT_EQ(load_strided(*narrow, none).read_calls, 8u);
+  EXPECT_EQ(load_gap_merged(*narrow, none).read_calls, 8u);
+}
+
+// A W = 8 row-parallel slice: each row's 1 KiB of 8 KiB.
+TEST(RankLoaderCostModel, CoversManySmallRowsOnlyWhereTheAmplificationBoundAllows) {
+  auto rows = strided(1024, 7 * 1024, 64);
+  LoadOptions o;
+  o.max_read_amplification = 1.1;  // the default: covering would read 7.9x
+  LoadedRank exact = load_strided(*rows, o);
+  EXPECT_EQ(exact.covered_tensors, 0u);
+  EXPECT_EQ(exact.read_calls, 64u);
+  EXPECT_EQ(exact.bytes_read, exact.bytes_planned);
+
+  o.max_read_amplification = 8;
+  LoadedRank covered = load_strided(*rows, o);
+  EXPECT_EQ(covered.covered_tensors, 1u);
+  EXPECT_EQ(covered.read_calls, 1u);  // the span, one chunk
+  EXPECT_EQ(covered.bytes_read, 64u * 1024 + 63 * 7 * 1024);
+  EXPECT_LE(covered.bytes_read, 8 * covered.bytes_planned);
+
+  o.chunk_bytes = 20000;  // windows cut rows; empty windows are not read
+  LoadedRank windows = load_strided(*rows, o);
+  EXPECT_EQ(windows.covered_tensors, 1u);
+  EXPECT_GT(windows.read_calls, 1u);
+  EXPECT_LT(windows.read_calls, 64u);
+  EXPECT_LE(windows.bytes_read, covered.bytes_read);
+
+  // Where a read costs nothing beyond its bytes, exact reads always win.
+  o = LoadOptions{};
+  o.max_read_amplification = 8;
+  o.cached_cost.per_read_ns = 0;
+  o.direct_cost.per_read_ns = 0;
+  EXPECT_EQ(load_strided(*rows, o).covered_tensors, 0u);
+}
+
+// Several tensors of different row shapes: the bytes read never pass the bound,
+// whatever it is, and with room enough every tensor is covered.
+TEST(RankLoaderCostModel, BytesReadStayWithinTheBoundForEveryBound) {
+  auto s = std::make_unique<Strided>();
+  struct Shape {
+    std::uint64_t run, gap, count;
+  };
+  const Shape shapes[] = {{64, 64, 200}, {1024, 7168, 64}, {512, 64, 100}, {4096, 4096, 16}, {32, 8, 300}};
+  std::uint64_t at = 0;
+  for (std::size_t k = 0; k < std::size(shapes); ++k) {
+    const Shape& sh = shapes[k];
+    RankTensor t{"t" + std::to_string(k), "w.bin", DType::U8, {sh.run * sh.count}, sh.run * sh.count, {}, {}};
+    for (std::uint64_t i = 0; i < sh.count; ++i) t.runs.push_back({at + i * (sh.run + sh.gap), sh.run, i * sh.run});
+    at += sh.count * (sh.run + sh.gap) + 100;
+    s->plan.tensors.push_back(t);
+  }
+  s->file.resize(at);
+  for (std::size_t i = 0; i < s->file.size(); ++i) s->file[i] = static_cast<char>(i * 131 % 251);
+  testing::write_file(s->dir / "w.bin", s->file);
+  std::uint64_t last_covered = 0;
+  for (double bound : {1.0, 1.05, 1.1, 1.5, 2.0, 3.0, 9.0}) {
+    for (std::uint64_t chunk : {std::uint64_t{8} << 20, std::uint64_t{4000}}) {
+      LoadOptions o;
+      o.max_read_amplification = bound;
+      o.max_overread = 0;  // gap merges off: the bytes beyond the share are the covering reads'
+      o.chunk_bytes = chunk;
+      o.cached_cost = ReadCost{2000, 0.1, 0.1};  // fixed here: every shape gains from covering
+      SCOPED_TRACE("bound " + std::to_string(bound) + " chunk " + std::to_string(chunk));
+      LoadedRank r = load_strided(*s, o);  // checks every tensor's bytes
+      EXPECT_LE(static_cast<double>(r.bytes_read), bound * static_cast<double>(r.bytes_planned));
+      if (bound == 1.0) {
+        EXPECT_EQ(r.covered_tensors, 0u);
+      }
+      if (chunk == (std::uint64_t{8} << 20)) last_covered = r.covered_tensors;
+    }
+  }
+  EXPECT_EQ(last_covered, std::size(shapes));
+}
+
+TEST(RankLoaderErrors, ReadAmplificationBelowOneIsRejected) {
+  for (double bad : {0.99, -1.0, std::nan("")}) {
+    LoadOptions o;
+    o.max_read_amplification = bad;
+    Result<RankLoader> r = RankLoader::create(".", o);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind(), ErrorKind::invalid_input);
+    EXPECT_NE(r.error().message().find("max_read_amplification"), std::string::npos);
+  }
 }
 
 TEST(RankLoaderErrors, NegativeOrNanOverReadIsRejected) {

@@ -82,5 +82,32 @@ TEST(LoadCli, ShardThenLoadGiveTheSameDigests) {
   EXPECT_NE(text.out.find("F32"), std::string::npos);
 }
 
+TEST(LoadCli, ReadAmplificationAndDirectOptionsKeepTheDigests) {
+  testing::TempDir dir;
+  testing::write_tiny_model(dir / "m", "llama", {}, DType::BF16);
+  const std::string base = cli() + " load " + (dir / "m").string() + " --tp 8 --rank 3 --json";
+  auto plain = testing::run_command(base + " --max-read-amplification 1 --direct off");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  nlohmann::json exact = nlohmann::json::parse(plain.out);
+  EXPECT_EQ(exact["covered_tensors"], 0);
+  EXPECT_EQ(exact["direct_reads"], 0);
+  EXPECT_EQ(exact["bytes_read"], exact["bytes_planned"]);
+  for (const std::string opts : {" --max-read-amplification 8 --direct on", " --max-read-amplification 8.5",
+                                 " --direct auto"}) {
+    auto run = testing::run_command(base + opts);
+    ASSERT_EQ(run.exit_code, 0) << opts << run.out;
+    nlohmann::json doc = nlohmann::json::parse(run.out);
+    EXPECT_EQ(doc["tensors"], exact["tensors"]) << opts;  // names, shapes and SHA-256s
+    if (opts.find("amplification 8") != std::string::npos) {
+      EXPECT_GT(doc["covered_tensors"].get<int>(), 0) << opts;
+      EXPECT_LE(doc["bytes_read"].get<double>(), 8.5 * doc["bytes_planned"].get<double>());
+    }
+  }
+  for (const std::string bad : {" --max-read-amplification 0.5", " --direct maybe"}) {
+    auto run = testing::run_command(base + bad);
+    EXPECT_NE(run.exit_code, 0) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace hubload

@@ -27,6 +27,24 @@ enum class ReadMethod : std::uint8_t {
   mmap,   // copy out of a read-only mapping of each shard
 };
 
+// Whether pread-method loads bypass the page cache with O_DIRECT
+// (docs/tensor-parallel.md#cold-loads-direct-io).
+enum class DirectIo : std::uint8_t {
+  automatic,  // per file: direct when most of it is not in the page cache (mincore)
+  on,         // direct wherever the file system reports direct-I/O alignment
+  off,        // through the page cache
+};
+
+// What one read costs, the terms of the choice between exact-row reads and covering
+// reads (docs/tensor-parallel.md#read-strategy-the-cost-model). The defaults were measured on the project's
+// reference VM with bench/load_cost_bench.cpp (bench/RESULTS.md); measure your own
+// machine with it and pass its figures.
+struct ReadCost {
+  double per_read_ns = 0;       // fixed cost of one read request
+  double per_byte_ns = 0;       // reading one byte from the source
+  double copy_per_byte_ns = 0;  // copying one byte out of a bounce buffer
+};
+
 // Where a load stands: bytes of the plan's runs delivered so far, of all of them.
 struct LoadProgress {
   int rank = 0;
@@ -53,6 +71,23 @@ struct LoadOptions {
   // bytes it delivers, so a rank never reads much beyond its share (the default keeps
   // bytes read within 1/16 of the plan's; 0 merges nothing, a huge value ignores it).
   double max_overread = 1.0 / 16;
+  // Bytes read from the files, at most this multiple of the rank's share (its plan's
+  // runs), the gap merges above included (they may exceed it only where max_overread
+  // is raised beyond it). Within it, a tensor whose runs are many small strided reads
+  // (a row-parallel slice at W = 8: thousands of 1 KiB rows) is read as covering
+  // ranges into a bounce buffer and copied out where the cost model (the costs below)
+  // says that is cheaper, the best gain per extra byte first. Raising it trades
+  // bytes for system calls: W (the world size) lets every such tensor be covered.
+  // 1 turns covering reads off; below 1 is invalid_input.
+  double max_read_amplification = 1.1;
+  ReadCost cached_cost{1700, 0.12, 0.28};   // page-cache reads (measured, see ReadCost)
+  ReadCost direct_cost{16800, 0.56, 0.28};  // O_DIRECT reads from the disk (measured)
+  // O_DIRECT for pread-method loads, through io_uring into aligned bounce buffers
+  // (or straight into the destination where offsets and sizes are aligned). Where
+  // the file system refuses it or io_uring is unavailable, reads go through the page
+  // cache; reads too small for their alignment to stay within the amplification
+  // bound do too.
+  DirectIo direct = DirectIo::automatic;
   // Reads are cut at this size so that the threads share long runs.
   std::uint64_t chunk_bytes = 8u << 20;
   // Called after each batch of reads (at most 1 MiB or 64 reads; one read without
@@ -103,6 +138,8 @@ struct LoadedRank {
   std::uint64_t bytes_out = 0;        // bytes of the loaded tensors
   std::uint64_t read_calls = 0;       // reads issued (pread or io_uring) or copies from the mapping
   std::uint64_t uring_reads = 0;      // of read_calls, those submitted through io_uring (0: off or refused)
+  std::uint64_t direct_reads = 0;     // of read_calls, those read with O_DIRECT (bytes_read counts their alignment)
+  std::uint64_t covered_tensors = 0;  // tensors read as covering ranges by the cost model
   double seconds = 0;                 // wall time of the load
   HostBuffer storage;
   NameIndex name_index;  // over tensors; see NameIndex (safetensors.h)

@@ -21,6 +21,8 @@ struct LoadArgs : TpCliOptions {
   bool mmap = false;
   bool no_io_uring = false;
   bool quiet = false;
+  double max_read_amplification = LoadOptions{}.max_read_amplification;
+  std::string direct = "auto";
   std::string dtype;
   std::string out;  // write the rank's tensors here as one safetensors file
 };
@@ -43,6 +45,13 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
   cmd->add_flag("--mmap", args.mmap, "Copy out of a memory mapping instead of pread");
   cmd->add_flag("--no-io-uring", args.no_io_uring,
                 "One pread per read instead of batches through io_uring (used where the kernel allows)");
+  cmd->add_option("--max-read-amplification", args.max_read_amplification,
+                  "Read at most this multiple of the rank's share; more lets small strided rows be read as "
+                  "covering ranges (fewer reads, more bytes; the world size covers them all)")
+      ->check(CLI::Range(1.0, 1e9));
+  cmd->add_option("--direct", args.direct,
+                  "O_DIRECT reads bypassing the page cache: auto (when the file is not cached), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_option("--dtype", args.dtype, "Convert float tensors while loading")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   cmd->add_option("--out", args.out, "Also write the rank's tensors to this safetensors file");
@@ -57,6 +66,8 @@ Result<int> run_load(const LoadArgs& o) {
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
   options.io_uring = !o.no_io_uring;
+  options.max_read_amplification = o.max_read_amplification;
+  options.direct = o.direct == "on" ? DirectIo::on : o.direct == "off" ? DirectIo::off : DirectIo::automatic;
   if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
   // A progress line on stderr, only for a person watching a terminal.
   std::shared_ptr<LoadProgressLine> line;
@@ -84,6 +95,7 @@ Result<int> run_load(const LoadArgs& o) {
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
                 {"read_calls", loaded->read_calls}, {"uring_reads", loaded->uring_reads},
+                {"direct_reads", loaded->direct_reads}, {"covered_tensors", loaded->covered_tensors},
                 {"seconds", loaded->seconds}, {"gb_per_s", gbps}, {"tensors", tensors}});
     return 0;
   }

@@ -1,7 +1,8 @@
 // RankLoader::load: allocate one aligned arena for the rank, zero the padding,
 // then let io_threads workers take batches of read tasks in order until done or
 // failed; with pread, each worker sends its batch's direct reads through its own
-// io_uring in one submission when the kernel allows it.
+// io_uring in one submission when the kernel allows it, and O_DIRECT reads of
+// cold files through the same ring into its aligned bounce buffer.
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -13,6 +14,7 @@
 
 #include "hubload/file.h"
 #include "hubload/load.h"
+#include "load/direct_io.h"
 #include "load/read_tasks.h"
 #include "load/uring_reader.h"
 
@@ -20,6 +22,7 @@ namespace hubload {
 namespace {
 
 using load_internal::Destination;
+using load_internal::DirectFile;
 using load_internal::Piece;
 using load_internal::PositionalRead;
 using load_internal::ReadTask;
@@ -29,28 +32,48 @@ constexpr std::uint64_t kTensorAlignment = 256;
 // A batch: up to this many tasks (the ring's depth) or this many bytes.
 constexpr std::size_t kBatchTasks = 64;
 constexpr std::uint64_t kBatchBytes = 1u << 20;
+// With O_DIRECT a batch is the bytes a worker keeps in flight against the disk,
+// in requests of at most kDirectRequest bytes.
+constexpr std::uint64_t kDirectBatchBytes = 16u << 20;
+constexpr std::uint64_t kDirectRequest = 1u << 20;
+// A read goes direct only while its alignment adds at most 1/64 to it.
+constexpr std::uint64_t kDirectMaxPadShare = 64;
 
 using Source = std::variant<ReadFile, MappedFile>;
 
 struct Sources {
   std::vector<Source> files;
   std::vector<std::string> names;
+  std::vector<std::optional<DirectFile>> direct;  // per file: its O_DIRECT descriptor, where used
 };
 
-Result<Sources> open_sources(const std::filesystem::path& root_path, const RankPlan& plan, ReadMethod method,
+Result<Sources> open_sources(const std::filesystem::path& root_path, const RankPlan& plan, const LoadOptions& options,
                              std::map<std::string, std::size_t>& index) {
   Sources s;
   const std::string root = root_path.string();
   for (const RankTensor& t : plan.tensors) {
     if (index.count(t.file)) continue;
     std::string path = root.empty() ? t.file : root + "/" + t.file;
-    if (method == ReadMethod::mmap) {
+    if (options.method == ReadMethod::mmap) {
       HUBLOAD_ASSIGN_OR_RETURN(MappedFile f, MappedFile::open(path));
       s.files.emplace_back(std::move(f));
     } else {
       HUBLOAD_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(path));
       s.files.emplace_back(std::move(f));
     }
+    std::optional<DirectFile> direct;
+    bool want = options.method == ReadMethod::pread && options.io_uring && options.direct != DirectIo::off;
+    if (want && options.direct == DirectIo::automatic) {
+      // A file mostly in the page cache is read from there; a cold one is not
+      // pulled into it (a model is read once).
+      Result<double> resident = load_internal::resident_fraction(path);
+      want = resident && *resident < 0.5;
+    }
+    if (want) {
+      // Refused (tmpfs, network file systems): read through the page cache.
+      if (Result<DirectFile> d = load_internal::open_direct(path)) direct.emplace(std::move(d).value());
+    }
+    s.direct.push_back(std::move(direct));
     index[t.file] = s.names.size();
     s.names.push_back(path);
   }
@@ -73,8 +96,17 @@ Status check_in_file(const ReadTask& task, const Sources& sources, std::uint64_t
                        std::to_string(file_size) + " bytes)");
 }
 
+// Grows a thread's buffer to at least `bytes`, dropping its contents. Never less
+// than a huge page: a fresh buffer's first-touch faults cost more than its reads.
+Status grow(HostBuffer& buffer, std::uint64_t bytes) {
+  if (buffer.size() >= bytes) return ok();
+  buffer = HostBuffer{};
+  HUBLOAD_ASSIGN_OR_RETURN(buffer, HostBuffer::allocate(std::max<std::uint64_t>(bytes, 2u << 20)));
+  return ok();
+}
+
 // One task; `scratch` is the calling thread's buffer for covering reads.
-Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::byte>& scratch) {
+Status run_task(const ReadTask& task, const Sources& sources, HostBuffer& scratch) {
   const Source& source = sources.files[task.file];
   if (const auto* map = std::get_if<MappedFile>(&source)) {
     HUBLOAD_TRY(check_in_file(task, sources, map->size()));
@@ -84,27 +116,142 @@ Status run_task(const ReadTask& task, const Sources& sources, std::vector<std::b
   }
   const ReadFile& file = std::get<ReadFile>(source);
   if (task.direct()) return file.read_at(task.offset, {task.pieces[0].dest, task.length});
-  if (scratch.size() < task.length) scratch.resize(task.length);
+  HUBLOAD_TRY(grow(scratch, task.length));
   HUBLOAD_TRY(file.read_at(task.offset, {scratch.data(), task.length}));
   for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, scratch.data() + p.task_offset));
   return ok();
 }
 
-// A batch of tasks: with a ring, its direct reads go out in one submission
-// (after the others ran); `direct` is the calling thread's list, reused.
-Status run_batch(std::span<const ReadTask> batch, const Sources& sources, std::vector<std::byte>& scratch,
-                 UringReader* ring, std::vector<PositionalRead>& direct) {
-  direct.clear();
-  for (const ReadTask& task : batch) {
-    if (ring == nullptr || !task.direct()) {
-      HUBLOAD_TRY(run_task(task, sources, scratch));
+// A task's O_DIRECT extent: its range widened to the file system's alignment,
+// and the bytes of it that exist (the file's tail need not fill a block).
+struct Aligned {
+  std::uint64_t offset = 0, length = 0, bytes = 0;
+};
+
+Aligned aligned_extent(const ReadTask& task, const DirectFile& d, std::uint64_t file_size) {
+  const std::uint64_t a = d.offset_align;
+  Aligned x;
+  x.offset = task.offset / a * a;
+  x.length = (task.offset + task.length + a - 1) / a * a - x.offset;
+  x.bytes = std::min(x.offset + x.length, std::max(file_size, x.offset)) - x.offset;
+  return x;
+}
+
+// Per worker: its ring (where the kernel allows), buffers and counts.
+struct WorkerState {
+  std::optional<UringReader> ring;
+  HostBuffer scratch;  // covering and gap-merged reads
+  std::vector<PositionalRead> reads;
+  HostBuffer bounce;  // page-aligned, for O_DIRECT reads that cannot land in place
+  std::uint64_t uring_reads = 0, direct_reads = 0, bytes_read = 0;
+};
+
+// The batch's O_DIRECT tasks (`use_direct`): in pieces of kDirectRequest through the
+// ring, in place where the task is one aligned piece, else into the bounce buffer
+// and copied out. false where they were not read so (the caller reads them
+// buffered); an error only for what buffered reading would not cure.
+Result<bool> run_direct(std::span<const ReadTask> batch, const std::vector<bool>& use_direct, std::size_t first,
+                        const Sources& sources, WorkerState& w) {
+  if (!w.ring) return false;
+  struct Placed {
+    std::size_t task;
+    std::uint64_t bounce_at;  // UINT64_MAX: in place
+    Aligned extent;
+  };
+  std::vector<Placed> placed;
+  std::uint64_t bounce_bytes = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!use_direct[first + i]) continue;
+    const ReadTask& task = batch[i];
+    const DirectFile& d = *sources.direct[task.file];
+    const ReadFile& file = std::get<ReadFile>(sources.files[task.file]);
+    HUBLOAD_TRY(check_in_file(task, sources, file.size()));
+    const Aligned x = aligned_extent(task, d, file.size());
+    const bool in_place = task.direct() && x.offset == task.offset && x.length == task.length &&
+                          reinterpret_cast<std::uintptr_t>(task.pieces[0].dest) % d.memory_align == 0;
+    placed.push_back({i, in_place ? UINT64_MAX : bounce_bytes, x});
+    if (!in_place) bounce_bytes += (x.length + HostBuffer::kAlignment - 1) / HostBuffer::kAlignment * HostBuffer::kAlignment;
+  }
+  if (placed.empty()) return true;
+  HUBLOAD_TRY(grow(w.bounce, bounce_bytes));
+  w.reads.clear();
+  for (const Placed& p : placed) {
+    const ReadTask& task = batch[p.task];
+    std::byte* dest = p.bounce_at == UINT64_MAX ? task.pieces[0].dest : w.bounce.data() + p.bounce_at;
+    const int fd = sources.direct[task.file]->fd.get();
+    for (std::uint64_t at = 0; at < p.extent.length; at += kDirectRequest) {
+      const std::uint64_t length = std::min(kDirectRequest, p.extent.length - at);
+      const std::uint64_t exists = p.extent.bytes > at ? std::min(length, p.extent.bytes - at) : 0;
+      if (exists == 0) break;
+      w.reads.push_back(PositionalRead{fd, p.extent.offset + at, length, dest + at, sources.names[task.file], exists});
+    }
+  }
+  // A refused direct read (EINVAL from a file system that took the open) falls
+  // back to the page cache; the buffered read reports any real I/O error.
+  if (!w.ring->read_all(w.reads)) return false;
+  for (const Placed& p : placed) {
+    const ReadTask& task = batch[p.task];
+    if (p.bounce_at != UINT64_MAX) {
+      const std::byte* base = w.bounce.data() + p.bounce_at + (task.offset - p.extent.offset);
+      for (const Piece& piece : task.pieces) HUBLOAD_TRY(deliver(piece, base + piece.task_offset));
+    }
+    w.bytes_read += p.extent.bytes;
+  }
+  w.uring_reads += placed.size();
+  w.direct_reads += placed.size();
+  return true;
+}
+
+// A batch of tasks: O_DIRECT ones first (see run_direct), then with a ring, the
+// buffered direct reads go out in one submission (after the others ran).
+Status run_batch(std::span<const ReadTask> batch, std::size_t first, const std::vector<bool>& use_direct,
+                 const Sources& sources, WorkerState& w) {
+  bool any_direct = false;
+  for (std::size_t i = 0; i < batch.size(); ++i) any_direct = any_direct || use_direct[first + i];
+  bool direct_done = false;
+  if (any_direct) {
+    HUBLOAD_ASSIGN_OR_RETURN(direct_done, run_direct(batch, use_direct, first, sources, w));
+    // The ring stays usable after a refused read, but one that failed outright is closed.
+    if (!direct_done && w.ring) {
+      if (Result<UringReader> r = UringReader::create(kBatchTasks)) w.ring.emplace(std::move(r).value());
+    }
+  }
+  w.reads.clear();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const ReadTask& task = batch[i];
+    if (direct_done && use_direct[first + i]) continue;
+    w.bytes_read += task.length;
+    if (!w.ring || !task.direct()) {
+      HUBLOAD_TRY(run_task(task, sources, w.scratch));
       continue;
     }
     const ReadFile& file = std::get<ReadFile>(sources.files[task.file]);
     HUBLOAD_TRY(check_in_file(task, sources, file.size()));
-    direct.push_back(PositionalRead{file.fd(), task.offset, task.length, task.pieces[0].dest, file.path().native()});
+    w.reads.push_back(PositionalRead{file.fd(), task.offset, task.length, task.pieces[0].dest, file.path().native()});
   }
-  return direct.empty() ? ok() : ring->read_all(direct);
+  if (w.reads.empty()) return ok();
+  w.uring_reads += w.reads.size();
+  return w.ring->read_all(w.reads);
+}
+
+// Which tasks read with O_DIRECT: those of direct files whose alignment adds at
+// most 1/kDirectMaxPadShare, while all bytes read stay within `allowed`.
+std::vector<bool> choose_direct(const std::vector<ReadTask>& tasks, const Sources& sources, double allowed) {
+  std::vector<bool> use(tasks.size(), false);
+  double left = allowed;
+  for (const ReadTask& t : tasks) left -= static_cast<double>(t.length);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const ReadTask& t = tasks[i];
+    if (!sources.direct[t.file]) continue;
+    const std::uint64_t size = std::get<ReadFile>(sources.files[t.file]).size();
+    if (t.offset > size || t.length > size - t.offset) continue;  // reported by the buffered path
+    const Aligned x = aligned_extent(t, *sources.direct[t.file], size);
+    const std::uint64_t pad = x.bytes - t.length;
+    if (pad * kDirectMaxPadShare > t.length || static_cast<double>(pad) > left) continue;
+    left -= static_cast<double>(pad);
+    use[i] = true;
+  }
+  return use;
 }
 
 }  // namespace
@@ -114,6 +261,9 @@ Result<RankLoader> RankLoader::create(std::filesystem::path root, LoadOptions op
     return invalid_input("io_threads must be at least 1, got " + std::to_string(options.io_threads));
   if (!(options.max_overread >= 0))  // also rejects NaN
     return invalid_input("max_overread must be a fraction >= 0, got " + std::to_string(options.max_overread));
+  if (!(options.max_read_amplification >= 1))
+    return invalid_input("max_read_amplification must be at least 1 (bytes read per byte of the rank's share), got " +
+                         std::to_string(options.max_read_amplification));
   if (options.convert_to && !is_convertible_float(*options.convert_to))
     return invalid_input("cannot convert tensors to " + std::string(to_string(*options.convert_to)) +
                          "; choose BF16, F16 or F32");
@@ -176,7 +326,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
                              "); load a quantized checkpoint without conversion");
   }
   std::map<std::string, std::size_t> file_index;
-  HUBLOAD_ASSIGN_OR_RETURN(Sources sources, open_sources(root_, plan, options_.method, file_index));
+  HUBLOAD_ASSIGN_OR_RETURN(Sources sources, open_sources(root_, plan, options_, file_index));
 
   LoadedRank out;
   out.rank = plan.rank;
@@ -197,17 +347,28 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   }
   out.reindex();
 
-  std::vector<ReadTask> tasks = load_internal::build_read_tasks(plan, dests, options_);
-  for (const ReadTask& t : tasks) out.bytes_read += t.length;
+  std::vector<ReadCost> costs;
+  bool any_direct = false;
+  for (const auto& d : sources.direct) {
+    costs.push_back(d ? options_.direct_cost : options_.cached_cost);
+    any_direct = any_direct || d.has_value();
+  }
+  // Room kept in the amplification bound for the alignment of direct reads.
+  const std::uint64_t reserve = any_direct ? out.bytes_planned / kDirectMaxPadShare : 0;
+  load_internal::ReadTasks read_tasks = load_internal::build_read_tasks(plan, dests, options_, costs, reserve);
+  const std::vector<ReadTask>& tasks = read_tasks.tasks;
   out.read_calls = tasks.size();
+  out.covered_tensors = read_tasks.covered_tensors;
+  const std::vector<bool> use_direct =
+      choose_direct(tasks, sources, options_.max_read_amplification * static_cast<double>(out.bytes_planned));
 
   // Batches only pay off where a worker has a ring; otherwise one task per claim.
   const bool batched = options_.io_uring && options_.method == ReadMethod::pread;
-  const std::vector<std::size_t> bounds =
-      load_internal::batch_bounds(tasks, batched ? kBatchTasks : 1, batched ? kBatchBytes : 0);
+  const std::vector<std::size_t> bounds = load_internal::batch_bounds(
+      tasks, batched ? kBatchTasks : 1, !batched ? 0 : any_direct ? kDirectBatchBytes : kBatchBytes);
   const std::size_t batches = bounds.size() - 1;
   std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> uring_reads{0};
+  std::atomic<std::uint64_t> uring_reads{0}, direct_reads{0}, bytes_read{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::optional<Error> first_error;
@@ -225,29 +386,29 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     if (!options_.progress(progress)) fail(cancelled_error("cancelled by the progress callback"));
   };
   auto worker = [&] {
-    std::vector<std::byte> scratch;
-    std::vector<PositionalRead> direct;
+    WorkerState w;
     // Where the kernel refuses io_uring this worker reads with pread, batch by batch.
-    std::optional<UringReader> ring;
     if (batched) {
-      if (Result<UringReader> r = UringReader::create(kBatchTasks)) ring.emplace(std::move(r).value());
+      if (Result<UringReader> r = UringReader::create(kBatchTasks)) w.ring.emplace(std::move(r).value());
     }
     while (!failed.load(std::memory_order_relaxed)) {
       if (options_.cancel != nullptr && options_.cancel->load()) {
         fail(cancelled_error("cancelled"));
-        return;
+        break;
       }
       std::size_t b = next.fetch_add(1);
-      if (b >= batches) return;
-      Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), sources, scratch,
-                           ring ? &*ring : nullptr, direct);
-      uring_reads.fetch_add(direct.size(), std::memory_order_relaxed);  // what run_batch sent to the ring
+      if (b >= batches) break;
+      Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), bounds[b], use_direct,
+                           sources, w);
       if (!s) {
         fail(std::move(s).error());
       } else if (options_.progress) {
         report(bounds[b], bounds[b + 1]);
       }
     }
+    uring_reads += w.uring_reads;
+    direct_reads += w.direct_reads;
+    bytes_read += w.bytes_read;
   };
   std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options_.io_threads), batches);
   if (threads <= 1) {
@@ -258,6 +419,8 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   }
   if (first_error) return std::move(*first_error).with_context("loading rank " + std::to_string(plan.rank));
   out.uring_reads = uring_reads.load();
+  out.direct_reads = direct_reads.load();
+  out.bytes_read = bytes_read.load();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }

@@ -1,5 +1,7 @@
 // Private: a RankPlan's byte runs grouped into read tasks — one pread (or one
-// copy out of a mapping) each, sized for the I/O threads.
+// copy out of a mapping) each, sized for the I/O threads — and the cost model
+// that picks, per tensor, exact-run reads or covering reads within the rank's
+// read-amplification bound.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +42,18 @@ struct Destination {
   std::size_t file = 0;
 };
 
-std::vector<ReadTask> build_read_tasks(const RankPlan& plan, const std::vector<Destination>& dests,
-                                       const LoadOptions& options);
+struct ReadTasks {
+  std::vector<ReadTask> tasks;
+  std::uint64_t covered_tensors = 0;  // tensors read as covering ranges
+};
+
+// `cost[f]`: what a read of file f costs (page cache or direct). With the
+// pread method, tensors whose covering reads the cost model finds cheaper are
+// covered, the best gain per extra byte first, while the bytes of all tasks stay
+// within max_read_amplification x the plan's, less `reserve_bytes` (kept for the
+// alignment of direct reads). The mmap method reads exact runs only.
+ReadTasks build_read_tasks(const RankPlan& plan, const std::vector<Destination>& dests, const LoadOptions& options,
+                           const std::vector<ReadCost>& cost, std::uint64_t reserve_bytes = 0);
 
 // Consecutive tasks grouped for one claim by a worker (one io_uring submission):
 // a batch closes at `max_tasks` tasks or once it holds `max_bytes`, so long

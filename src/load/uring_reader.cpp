@@ -21,6 +21,8 @@ std::string describe(const PositionalRead& r) {
          ")";
 }
 
+std::uint64_t needed(const PositionalRead& r) { return r.needed == 0 ? r.length : std::min(r.needed, r.length); }
+
 }  // namespace
 
 void UringReader::Exit::operator()(io_uring* ring) const noexcept {
@@ -96,11 +98,13 @@ Status UringReader::read_all(std::span<const PositionalRead> reads) {
       } else if (res < 0) {
         if (!error) error = errno_error(describe(r) + " at offset " + std::to_string(r.offset + done[i]), -res);
       } else if (res == 0) {
-        if (!error)
+        if (!error && done[i] < needed(r))
           error = io_error(describe(r) + ": unexpected end of file at offset " + std::to_string(r.offset + done[i]));
       } else {
         done[i] += static_cast<std::uint64_t>(res);
-        if (done[i] < r.length) again.push_back(i);
+        // A short read past `needed` met the end of the file: resubmitting at an
+        // unaligned offset would fail with O_DIRECT.
+        if (done[i] < needed(r)) again.push_back(i);
       }
     }
     io_uring_cq_advance(ring, seen);

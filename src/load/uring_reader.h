@@ -18,12 +18,15 @@ struct io_uring;
 namespace hubload::load_internal {
 
 // `length` bytes at `offset` of `fd` into `dest`; `path` names the file in errors.
+// An O_DIRECT read of a file's last block asks for whole blocks past the end:
+// it is complete once `needed` bytes came (0: all of `length`).
 struct PositionalRead {
   int fd = -1;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   std::byte* dest = nullptr;
   std::string_view path;
+  std::uint64_t needed = 0;
 };
 
 class UringReader {

@@ -8,9 +8,10 @@
 
 namespace hubload::testing {
 
-std::unique_ptr<PlannedModel> planned_tiny_model(const std::string& family, int world_size, DType dtype) {
+std::unique_ptr<PlannedModel> planned_tiny_model(const std::string& family, int world_size, DType dtype,
+                                                TinyDims dims) {
   auto m = std::make_unique<PlannedModel>();
-  write_tiny_model(m->dir.path(), family, TinyDims{}, dtype);
+  write_tiny_model(m->dir.path(), family, dims, dtype);
   PlanOptions o;
   o.world_size = world_size;
   Result<ShardPlan> plan = plan_model_folder(m->dir.path().string(), o);

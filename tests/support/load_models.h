@@ -10,6 +10,7 @@
 #include "hubload/load.h"
 #include "hubload/plan.h"
 #include "support/test_support.h"
+#include "support/tp_models.h"
 
 namespace hubload::testing {
 
@@ -20,7 +21,8 @@ struct PlannedModel {
 };
 
 // Fails the calling test (and returns an empty plan) when planning fails.
-std::unique_ptr<PlannedModel> planned_tiny_model(const std::string& family, int world_size, DType dtype);
+std::unique_ptr<PlannedModel> planned_tiny_model(const std::string& family, int world_size, DType dtype,
+                                                TinyDims dims = {});
 
 // Loads `rank` of the model with `options`; fails the calling test on an error.
 LoadedRank load_rank(const PlannedModel& model, int rank, LoadOptions options);
