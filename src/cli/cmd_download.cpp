@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/hub_flags.h"
+#include "cli/mpi_mode.h"
 #include "cli/progress_render.h"
 #include "hubload/hub.h"
 
@@ -116,9 +117,12 @@ Result<int> run_download(const DownloadArgs& args) {
     hub.on_progress = [p = printer.get()](const FileProgress& f) { p->on_file(f); };
   }
 
-  Result<DownloadResult> result = download_model(args.model, options);
+  MpiJob job;
+  Result<DownloadResult> result =
+      under_mpirun() ? mpi_download(args.model, options, job) : download_model(args.model, options);
   if (printer) printer->finish();
   if (!result) return std::move(result).error();
+  if (!job.prints) return 0;
   if (!args.json) print_warnings(warnings);
   if (args.json) {
     nlohmann::json doc = {{"path", result->snapshot.string()},
@@ -128,6 +132,7 @@ Result<int> run_download(const DownloadArgs& args) {
                           {"from_cache", result->from_cache},
                           {"warnings", warnings}};
     if (result->network_failure) doc["network_error"] = result->network_failure->to_string();
+    if (!job.info.is_null()) doc["distributed"] = job.info;
     print_json(doc);
     return 0;
   }
