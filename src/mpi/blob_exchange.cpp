@@ -56,7 +56,9 @@ class Failures {
     if (!told_) told_ = std::move(e);
   }
   bool any() const { return own_ || told_; }
-  const Error& first() const { return own_ ? *own_ : *told_; }
+  // What to tell the receivers of a transfer that will not come: our own
+  // error, located, or the one we were told (located where it happened).
+  Error for_peers(const Topology& t) const { return own_ ? located(t, *own_) : *told_; }
   void finish(ExchangeOutcome& out) const {
     if (own_) out.status = *own_;
     else if (told_) {
@@ -95,12 +97,12 @@ class Outgoing {
       if (file && file->size() == blob.size) {
         file_ = std::move(*file);
       } else {
-        failures.own(located(*s_.topology, file ? io_error(fmt::format("{}: {} bytes, expected {}",
-                                                                       file->path().string(), file->size(), blob.size))
-                                                : file.error()));
+        failures.own(file ? io_error(fmt::format("{}: {} bytes, expected {}", file->path().string(), file->size(),
+                                                 blob.size))
+                          : file.error());
       }
     }
-    header_ = file_ ? Header{} : error_header(failure ? *failure : failures.first());
+    header_ = file_ ? Header{} : error_header(failure ? *failure : failures.for_peers(*s_.topology));
     for (int r : t.receivers) {
       MPI_Request request;
       MPI_Isend(&header_, sizeof header_, MPI_BYTE, r, tag(), s_.topology->leaders.get(), &request);
@@ -121,7 +123,7 @@ class Outgoing {
       Status read = file_->read_at(next_ * s_.chunk_size, slot.bytes);
       // The receivers expect this chunk whatever happens; a bad read makes their
       // hash check fail, and this node reports why.
-      if (!read) failures.own(located(*s_.topology, read.error()));
+      if (!read) failures.own(read.error());
       for (int r : transfer().receivers) {
         MPI_Request request;
         MPI_Isend(slot.bytes.data(), static_cast<int>(n), MPI_BYTE, r, tag(), s_.topology->leaders.get(), &request);
@@ -239,7 +241,7 @@ class Incoming {
   }
 
   void discard(Failures& failures, const Error& error) {
-    failures.own(located(*s_.topology, error));
+    failures.own(error);
     temp_.reset();  // deletes the partial
     digest_.reset();
   }
@@ -300,7 +302,7 @@ class HubFetcher {
       Fetched result{i, std::nullopt, cancelled_.load()};
       if (!result.skipped) {
         Status fetched = s_.fetch_from_hub((*s_.blobs)[(*s_.plan)[i].blob]);
-        if (!fetched) result.failure = located(*s_.topology, fetched.error());
+        if (!fetched) result.failure = fetched.error();
       }
       std::lock_guard lock(mu_);
       results_.push_back(std::move(result));
@@ -345,9 +347,10 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
       const std::size_t index = fetched.transfer;
       std::optional<Error>& failure = fetched.failure;
       if (fetched.skipped) {
-        failure = failures.first();  // skipped: the receivers get the error that stopped us
+        failure = failures.for_peers(*s.topology);  // the receivers get the error that stopped us
       } else if (failure) {
         failures.own(*failure);
+        failure = located(*s.topology, *failure);
       } else {
         out.hub_bytes += (*s.blobs)[(*s.plan)[index].blob].size;
         ++out.blobs_from_hub;

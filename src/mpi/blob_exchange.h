@@ -32,8 +32,8 @@ struct ExchangeSetup {
 };
 
 struct ExchangeOutcome {
-  Status status = ok();
-  bool secondary = false;  // the error was learnt from another node
+  Status status = ok();     // an own error is not yet located (agree() names the rank)
+  bool secondary = false;  // the error was learnt from another node, located there
   std::uint64_t hub_bytes = 0;     // blob bytes this node fetched from the Hub
   std::uint64_t fabric_bytes = 0;  // blob bytes this node sent (once per receiver)
   std::size_t blobs_from_hub = 0;

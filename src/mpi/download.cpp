@@ -149,10 +149,10 @@ ExchangeOutcome run_leader(const Topology& t, std::string_view model, const Down
     return ok();
   };
   ExchangeOutcome out = exchange_blobs(setup);
-  if (!prepared && out.status) out.status = located(t, prepared.error());
+  if (!prepared && out.status) out.status = prepared.error();
   if (out.status) {
     Status linked = link_snapshot(cache, m, options.hub.revision);
-    if (!linked) out.status = located(t, linked.error());
+    if (!linked) out.status = linked.error();
   }
   return out;
 }
