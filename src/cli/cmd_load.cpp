@@ -41,11 +41,12 @@ Result<LoadedRank> load_rank(const std::string& folder, const ShardPlan& plan, c
   return loader.load(rank_bytes);
 }
 
-// --out, with "{rank}" replaced (under mpirun, every rank writes its own file).
-std::string rank_file_name(std::string out, int rank, const MpiJob& job) {
+// --out under mpirun: "{rank}" becomes the world rank (replicas of one TP rank
+// must not share a file), else ".<world rank>" is appended.
+std::string rank_file_name(std::string out, const MpiJob& job) {
   if (!under_mpirun()) return out;
   const std::size_t at = out.find("{rank}");
-  if (at != std::string::npos) out.replace(at, 6, std::to_string(rank));
+  if (at != std::string::npos) out.replace(at, 6, std::to_string(job.rank));
   else if (job.world > 1) out += "." + std::to_string(job.rank);
   return out;
 }
@@ -63,7 +64,7 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
   cmd->add_option("--dtype", args.dtype, "Convert float tensors while loading")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   cmd->add_option("--out", args.out,
-                  "Also write the rank's tensors to this safetensors file ({rank}: the rank, under mpirun)");
+                  "Also write the rank's tensors to this safetensors file (under mpirun, {rank} is the world rank)");
   cmd->add_flag("--quiet", args.quiet, "No progress line (drawn on stderr only when it is a terminal)");
 }
 
@@ -91,7 +92,7 @@ Result<int> run_load(const LoadArgs& o) {
       under_mpirun() ? mpi_load(folder, plan, options, rank, job) : load_rank(folder, plan, options, rank);
   if (line) std::cerr << line->clear() << std::flush;
   if (!loaded) return std::move(loaded).error();
-  if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(rank_file_name(o.out, rank, job), *loaded));
+  if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(rank_file_name(o.out, job), *loaded));
 
   double gbps = loaded->seconds > 0 ? static_cast<double>(loaded->bytes_read) / loaded->seconds / 1e9 : 0;
   if (o.json) {
