@@ -170,6 +170,14 @@ TEST_F(MpiDownloadTest, AMissingRepoAGatedRepoAndACorruptByteGiveEveryRankTheSam
   }
 }
 
+TEST_F(MpiDownloadTest, RanksStartedWithOtherArgumentsGetTheSameUsageErrorAndFetchNothing) {
+  // The ranks' shell expands this: node 0 asks for shard 1, node 1 for shard 2.
+  auto r = job("acme/m --include model-0000$((OMPI_COMM_WORLD_RANK/2+1))-of-00004.safetensors");
+  expect_every_rank(r, 3);
+  EXPECT_NE(r.err.find("started with other arguments than rank 0"), std::string::npos) << r.err;
+  EXPECT_EQ(hub.stats().bytes_sent, 0u);
+}
+
 TEST_F(MpiDownloadTest, OfflineNoRankOpensAConnection) {
   testing::MpiJobOptions offline_env;
   offline_env.env = "HF_HUB_OFFLINE=1";
