@@ -56,6 +56,7 @@ class Failures {
     if (!told_) told_ = std::move(e);
   }
   bool any() const { return own_ || told_; }
+  bool any_own() const { return own_.has_value(); }
   // What to tell the receivers of a transfer that will not come: our own
   // error, located, or the one we were told (located where it happened).
   Error for_peers(const Topology& t) const { return own_ ? located(t, *own_) : *told_; }
@@ -275,6 +276,70 @@ class Incoming {
   std::optional<util_internal::Digest> digest_;
 };
 
+// Every leader sends every other leader exactly one notice (tag 0): its first
+// own error as soon as it happens, so that the others stop starting Hub
+// fetches within a poll, or "done" when its part of the plan is over. Each
+// leader receives one notice from every other before it returns, so no message
+// is left unmatched.
+class Notices {
+ public:
+  static constexpr int kTag = 0;
+
+  explicit Notices(const ExchangeSetup& s) : s_(s), received_(s.topology->nodes) {
+    for (int n = 0; n < s_.topology->nodes; ++n) {
+      if (n == s_.topology->node_index) continue;
+      MPI_Request request;
+      MPI_Irecv(&received_[n], sizeof(Header), MPI_BYTE, n, kTag, s_.topology->leaders.get(), &request);
+      pending_.push_back(request);
+    }
+  }
+
+  bool sent() const { return sent_; }
+  void send(const Header& notice) {
+    if (sent_) return;
+    sent_ = true;
+    notice_ = notice;
+    for (int n = 0; n < s_.topology->nodes; ++n) {
+      if (n == s_.topology->node_index) continue;
+      MPI_Request request;
+      MPI_Isend(&notice_, sizeof notice_, MPI_BYTE, n, kTag, s_.topology->leaders.get(), &request);
+      sends_.push_back(request);
+    }
+  }
+
+  // Takes the notices that arrived; an error notice is an error we are told of.
+  bool step(Failures& failures) {
+    bool moved = false;
+    for (MPI_Request& request : pending_) {
+      if (request == MPI_REQUEST_NULL) continue;
+      int arrived = 0;
+      MPI_Status status;
+      MPI_Test(&request, &arrived, &status);
+      if (!arrived) continue;
+      Header& h = received_[status.MPI_SOURCE];
+      if (!h.ok) {
+        h.message[sizeof h.message - 1] = '\0';
+        failures.told(Error(static_cast<ErrorKind>(h.kind), h.message));
+      }
+      moved = true;
+    }
+    return moved;
+  }
+
+  bool complete() {
+    return all_done(sends_) &&
+           std::all_of(pending_.begin(), pending_.end(), [](MPI_Request r) { return r == MPI_REQUEST_NULL; });
+  }
+
+ private:
+  const ExchangeSetup& s_;
+  std::vector<Header> received_;
+  std::vector<MPI_Request> pending_;  // MPI_REQUEST_NULL once received
+  Header notice_;
+  std::vector<MPI_Request> sends_;
+  bool sent_ = false;
+};
+
 // This node's Hub share, fetched in plan order on a thread of its own; the MPI
 // thread collects the results.
 class HubFetcher {
@@ -337,6 +402,7 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
       incoming.push_back(std::make_unique<Incoming>(s, i));
     }
   }
+  Notices notices(s);
   HubFetcher fetcher(s, hub_share);
   for (auto& o : outgoing) {
     if (!(*s.plan)[o->index()].from_hub) o->start(std::nullopt, failures);
@@ -358,12 +424,15 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
       by_transfer[index]->start(failure, failures);
       moved = true;
     }
+    moved |= notices.step(failures);
     if (failures.any()) fetcher.cancel();
+    if (failures.any_own()) notices.send(error_header(failures.for_peers(*s.topology)));
     for (auto& o : outgoing) moved |= o->step(out, failures);
     for (auto& in : incoming) moved |= in->step(out, failures);
     if (std::all_of(outgoing.begin(), outgoing.end(), [](auto& o) { return o->done(); }) &&
         std::all_of(incoming.begin(), incoming.end(), [](auto& i) { return i->done(); })) {
-      break;
+      notices.send(Header{});  // done (a no-op after an error notice)
+      if (notices.complete()) break;
     }
     if (!moved) std::this_thread::sleep_for(s.topology->poll);
   }

@@ -42,8 +42,10 @@ struct ExchangeOutcome {
 
 // Runs this leader's part of the plan to the end: every transfer it sends or
 // receives completes (with bytes or with an error header), so no peer is left
-// waiting. After the first error the remaining Hub fetches are skipped and the
-// transfers not yet started carry the error instead.
+// waiting. A leader's first own error goes to every other leader at once (a
+// notice); from then on the remaining Hub fetches are skipped everywhere (a
+// file already being fetched finishes) and the transfers not yet started carry
+// the error instead.
 ExchangeOutcome exchange_blobs(const ExchangeSetup& setup);
 
 }  // namespace hubload::mpi_internal
