@@ -31,13 +31,14 @@ struct MpiJobOptions {
   int ranks_per_node = 2;
   int kill_rank = -1;         // this rank's hubload is killed (SIGKILL) ...
   double kill_after_s = 0;    // ... this long after it started
+  std::string program;        // run instead of the hubload CLI
 };
 
-// `args` is passed to `hubload` unquoted: no single quotes in it.
+// `args` is passed to `hubload` (or o.program) unquoted: no single quotes in it.
 inline MpiJobResult run_mpi_job(const std::filesystem::path& dir, const std::string& args,
                                 const MpiJobOptions& o = {}) {
   for (int r = 0; r < o.ranks; ++r) std::filesystem::remove(dir / ("rc" + std::to_string(r)));
-  const std::string hubload = cli_path().string() + " " + args;
+  const std::string hubload = (o.program.empty() ? cli_path().string() : o.program) + " " + args;
   const std::string script = fmt::format(
       "n=$((OMPI_COMM_WORLD_RANK/{})); export HUBLOAD_NODE_ID=$n HF_HUB_CACHE={}/node$n; "
       "if [ $OMPI_COMM_WORLD_RANK = {} ]; then {} & p=$!; sleep {}; kill -9 $p; wait $p; rc=$?; "
