@@ -100,5 +100,14 @@ Result<int> distributed_tp_rank(int tp, const DistributedOptions& mpi);
 Result<LoadedRank> load_rank_distributed(const std::filesystem::path& root, const ShardPlan& plan,
                                          const LoadOptions& options, const DistributedOptions& mpi);
 
+// The same result, bit for bit, with one reader per node: the node's leader
+// reads each checkpoint file once, front to back, into a shared-memory window
+// (MPI_Win_allocate_shared over the node), and every rank of the node copies its
+// runs out of it; the other ranks never open a file. A window holds one whole
+// file at a time. Tensors are copied as stored: unsupported with
+// options.convert_to; options' I/O settings do not apply.
+Result<LoadedRank> load_rank_scattered(const std::filesystem::path& root, const ShardPlan& plan,
+                                       const LoadOptions& options, const DistributedOptions& mpi);
+
 }  // namespace hubload
 #pragma GCC visibility pop

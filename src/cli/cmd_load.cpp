@@ -24,6 +24,7 @@ struct LoadArgs : TpCliOptions {
   bool quiet = false;
   std::string dtype;
   std::string out;  // write the rank's tensors here as one safetensors file
+  bool scatter = false;
 };
 
 // The loaded rank as a safetensors file (the library's writer), e.g. for an
@@ -65,11 +66,15 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
   cmd->add_option("--out", args.out,
                   "Also write the rank's tensors to this safetensors file (under mpirun, {rank} is the world rank)");
+  cmd->add_flag("--scatter", args.scatter,
+                "Under mpirun: one reader per node reads each file once into shared memory; every rank copies "
+                "its share out of it");
   cmd->add_flag("--quiet", args.quiet, "No progress line (drawn on stderr only when it is a terminal)");
 }
 
 Result<int> run_load(const LoadArgs& o) {
   std::string folder;
+  if (o.scatter && !under_mpirun()) return invalid_input("--scatter shares one reader between the ranks of an mpirun job");
   HUBLOAD_ASSIGN_OR_RETURN(ShardPlan plan, plan_from_cli(o, folder));
   LoadOptions options;
   options.io_threads = o.threads;
@@ -89,7 +94,7 @@ Result<int> run_load(const LoadArgs& o) {
   int rank = o.rank;
   MpiJob job;
   Result<LoadedRank> loaded =
-      under_mpirun() ? mpi_load(folder, plan, options, rank, job) : load_rank(folder, plan, options, rank);
+      under_mpirun() ? mpi_load(folder, plan, options, o.scatter, rank, job) : load_rank(folder, plan, options, rank);
   if (line) std::cerr << line->clear() << std::flush;
   if (!loaded) return std::move(loaded).error();
   if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(rank_file_name(o.out, job), *loaded));

@@ -28,8 +28,9 @@ struct MpiJob {
 // shared memory. Every rank gets the same error.
 Result<DownloadResult> mpi_download(std::string_view model, const DownloadOptions& options, MpiJob& job);
 
-// Rank r of the world loads TP rank r % plan.world_size; `tp_rank` is set to it.
+// Rank r of the world loads TP rank r % plan.world_size; `tp_rank` is set to
+// it. `scatter`: one reader per node, through shared memory.
 Result<LoadedRank> mpi_load(const std::string& folder, const ShardPlan& plan, const LoadOptions& options,
-                            int& tp_rank, MpiJob& job);
+                            bool scatter, int& tp_rank, MpiJob& job);
 
 }  // namespace hubload::cli

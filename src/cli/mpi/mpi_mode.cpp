@@ -49,13 +49,13 @@ Result<DownloadResult> mpi_download(std::string_view model, const DownloadOption
 }
 
 Result<LoadedRank> mpi_load(const std::string& folder, const ShardPlan& plan, const LoadOptions& options,
-                            int& tp_rank, MpiJob& job) {
+                            bool scatter, int& tp_rank, MpiJob& job) {
   HUBLOAD_ASSIGN_OR_RETURN(MpiSession session, MpiSession::start(nullptr, nullptr));
   HUBLOAD_ASSIGN_OR_RETURN(DistributedOptions mpi, distributed_options());
   fill_job(job);
   job.prints = true;
   HUBLOAD_ASSIGN_OR_RETURN(tp_rank, distributed_tp_rank(plan.world_size, mpi));
-  return load_rank_distributed(folder, plan, options, mpi);
+  return scatter ? load_rank_scattered(folder, plan, options, mpi) : load_rank_distributed(folder, plan, options, mpi);
 }
 
 }  // namespace hubload::cli
