@@ -15,6 +15,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// <dir>/single<r>.safetensors: TP rank r of <dir>/m at --tp 2, by a plain `hubload load`.
+void write_single_process_loads(const testing::TempDir& dir) {
+  for (int tp_rank = 0; tp_rank < 2; ++tp_rank) {
+    auto single = testing::run_command(fmt::format("{} load {} --tp 2 --rank {} --quiet --out {}/single{}.safetensors",
+                                                   testing::cli_path().string(), (dir / "m").string(), tp_rank,
+                                                   dir.path().string(), tp_rank));
+    ASSERT_EQ(single.exit_code, 0);
+  }
+}
+
 TEST(MpiLoadTest, EveryWorldRankLoadsItsTensorParallelRankBitForBit) {
   testing::TempDir dir;
   testing::write_tiny_model(dir / "m", "llama", {}, DType::BF16);
@@ -22,12 +32,7 @@ TEST(MpiLoadTest, EveryWorldRankLoadsItsTensorParallelRankBitForBit) {
                                                         (dir / "m").string(), dir.path().string()));
   for (int rank = 0; rank < 4; ++rank) ASSERT_EQ(r.rank_codes[rank], 0) << "rank " << rank << "\n" << r.err;
   EXPECT_NE(r.out.find("rank 1/2: read"), std::string::npos) << r.out;
-  for (int tp_rank = 0; tp_rank < 2; ++tp_rank) {
-    auto single = testing::run_command(fmt::format("{} load {} --tp 2 --rank {} --quiet --out {}/single{}.safetensors",
-                                                   testing::cli_path().string(), (dir / "m").string(), tp_rank,
-                                                   dir.path().string(), tp_rank));
-    ASSERT_EQ(single.exit_code, 0);
-  }
+  write_single_process_loads(dir);
   for (int rank = 0; rank < 4; ++rank) {
     const std::string mine = testing::read_file(dir / fmt::format("world{}.safetensors", rank));
     EXPECT_EQ(mine, testing::read_file(dir / fmt::format("single{}.safetensors", rank % 2))) << "world rank " << rank;
@@ -43,12 +48,7 @@ TEST(MpiLoadTest, ScatteredLoadsEqualSingleProcessLoadsAndEachNodeReadsTheFilesO
       dir.path(), fmt::format("load {} --tp 2 --scatter --json --out {}/world{{rank}}.safetensors > {}/json$OMPI_COMM_WORLD_RANK",
                               (dir / "m").string(), dir.path().string(), dir.path().string()));
   for (int rank = 0; rank < 4; ++rank) ASSERT_EQ(r.rank_codes[rank], 0) << "rank " << rank << "\n" << r.err;
-  for (int tp_rank = 0; tp_rank < 2; ++tp_rank) {
-    auto single = testing::run_command(fmt::format("{} load {} --tp 2 --rank {} --quiet --out {}/single{}.safetensors",
-                                                   testing::cli_path().string(), (dir / "m").string(), tp_rank,
-                                                   dir.path().string(), tp_rank));
-    ASSERT_EQ(single.exit_code, 0);
-  }
+  write_single_process_loads(dir);
   for (int rank = 0; rank < 4; ++rank) {
     EXPECT_EQ(testing::read_file(dir / fmt::format("world{}.safetensors", rank)),
               testing::read_file(dir / fmt::format("single{}.safetensors", rank % 2)))
