@@ -146,6 +146,21 @@ TEST_F(MpiDownloadTest, APartialCacheReceivesOnlyTheBlobsItLacksAndTheHubOnlyWha
   expect_complete(1);
 }
 
+TEST_F(MpiDownloadTest, ANodeThatHoldsEverythingSeedsTheOtherAndTheHubServesOnlyTheIndexRankZeroReads) {
+  auto pre = testing::run_command(fmt::format("env -u HF_TOKEN -u HF_HUB_OFFLINE {} download acme/m --endpoint {} --cache-dir {}",
+                                              testing::cli_path().string(), hub.url(), node_cache(1).string()));
+  ASSERT_EQ(pre.exit_code, 0);
+  const std::uint64_t served_before = hub.stats().bytes_sent;
+  // 5 blobs from one sender (node 0 has the index rank 0 read): more than it sends at once.
+  auto r = job("acme/m --json");
+  expect_every_rank(r, 0);
+  EXPECT_EQ(hub.stats().bytes_sent - served_before, files["model.safetensors.index.json"].size());
+  EXPECT_EQ(nlohmann::json::parse(r.out)["distributed"]["fabric_bytes"],
+            total_bytes() - files["model.safetensors.index.json"].size());
+  expect_complete(0);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
+}
+
 TEST_F(MpiDownloadTest, AMissingRepoAGatedRepoAndACorruptByteGiveEveryRankTheSameExitCode) {
   auto missing = job("acme/none");
   expect_every_rank(missing, 4);

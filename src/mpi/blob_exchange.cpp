@@ -85,6 +85,7 @@ class Outgoing {
   Outgoing(const ExchangeSetup& s, std::size_t index) : s_(s), index_(index), slots_(s.window) {}
 
   std::size_t index() const { return index_; }
+  bool started() const { return started_; }
   bool done() const { return finished_; }
 
   // The blob is ready in the cache (or `failure` says why it is not, and the
@@ -404,8 +405,11 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
   }
   Notices notices(s);
   HubFetcher fetcher(s, hub_share);
+  // Transfers ready to send, started at most `max_sending` at a time: each
+  // holds window × chunk bytes here and at every receiver.
+  std::deque<std::pair<Outgoing*, std::optional<Error>>> ready;
   for (auto& o : outgoing) {
-    if (!(*s.plan)[o->index()].from_hub) o->start(std::nullopt, failures);
+    if (!(*s.plan)[o->index()].from_hub) ready.emplace_back(o.get(), std::nullopt);
   }
   for (;;) {
     bool moved = false;
@@ -421,12 +425,19 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
         out.hub_bytes += (*s.blobs)[(*s.plan)[index].blob].size;
         ++out.blobs_from_hub;
       }
-      by_transfer[index]->start(failure, failures);
+      ready.emplace_back(by_transfer[index], std::move(failure));
       moved = true;
     }
     moved |= notices.step(failures);
     if (failures.any()) fetcher.cancel();
     if (failures.any_own()) notices.send(error_header(failures.for_peers(*s.topology)));
+    const auto sending = std::count_if(outgoing.begin(), outgoing.end(),
+                                       [](const auto& o) { return o->started() && !o->done(); });
+    for (auto n = sending; n < s.max_sending && !ready.empty(); ++n) {
+      ready.front().first->start(ready.front().second, failures);
+      ready.pop_front();
+      moved = true;
+    }
     for (auto& o : outgoing) moved |= o->step(out, failures);
     for (auto& in : incoming) moved |= in->step(out, failures);
     if (std::all_of(outgoing.begin(), outgoing.end(), [](auto& o) { return o->done(); }) &&

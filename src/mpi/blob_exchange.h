@@ -29,6 +29,9 @@ struct ExchangeSetup {
   std::function<Status(const Blob&)> fetch_from_hub;
   std::uint64_t chunk_size = 8ull << 20;
   int window = 4;
+  // Transfers this leader sends at once (each holds window × chunk_size bytes
+  // here and at each receiver): bounded memory whatever the number of blobs.
+  int max_sending = 4;
 };
 
 struct ExchangeOutcome {
