@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -111,6 +113,24 @@ TEST_F(MpiDownloadTest, TheHubServesEveryBlobOnceAndBothNodeCachesAreCompleteAnd
   auto verify = testing::run_command(fmt::format("{} cache verify --cache-dir {}", testing::cli_path().string(),
                                                  node_cache(1).string()));
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
+TEST_F(MpiDownloadTest, ProgressShowsTheWholeJobsHubAndFabricBytes) {
+  auto r = job("acme/m --progress json");
+  expect_every_rank(r, 0);
+  std::istringstream lines(r.err);
+  std::string line;
+  std::optional<nlohmann::json> last;
+  while (std::getline(lines, line)) {
+    if (line.starts_with("{\"job\"")) last = nlohmann::json::parse(line)["job"];
+  }
+  ASSERT_TRUE(last) << r.err;
+  // The index is rank 0's own (read before the plan); every other blob is in the job's totals.
+  const std::uint64_t planned = total_bytes() - files["model.safetensors.index.json"].size();
+  EXPECT_EQ((*last)["hub_total"], planned);
+  EXPECT_EQ((*last)["hub_bytes"], planned);
+  EXPECT_EQ((*last)["fabric_total"], total_bytes());
+  EXPECT_EQ((*last)["fabric_bytes"], total_bytes());
 }
 
 TEST_F(MpiDownloadTest, APartialCacheReceivesOnlyTheBlobsItLacksAndTheHubOnlyWhatNoNodeHas) {

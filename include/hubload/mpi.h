@@ -45,6 +45,12 @@ class MpiSession {
   bool owns_ = false;
 };
 
+// The whole job's bytes so far, against what its plan moves.
+struct JobProgress {
+  std::uint64_t hub_bytes = 0, hub_total = 0;        // fetched from the Hub, by all nodes
+  std::uint64_t fabric_bytes = 0, fabric_total = 0;  // received from other nodes, by all nodes
+};
+
 struct DistributedOptions {
   MPI_Comm comm = MPI_COMM_WORLD;
   // The node this rank belongs to: ranks with the same id share one cache and
@@ -61,6 +67,10 @@ struct DistributedOptions {
   // How long a waiting rank sleeps between polls (MPI's own waits spin, which
   // would take the CPU from the ranks doing the work on an oversubscribed node).
   std::chrono::microseconds poll_interval{500};
+  // download_model_distributed's progress over every node, on rank 0 only, on
+  // its calling thread: about 5 times a second, and once at the end of the
+  // transfers. (HubOptions::on_progress still reports each node's own files.)
+  std::function<void(const JobProgress&)> on_progress;
 };
 
 struct DistributedStats {

@@ -22,6 +22,9 @@ struct MpiJob {
   int rank = 0, world = 1;
   bool prints = true;   // rank 0 prints a download's result; the others only errors
   nlohmann::json info;  // the job as a whole (nodes, Hub bytes, fabric bytes), for --json
+  // The whole job's bytes so far ({hub_bytes, hub_total, fabric_bytes,
+  // fabric_total}), on rank 0 only; set by the caller before mpi_download.
+  std::function<void(const nlohmann::json&)> on_progress;
 };
 
 // download_model_distributed over the world, nodes from HUBLOAD_NODE_ID or

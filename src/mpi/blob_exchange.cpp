@@ -195,6 +195,7 @@ class Incoming {
         if (!wrote) discard(failures, wrote.error());
         else digest_->update(slot.bytes);
       }
+      out.fabric_received += slot.bytes.size();
       ++written_;
       if (posted_ < chunks_) post();
       moved = true;
@@ -341,6 +342,92 @@ class Notices {
   bool sent_ = false;
 };
 
+// Each leader's counts go to node 0's leader (one message at a time, at most 4
+// a second, and a last one when its transfers are over), which sums them for
+// on_progress. Node 0's leader waits for every last message, so none is left
+// unmatched.
+class ProgressReports {
+ public:
+  struct Counts {
+    std::uint64_t hub = 0, fabric = 0;
+    std::uint64_t last = 0;
+  };
+
+  explicit ProgressReports(const ExchangeSetup& s) : s_(s), counts_(s.topology->nodes) {
+    for (const BlobTransfer& t : *s.plan) {
+      const std::uint64_t size = (*s.blobs)[t.blob].size;
+      if (t.from_hub) total_.hub_total += size;
+      total_.fabric_total += size * t.receivers.size();
+    }
+    if (collector() && s.topology->nodes > 1) post();
+  }
+
+  // `over`: this leader's transfers are all done.
+  bool step(const ExchangeOutcome& out, bool over) {
+    const auto now = std::chrono::steady_clock::now();
+    const Counts mine{s_.hub_done ? s_.hub_done->load() : 0, out.fabric_received, over ? 1u : 0u};
+    bool moved = false;
+    if (!collector()) {
+      if (last_sent_ || !all_done(send_)) return false;
+      if (!over && (now - sent_at_ < std::chrono::milliseconds(250) ||
+                    (mine.hub == sending_.hub && mine.fabric == sending_.fabric))) {
+        return false;
+      }
+      sending_ = mine;
+      last_sent_ = over;
+      sent_at_ = now;
+      MPI_Request request;
+      MPI_Isend(&sending_, sizeof sending_, MPI_BYTE, 0, s_.progress_tag, s_.topology->leaders.get(), &request);
+      send_.push_back(request);
+      return true;
+    }
+    counts_[0] = mine;
+    while (receive_ != MPI_REQUEST_NULL) {
+      int arrived = 0;
+      MPI_Status status;
+      MPI_Test(&receive_, &arrived, &status);
+      if (!arrived) break;
+      counts_[status.MPI_SOURCE] = incoming_;
+      if (incoming_.last) ++lasts_;
+      if (lasts_ < s_.topology->nodes - 1) post();
+      moved = true;
+    }
+    const bool final = complete() && over;
+    if (s_.on_progress && !reported_final_ && (final || now - reported_at_ >= std::chrono::milliseconds(200))) {
+      JobProgress p = total_;
+      for (const Counts& c : counts_) {
+        p.hub_bytes += c.hub;
+        p.fabric_bytes += c.fabric;
+      }
+      s_.on_progress(p);
+      reported_at_ = now;
+      reported_final_ = final;
+    }
+    return moved;
+  }
+
+  bool complete() {
+    return collector() ? lasts_ == s_.topology->nodes - 1 : last_sent_ && all_done(send_);
+  }
+
+ private:
+  bool collector() const { return s_.topology->node_index == 0; }
+  void post() {
+    MPI_Irecv(&incoming_, sizeof incoming_, MPI_BYTE, MPI_ANY_SOURCE, s_.progress_tag, s_.topology->leaders.get(),
+              &receive_);
+  }
+
+  const ExchangeSetup& s_;
+  JobProgress total_;
+  std::vector<Counts> counts_;  // per node (node 0's leader)
+  Counts incoming_, sending_;
+  MPI_Request receive_ = MPI_REQUEST_NULL;
+  std::vector<MPI_Request> send_;
+  int lasts_ = 0;
+  bool last_sent_ = false, reported_final_ = false;
+  std::chrono::steady_clock::time_point sent_at_{}, reported_at_{};
+};
+
 // This node's Hub share, fetched in plan order on a thread of its own; the MPI
 // thread collects the results.
 class HubFetcher {
@@ -404,6 +491,7 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
     }
   }
   Notices notices(s);
+  ProgressReports reports(s);
   HubFetcher fetcher(s, hub_share);
   // Transfers ready to send, started at most `max_sending` at a time: each
   // holds window × chunk bytes here and at every receiver.
@@ -440,10 +528,12 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
     }
     for (auto& o : outgoing) moved |= o->step(out, failures);
     for (auto& in : incoming) moved |= in->step(out, failures);
-    if (std::all_of(outgoing.begin(), outgoing.end(), [](auto& o) { return o->done(); }) &&
-        std::all_of(incoming.begin(), incoming.end(), [](auto& i) { return i->done(); })) {
+    const bool over = std::all_of(outgoing.begin(), outgoing.end(), [](auto& o) { return o->done(); }) &&
+                      std::all_of(incoming.begin(), incoming.end(), [](auto& i) { return i->done(); });
+    moved |= reports.step(out, over);
+    if (over) {
       notices.send(Header{});  // done (a no-op after an error notice)
-      if (notices.complete()) break;
+      if (notices.complete() && reports.complete()) break;
     }
     if (!moved) std::this_thread::sleep_for(s.topology->poll);
   }

@@ -7,6 +7,7 @@
 // MPI calls.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include "hubload/cache.h"
 #include "hubload/error.h"
+#include "hubload/mpi.h"
 #include "mpi/blob_plan.h"
 #include "mpi/topology.h"
 
@@ -32,6 +34,10 @@ struct ExchangeSetup {
   // Transfers this leader sends at once (each holds window × chunk_size bytes
   // here and at each receiver): bounded memory whatever the number of blobs.
   int max_sending = 4;
+  // Bytes of this node's Hub share fetched so far (the fetch thread counts them).
+  const std::atomic<std::uint64_t>* hub_done = nullptr;
+  int progress_tag = 0;  // a tag no transfer uses
+  std::function<void(const JobProgress&)> on_progress;  // node 0's leader only
 };
 
 struct ExchangeOutcome {
@@ -39,6 +45,7 @@ struct ExchangeOutcome {
   bool secondary = false;  // the error was learnt from another node, located there
   std::uint64_t hub_bytes = 0;     // blob bytes this node fetched from the Hub
   std::uint64_t fabric_bytes = 0;  // blob bytes this node sent (once per receiver)
+  std::uint64_t fabric_received = 0;
   std::size_t blobs_from_hub = 0;
   std::size_t blobs_received = 0;
 };

@@ -119,6 +119,13 @@ std::vector<std::uint8_t> blobs_present(const RepoCache& cache, const Manifest& 
   return have;
 }
 
+int max_tag(MPI_Comm comm) {
+  int* value = nullptr;
+  int found = 0;
+  MPI_Comm_get_attr(comm, MPI_TAG_UB, &value, &found);
+  return found && value ? *value : 32767;  // the least the standard allows
+}
+
 // The leaders' share of the work: who has what, the plan, the exchange, the links.
 ExchangeOutcome run_leader(const Topology& t, std::string_view model, const DownloadOptions& options,
                            const RepoCache& cache, const Manifest& m, const DistributedOptions& mpi) {
@@ -141,11 +148,23 @@ ExchangeOutcome run_leader(const Topology& t, std::string_view model, const Down
   setup.cache = &cache;
   setup.chunk_size = mpi.chunk_size;
   setup.window = mpi.window;
+  setup.progress_tag = max_tag(t.world);  // check_options keeps the transfers below it
+  setup.on_progress = mpi.on_progress;
+  // The fetch thread's bytes: the files done, plus the one in flight.
+  std::atomic<std::uint64_t> hub_done{0};
+  std::uint64_t files_done = 0;
+  setup.hub_done = &hub_done;
   HubOptions at_commit = options.hub;
   at_commit.revision = m.commit;
-  setup.fetch_from_hub = [model, &at_commit](const Blob& blob) -> Status {
+  at_commit.on_progress = [&hub_done, &files_done, forward = options.hub.on_progress](const FileProgress& p) {
+    hub_done = files_done + p.bytes_done;
+    if (forward) forward(p);
+  };
+  setup.fetch_from_hub = [model, &at_commit, &files_done, &hub_done](const Blob& blob) -> Status {
     HUBLOAD_ASSIGN_OR_RETURN(fs::path path, hub_download(model, blob.paths.front(), at_commit));
     (void)path;
+    files_done += blob.size;
+    hub_done = files_done;
     return ok();
   };
   ExchangeOutcome out = exchange_blobs(setup);
@@ -162,19 +181,14 @@ Status check_options(const DistributedOptions& mpi, int max_tag, std::size_t tra
     return invalid_input(fmt::format("the chunk size between nodes must be 1 byte to 1 GiB, not {}", mpi.chunk_size));
   }
   if (mpi.window < 1 || mpi.window > 64) return invalid_input(fmt::format("the window must be 1 to 64, not {}", mpi.window));
-  if (transfers >= static_cast<std::size_t>(max_tag)) {
+  // Tags: 0 notices, 1..transfers the transfers, max_tag the progress reports.
+  if (transfers + 1 >= static_cast<std::size_t>(max_tag)) {
     return Error(ErrorKind::unsupported,
                  fmt::format("{} blobs exceed this MPI's largest message tag ({})", transfers, max_tag));
   }
   return ok();
 }
 
-int max_tag(MPI_Comm comm) {
-  int* value = nullptr;
-  int found = 0;
-  MPI_Comm_get_attr(comm, MPI_TAG_UB, &value, &found);
-  return found && value ? *value : 32767;  // the least the standard allows
-}
 
 }  // namespace
 }  // namespace hubload::mpi_internal

@@ -41,6 +41,14 @@ Result<DownloadResult> mpi_download(std::string_view model, const DownloadOption
   HUBLOAD_ASSIGN_OR_RETURN(MpiSession session, MpiSession::start(nullptr, nullptr));
   HUBLOAD_ASSIGN_OR_RETURN(DistributedOptions mpi, distributed_options());
   fill_job(job);
+  if (job.on_progress) {
+    mpi.on_progress = [&job](const JobProgress& p) {
+      job.on_progress({{"hub_bytes", p.hub_bytes},
+                       {"hub_total", p.hub_total},
+                       {"fabric_bytes", p.fabric_bytes},
+                       {"fabric_total", p.fabric_total}});
+    };
+  }
   HUBLOAD_ASSIGN_OR_RETURN(DistributedDownload done, download_model_distributed(model, options, mpi));
   job.info = {{"ranks", done.stats.world},         {"nodes", done.stats.nodes},
               {"hub_bytes", done.stats.hub_bytes}, {"fabric_bytes", done.stats.fabric_bytes},
