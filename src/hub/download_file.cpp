@@ -34,7 +34,7 @@ Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_v
   transfer.user_agent = std::string(kUserAgent);
   transfer.on_event = nullptr;
   FileProgress progress{file.display_name, 0, meta.size, 0, {}};
-  if (options.on_progress) {
+  if (options.on_progress || options.cancel) {
     transfer.on_event = [&options, &progress](const TransferEvent& e) {
       progress.bytes_done = e.file_bytes;
       progress.bytes_total = e.file_size;
@@ -42,8 +42,8 @@ Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_v
         ++progress.retries;
         progress.last_retry = e.message;
       }
-      options.on_progress(progress);
-      return true;
+      if (options.on_progress) options.on_progress(progress);
+      return options.cancel == nullptr || !options.cancel->load();
     };
   }
   HUBLOAD_ASSIGN_OR_RETURN(TransferStats stats, download_files(std::span(&file, 1), transfer));
