@@ -8,7 +8,7 @@
 #   core   error, version, file, safetensors, config, plan, load: libstdc++ + liburing
 #   hub    + util, transport, faults, cache, cache_manage, transfer, hub, remote: + libcurl, OpenSSL, fmt
 #   serve  + serve: + cpp-httplib
-#   mpi    hub + mpi: + Open MPI; built only with -DHUBLOAD_MPI=ON, never installed
+#   mpi    serve + mpi: + Open MPI; built only with -DHUBLOAD_MPI=ON, never installed
 set(HUBLOAD_COMPONENTS_core error version file safetensors config plan load)
 set(HUBLOAD_COMPONENTS_hub transport faults cache cache_manage transfer hub remote)
 set(HUBLOAD_COMPONENTS_serve serve)
