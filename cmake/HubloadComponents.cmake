@@ -8,10 +8,15 @@
 #   core   error, version, file, safetensors, config, plan, load: libstdc++ + liburing
 #   hub    + util, transport, faults, cache, cache_manage, transfer, hub, remote: + libcurl, OpenSSL, fmt
 #   serve  + serve: + cpp-httplib
+#   mpi    serve + mpi: + Open MPI; built only with -DHUBLOAD_MPI=ON, never installed
 set(HUBLOAD_COMPONENTS_core error version file safetensors config plan load)
 set(HUBLOAD_COMPONENTS_hub transport faults cache cache_manage transfer hub remote)
 set(HUBLOAD_COMPONENTS_serve serve)
+set(HUBLOAD_COMPONENTS_mpi mpi)
 set(HUBLOAD_TARGETS core hub serve)
+# Targets built only when their option is on; mapped all the same, so that the
+# folder check below holds in every configuration.
+set(HUBLOAD_OPTIONAL_TARGETS mpi)
 # Private helpers that more than one target calls (serve and hub both use util's
 # digests). Their symbols are hidden in every shared library, so each shared
 # library that needs them carries its own copy; the static libraries hold them
@@ -33,7 +38,7 @@ endfunction()
 # Fails the configure step for a folder under src/ that no target lists.
 function(hubload_check_component_map)
   set(mapped cli python ${HUBLOAD_PRIVATE_HELPERS})
-  foreach(target IN LISTS HUBLOAD_TARGETS)
+  foreach(target IN LISTS HUBLOAD_TARGETS HUBLOAD_OPTIONAL_TARGETS)
     list(APPEND mapped ${HUBLOAD_COMPONENTS_${target}})
   endforeach()
   file(GLOB entries CONFIGURE_DEPENDS LIST_DIRECTORIES true RELATIVE ${PROJECT_SOURCE_DIR}/src

@@ -16,8 +16,9 @@ set_target_properties(hubload PROPERTIES EXPORT_NAME hubload)
 install(TARGETS ${HUBLOAD_INSTALLED_TARGETS} EXPORT hubloadTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT development
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development)
+# mpi.h stays out: its library (hubload_mpi, -DHUBLOAD_MPI=ON) is not installed.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/hubload ${PROJECT_BINARY_DIR}/include/hubload
-        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development)
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development PATTERN mpi.h EXCLUDE)
 if(HUBLOAD_BUILD_CLI)
   install(TARGETS hubload_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 endif()

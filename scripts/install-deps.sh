@@ -14,6 +14,7 @@ packages=(
   libcpp-httplib-dev                          # HTTP server for `hubload serve`
   liburing-dev                                # batched positional reads (io_uring) for the rank loader
   libre2-dev                                  # linear-time regular expressions for plan rules (user input)
+  libopenmpi-dev openmpi-bin                  # the distributed mode (-DHUBLOAD_MPI=ON, mpirun)
   libgtest-dev libgmock-dev                   # unit and end-to-end tests
   libbenchmark-dev                            # micro-benchmarks
   clang                                       # libFuzzer targets

@@ -61,6 +61,9 @@ struct ServeOptions {
   std::size_t tree_page_size = 1000;
   std::uint64_t lfs_threshold = 10 * 1024 * 1024;  // folder files above this are LFS
   FaultOptions faults;  // faults.h: the vocabulary shared with the client-side test transport
+  // Body bytes per second over every response at once (0 = unlimited): one
+  // shared egress, as a cluster's way out to the Hub (faults.limit_rate is per response).
+  std::uint64_t max_rate_total = 0;
 
   // Limits against hostile clients (docs/security.md).
   int max_connections_per_client = 256;  // open connections per client IP; more are answered 503

@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/hub_flags.h"
+#include "cli/mpi_mode.h"
 #include "cli/progress_render.h"
 #include "hubload/hub.h"
 
@@ -75,9 +76,23 @@ class ProgressPrinter {
     }
   }
 
+  // Under mpirun, rank 0 draws the whole job instead of its own files.
+  void on_job(const nlohmann::json& job) {
+    std::lock_guard lock(mu_);
+    if (json_) {
+      std::cerr << nlohmann::json{{"job", job}}.dump() << "\n" << std::flush;
+      return;
+    }
+    std::cerr << fmt::format("\r\33[2Kjob: Hub {} of {}, between nodes {} of {}",
+                             format_bytes(job["hub_bytes"]), format_bytes(job["hub_total"]),
+                             format_bytes(job["fabric_bytes"]), format_bytes(job["fabric_total"]))
+              << std::flush;
+    job_line_ = true;
+  }
+
   void finish() {
     std::lock_guard lock(mu_);
-    if (!json_) std::cerr << tty_.clear() << std::flush;
+    if (!json_) std::cerr << (job_line_ ? std::string("\r\33[2K") : tty_.clear()) << std::flush;
   }
 
  private:
@@ -90,6 +105,7 @@ class ProgressPrinter {
   TtyProgress tty_;
   std::map<std::string, Seen> files_;
   std::uint64_t received_ = 0;
+  bool job_line_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_{};
 };
 
@@ -111,14 +127,18 @@ Result<int> run_download(const DownloadArgs& args) {
   std::string mode = args.quiet ? "none" : args.progress;
   if (mode == "auto") mode = ::isatty(2) && !args.json ? "tty" : "none";
   std::unique_ptr<ProgressPrinter> printer;
+  MpiJob job;
   if (mode == "tty" || mode == "json") {
     printer = std::make_unique<ProgressPrinter>(mode == "json");
-    hub.on_progress = [p = printer.get()](const FileProgress& f) { p->on_file(f); };
+    if (under_mpirun()) job.on_progress = [p = printer.get()](const nlohmann::json& j) { p->on_job(j); };
+    else hub.on_progress = [p = printer.get()](const FileProgress& f) { p->on_file(f); };
   }
 
-  Result<DownloadResult> result = download_model(args.model, options);
+  Result<DownloadResult> result =
+      under_mpirun() ? mpi_download(args.model, options, job) : download_model(args.model, options);
   if (printer) printer->finish();
   if (!result) return std::move(result).error();
+  if (!job.prints) return 0;
   if (!args.json) print_warnings(warnings);
   if (args.json) {
     nlohmann::json doc = {{"path", result->snapshot.string()},
@@ -128,6 +148,7 @@ Result<int> run_download(const DownloadArgs& args) {
                           {"from_cache", result->from_cache},
                           {"warnings", warnings}};
     if (result->network_failure) doc["network_error"] = result->network_failure->to_string();
+    if (!job.info.is_null()) doc["distributed"] = job.info;
     print_json(doc);
     return 0;
   }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/load_progress.h"
+#include "cli/mpi_mode.h"
 #include "cli/tp_options.h"
 #include "hubload/load.h"
 #include "util/digest.h"
@@ -25,6 +26,7 @@ struct LoadArgs : TpCliOptions {
   std::string direct = "auto";
   std::string dtype;
   std::string out;  // write the rank's tensors here as one safetensors file
+  bool scatter = false;
 };
 
 // The loaded rank as a safetensors file (the library's writer), e.g. for an
@@ -36,11 +38,28 @@ Status write_rank_file(const std::string& path, const LoadedRank& loaded) {
   return write_safetensors(path, tensors);
 }
 
+Result<LoadedRank> load_rank(const std::string& folder, const ShardPlan& plan, const LoadOptions& options, int rank) {
+  HUBLOAD_ASSIGN_OR_RETURN(RankPlan rank_bytes, rank_plan(plan, rank));
+  HUBLOAD_ASSIGN_OR_RETURN(RankLoader loader, RankLoader::create(folder, options));
+  return loader.load(rank_bytes);
+}
+
+// --out under mpirun: "{rank}" becomes the world rank (replicas of one TP rank
+// must not share a file), else ".<world rank>" is appended.
+std::string rank_file_name(std::string out, const MpiJob& job) {
+  if (!under_mpirun()) return out;
+  const std::size_t at = out.find("{rank}");
+  if (at != std::string::npos) out.replace(at, 6, std::to_string(job.rank));
+  else if (job.world > 1) out += "." + std::to_string(job.rank);
+  return out;
+}
+
 void declare_load(CLI::App* cmd, LoadArgs& args) {
   cmd->description("Load one tensor-parallel rank's slices of a model into memory, reading only that "
                    "rank's bytes; prints bytes read, time, throughput and a SHA-256 per tensor.");
   add_tp_options(cmd, args);
-  cmd->add_option("--rank", args.rank, "The rank to load (0 <= R < W)")->required();
+  auto* rank = cmd->add_option("--rank", args.rank, "The rank to load (0 <= R < W); under mpirun, world rank % W");
+  if (!under_mpirun()) rank->required();
   cmd->add_option("--threads", args.threads, "I/O threads")->check(CLI::PositiveNumber);
   cmd->add_flag("--mmap", args.mmap, "Copy out of a memory mapping instead of pread");
   cmd->add_flag("--no-io-uring", args.no_io_uring,
@@ -54,14 +73,18 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
       ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_option("--dtype", args.dtype, "Convert float tensors while loading")
       ->check(CLI::IsMember({"bf16", "f16", "f32"}));
-  cmd->add_option("--out", args.out, "Also write the rank's tensors to this safetensors file");
+  cmd->add_option("--out", args.out,
+                  "Also write the rank's tensors to this safetensors file (under mpirun, {rank} is the world rank)");
+  cmd->add_flag("--scatter", args.scatter,
+                "Under mpirun: one reader per node reads each file once into shared memory; every rank copies "
+                "its share out of it");
   cmd->add_flag("--quiet", args.quiet, "No progress line (drawn on stderr only when it is a terminal)");
 }
 
 Result<int> run_load(const LoadArgs& o) {
   std::string folder;
+  if (o.scatter && !under_mpirun()) return invalid_input("--scatter shares one reader between the ranks of an mpirun job");
   HUBLOAD_ASSIGN_OR_RETURN(ShardPlan plan, plan_from_cli(o, folder));
-  HUBLOAD_ASSIGN_OR_RETURN(RankPlan rank, rank_plan(plan, o.rank));
   LoadOptions options;
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
@@ -79,11 +102,13 @@ Result<int> run_load(const LoadArgs& o) {
       return true;
     };
   }
-  HUBLOAD_ASSIGN_OR_RETURN(RankLoader loader, RankLoader::create(folder, options));
-  Result<LoadedRank> loaded = loader.load(rank);
+  int rank = o.rank;
+  MpiJob job;
+  Result<LoadedRank> loaded =
+      under_mpirun() ? mpi_load(folder, plan, options, o.scatter, rank, job) : load_rank(folder, plan, options, rank);
   if (line) std::cerr << line->clear() << std::flush;
   if (!loaded) return std::move(loaded).error();
-  if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(o.out, *loaded));
+  if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(rank_file_name(o.out, job), *loaded));
 
   double gbps = loaded->seconds > 0 ? static_cast<double>(loaded->bytes_read) / loaded->seconds / 1e9 : 0;
   if (o.json) {
@@ -91,7 +116,7 @@ Result<int> run_load(const LoadArgs& o) {
     for (const LoadedTensor& t : loaded->tensors)
       tensors.push_back({{"name", t.name}, {"dtype", std::string(to_string(t.dtype))}, {"shape", t.shape},
                          {"bytes", t.bytes.size()}, {"sha256", util_internal::sha256_hex(t.bytes)}});
-    print_json({{"rank", o.rank}, {"world_size", o.tp}, {"method", o.mmap ? "mmap" : "pread"},
+    print_json({{"rank", rank}, {"world_size", o.tp}, {"method", o.mmap ? "mmap" : "pread"},
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
                 {"read_calls", loaded->read_calls}, {"uring_reads", loaded->uring_reads},
@@ -104,7 +129,7 @@ Result<int> run_load(const LoadArgs& o) {
                              util_internal::sha256_hex(t.bytes));
   std::cout << fmt::format(
       "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring), {} tensors, {} in memory)\n",
-      o.rank, o.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
+      rank, o.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
       loaded->uring_reads, loaded->tensors.size(), format_bytes(loaded->bytes_out));
   return 0;
 }

@@ -25,6 +25,7 @@ struct ServeArgs {
   std::string port_file;
   int threads = 16;
   std::string limit_rate = "0";
+  std::string max_rate_total = "0";
   std::uint64_t lfs_threshold = 10 * 1024 * 1024;
   std::size_t page_size = 1000;
   bool test_mode = false;
@@ -43,13 +44,13 @@ Result<std::pair<std::string, std::string>> split_pair(const std::string& s, con
 }
 
 // "500000", "512k", "10m" (1024-based, as nginx's limit_rate).
-Result<std::uint64_t> parse_rate(const std::string& s) {
+Result<std::uint64_t> parse_rate(std::string_view option, const std::string& s) {
   std::uint64_t mult = 1;
   std::string digits = s;
   if (!digits.empty() && (digits.back() == 'k' || digits.back() == 'K')) mult = 1024, digits.pop_back();
   else if (!digits.empty() && (digits.back() == 'm' || digits.back() == 'M')) mult = 1024 * 1024, digits.pop_back();
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 12) {
-    return invalid_input("--limit-rate expects bytes per second (e.g. 500000, 512k, 10m), got '" + s + "'");
+    return invalid_input(std::string(option) + " expects bytes per second (e.g. 500000, 512k, 10m), got '" + s + "'");
   }
   return std::stoull(digits) * mult;
 }
@@ -80,7 +81,8 @@ Result<ServeOptions> to_options(const ServeArgs& a) {
     HUBLOAD_ASSIGN_OR_RETURN(auto kv, split_pair(s, "--rename"));
     o.renamed[kv.first] = kv.second;
   }
-  HUBLOAD_ASSIGN_OR_RETURN(o.faults.limit_rate, parse_rate(a.limit_rate));
+  HUBLOAD_ASSIGN_OR_RETURN(o.faults.limit_rate, parse_rate("--limit-rate", a.limit_rate));
+  HUBLOAD_ASSIGN_OR_RETURN(o.max_rate_total, parse_rate("--max-rate-total", a.max_rate_total));
   for (const std::string& s : a.faults) {
     HUBLOAD_ASSIGN_OR_RETURN(FaultRule rule, parse_fault_rule(s));
     o.faults.rules.push_back(std::move(rule));
@@ -167,6 +169,8 @@ void declare_serve(CLI::App* s, ServeArgs& args) {
   s->add_option("--gated", args.gated, "Make a repo gated: ORG/NAME=TOKEN (repeatable; test use)");
   s->add_option("--rename", args.renames, "Answer OLD/ID with a 307 to NEW/ID: OLD=NEW (repeatable)");
   s->add_option("--limit-rate", args.limit_rate, "Body bytes per second per response (512k, 10m)");
+  s->add_option("--max-rate-total", args.max_rate_total,
+                "Body bytes per second over all responses together (512k, 10m): one shared egress");
   s->add_option("--inject-fault", args.faults, "Inject a fault (see below; repeatable)");
   s->add_option("--lfs-threshold", args.lfs_threshold, "Folder files above this size are LFS files");
   s->add_option("--tree-page-size", args.page_size, "Entries per tree API page")->check(CLI::Range(1, 1000000));

@@ -36,6 +36,8 @@ bool write_chunk(BodyState& s, std::size_t pos, std::size_t remaining, httplib::
   const FaultPlan& p = s.plan;
   std::uint64_t n = std::min<std::uint64_t>(remaining, kChunk);
   if (p.limit_rate > 0) n = std::min<std::uint64_t>(n, std::max<std::uint64_t>(1, p.limit_rate / 20));
+  TotalRate* total = s.counters.total_rate;
+  if (total) n = std::min<std::uint64_t>(n, std::max<std::uint64_t>(1, total->rate() / 50));
   if (p.drop_after) {
     if (pos >= *p.drop_after) return false;  // httplib closes the connection mid-body
     n = std::min<std::uint64_t>(n, *p.drop_after - pos);
@@ -59,6 +61,11 @@ bool write_chunk(BodyState& s, std::size_t pos, std::size_t remaining, httplib::
     // Pace to the byte count: body byte k may leave no earlier than k / rate seconds in.
     auto due = s.start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                              std::chrono::duration<double>(static_cast<double>(pos) / p.limit_rate));
+    auto now = std::chrono::steady_clock::now();
+    if (due > now && !s.counters.sleeper->sleep_for(due - now)) return false;
+  }
+  if (total) {
+    auto due = total->book(n);
     auto now = std::chrono::steady_clock::now();
     if (due > now && !s.counters.sleeper->sleep_for(due - now)) return false;
   }
@@ -92,6 +99,15 @@ RangeRequest parse_range(std::string_view header, std::uint64_t size) {
   }
   if (first >= size) return {RangeRequest::Kind::unsatisfiable, 0, 0};
   return {RangeRequest::Kind::satisfiable, first, std::min(last, size - 1)};
+}
+
+std::chrono::steady_clock::time_point TotalRate::book(std::uint64_t bytes) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  const auto start = std::max(now, next_);
+  next_ = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(bytes) / static_cast<double>(rate_)));
+  return start;
 }
 
 bool Sleeper::sleep_for(std::chrono::steady_clock::duration d) {

@@ -39,9 +39,25 @@ class Sleeper {
   bool stopped_ = false;  // guarded by mu_
 };
 
+// The server's total rate (ServeOptions::max_rate_total): every body chunk
+// books its slot on one shared schedule. Thread-safe.
+class TotalRate {
+ public:
+  explicit TotalRate(std::uint64_t bytes_per_second) : rate_(bytes_per_second) {}
+  std::uint64_t rate() const { return rate_; }
+  // When `bytes` more may leave: no earlier than now, and after every byte booked before.
+  std::chrono::steady_clock::time_point book(std::uint64_t bytes);
+
+ private:
+  const std::uint64_t rate_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point next_{};  // guarded by mu_
+};
+
 struct BodyCounters {
   std::atomic<std::uint64_t>* bytes_sent;
   Sleeper* sleeper;
+  TotalRate* total_rate;  // nullptr: no total limit
 };
 
 // Sets status (200/206/416), Content-Range, Accept-Ranges and the streamed body

@@ -29,7 +29,9 @@ namespace hubload::serve_internal {
 class ServerImpl {
  public:
   ServerImpl(ServeOptions o, bool with_stats_endpoint)
-      : opts(std::move(o)), stats_endpoint(with_stats_endpoint), faults(opts.faults) {}
+      : opts(std::move(o)), stats_endpoint(with_stats_endpoint), faults(opts.faults) {
+    if (opts.max_rate_total > 0) total_rate = std::make_unique<TotalRate>(opts.max_rate_total);
+  }
 
   // Constant after start().
   ServeOptions opts;
@@ -42,6 +44,7 @@ class ServerImpl {
   HashCache hashes;
   FaultInjector faults;
   Sleeper sleeper;
+  std::unique_ptr<TotalRate> total_rate;  // null: no total limit
   RequestServer main;  // the handlers; main_loop owns the sockets
   RequestServer cdn;
   std::unique_ptr<ConnectionLoop> main_loop;
@@ -53,7 +56,7 @@ class ServerImpl {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> cdn_authorized_requests{0};  // must stay 0: clients drop the token on redirect
 
-  BodyCounters counters() { return {&bytes_sent, &sleeper}; }
+  BodyCounters counters() { return {&bytes_sent, &sleeper, total_rate.get()}; }
   void record(const httplib::Request& req, bool on_cdn);
   RepoSource* find_repo(const std::string& key);  // nullptr when not served
   std::string host_for_links(const httplib::Request& req) const;

@@ -1,0 +1,61 @@
+// Moving blobs between node leaders: every transfer of the plan at once, each
+// as a pipeline of chunks (a header, then ceil(size / chunk) messages, tagged
+// with the transfer's number), while a thread fetches this node's share from
+// the Hub. Receivers write a partial blob, hash it as it arrives, and publish
+// it through the cache component only when the hash matches. Private to
+// src/mpi; only node leaders call it, and only this (their MPI) thread makes
+// MPI calls.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "hubload/cache.h"
+#include "hubload/error.h"
+#include "hubload/mpi.h"
+#include "mpi/blob_plan.h"
+#include "mpi/topology.h"
+
+namespace hubload::mpi_internal {
+
+struct ExchangeSetup {
+  const Topology* topology = nullptr;  // a leader's: `leaders` is the communicator used
+  const std::vector<Blob>* blobs = nullptr;
+  const std::vector<BlobTransfer>* plan = nullptr;
+  const RepoCache* cache = nullptr;  // this node's
+  // Fetches one blob of this node's share into its cache (the Hub client and
+  // its transfer engine); called on the fetch thread, in plan order.
+  std::function<Status(const Blob&)> fetch_from_hub;
+  std::uint64_t chunk_size = 8ull << 20;
+  int window = 4;
+  // Transfers this leader sends at once (each holds window × chunk_size bytes
+  // here and at each receiver): bounded memory whatever the number of blobs.
+  int max_sending = 4;
+  // Bytes of this node's Hub share fetched so far (the fetch thread counts them).
+  const std::atomic<std::uint64_t>* hub_done = nullptr;
+  int progress_tag = 0;  // a tag no transfer uses
+  std::function<void(const JobProgress&)> on_progress;  // node 0's leader only
+};
+
+struct ExchangeOutcome {
+  Status status = ok();     // an own error is not yet located (agree() names the rank)
+  bool secondary = false;  // the error was learnt from another node, located there
+  std::uint64_t hub_bytes = 0;     // blob bytes this node fetched from the Hub
+  std::uint64_t fabric_bytes = 0;  // blob bytes this node sent (once per receiver)
+  std::uint64_t fabric_received = 0;
+  std::size_t blobs_from_hub = 0;
+  std::size_t blobs_received = 0;
+};
+
+// Runs this leader's part of the plan to the end: every transfer it sends or
+// receives completes (with bytes or with an error header), so no peer is left
+// waiting. A leader's first own error goes to every other leader at once (a
+// notice); from then on the remaining Hub fetches are skipped everywhere (a
+// file already being fetched finishes) and the transfers not yet started carry
+// the error instead.
+ExchangeOutcome exchange_blobs(const ExchangeSetup& setup);
+
+}  // namespace hubload::mpi_internal
