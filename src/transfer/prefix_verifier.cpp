@@ -68,6 +68,12 @@ void PrefixVerifier::wait_idle() {
 Result<std::string> PrefixVerifier::finish() {
   set_prefix(size_);
   std::unique_lock lock(mu_);
+  if (!done_hashing_ && !reading_ && hashed_ == size_) {
+    // Hashed whole from the receive buffers (hash_written): no need to wait
+    // for the thread to wake up and say so.
+    digest_ = hasher_ ? hasher_->final_hex() : "";
+    done_hashing_ = true;
+  }
   // The file is whole: it is published or restarted next, and either drops the
   // journal, so bringing it up to date would only cost a wait for the disk.
   pending_.reset();
