@@ -145,6 +145,10 @@ struct TransferOptions {
   // connection (about 50 MB/s), so a cap of 16 is what reaches a fast link
   // (`hubload download --max-connections`, bench/RESULTS.md).
   int max_connections = 0;
+  // Files open at once (each holds a lock, a partial, a journal and a hashing
+  // thread). Zero: twice the connection cap, enough to keep every connection
+  // busy with small files and few enough for a repo of thousands of files.
+  int max_open_files = 0;
   // Upper bound of a first chunk; a file smaller than connections × chunk_size
   // is split evenly. Splits never produce ranges under min_split.
   std::uint64_t chunk_size = 64ull << 20;

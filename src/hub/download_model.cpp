@@ -75,8 +75,9 @@ bool has_weights(const std::vector<std::string>& files) {
 }
 
 // Downloads `files` at `commit`; the first error wins. Files whose size and
-// hash the listing gave go through one engine call on this thread; the others
-// (a HEAD each) on up to max_workers threads meanwhile, sharing the budget.
+// hash the listing gave go through one engine call on this thread, up to
+// max_workers of them at once; the others (a HEAD each) on up to max_workers
+// threads meanwhile, sharing the budget.
 Status download_all(const HubContext& ctx, const std::string& commit, const std::vector<std::string>& files,
                     const std::vector<RepoFileInfo>& listing, int max_workers) {
   std::map<std::string_view, const RepoFileInfo*> listed_by_path;
@@ -109,7 +110,7 @@ Status download_all(const HubContext& ctx, const std::string& commit, const std:
   const auto count = static_cast<std::size_t>(std::clamp(max_workers, 1, 64));
   std::vector<std::jthread> threads;
   for (std::size_t t = 0; t < std::min(count, others.size()); ++t) threads.emplace_back(worker);
-  if (Status s = fetch_listed(ctx, listed); !s) note(std::move(s).error());
+  if (Status s = fetch_listed(ctx, listed, max_workers); !s) note(std::move(s).error());
   threads.clear();  // joins
   if (first_error) return std::move(*first_error);
   return ok();

@@ -1,5 +1,6 @@
 #include "hub/fetch_listed.h"
 
+#include <algorithm>
 #include <set>
 
 #include "hub/download_file.h"
@@ -15,7 +16,7 @@ std::optional<FileMetadata> listed_metadata(const HubContext& ctx, const std::st
   return FileMetadata{commit, std::move(etag), *file.size, resolve_url(ctx, commit, file.path)};
 }
 
-Status fetch_listed(const HubContext& ctx, const std::vector<ListedFile>& files) {
+Status fetch_listed(const HubContext& ctx, const std::vector<ListedFile>& files, int max_files) {
   if (files.empty()) return ok();
   HUBLOAD_TRY(ctx.cache.prepare());
   std::vector<const ListedFile*> unlinked;
@@ -33,6 +34,7 @@ Status fetch_listed(const HubContext& ctx, const std::vector<ListedFile>& files)
   }
   if (!transfers.empty()) {
     TransferOptions options = blob_transfer_options(ctx);
+    options.max_open_files = std::max(1, max_files);
     std::vector<FileProgress> progress;
     for (const TransferFile& t : transfers) progress.push_back(FileProgress{t.display_name, 0, t.size, 0, {}, 0});
     const HubOptions& hub = *ctx.options;

@@ -24,8 +24,9 @@ struct ListedFile {
 std::optional<FileMetadata> listed_metadata(const HubContext& ctx, const std::string& commit,
                                             const RepoFileInfo& file);
 
-// Fetches the blobs not yet in the cache and links every file into its
-// snapshot. The first error wins; blobs already published stay.
-Status fetch_listed(const HubContext& ctx, const std::vector<ListedFile>& files);
+// Fetches the blobs not yet in the cache, at most `max_files` at once (the
+// download's --workers), and links every file into its snapshot. The first
+// error wins; blobs already published stay.
+Status fetch_listed(const HubContext& ctx, const std::vector<ListedFile>& files, int max_files);
 
 }  // namespace hubload::hub_internal

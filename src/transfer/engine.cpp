@@ -74,10 +74,9 @@ Status Engine::open_job(Job& job) {
 }
 
 void Engine::start_pending_jobs(Clock::time_point now) {
-  // Files open a few at a time (a lock, a partial, a journal and a hashing
-  // thread each): enough to keep every connection busy with small files, few
-  // enough that a repo of thousands of files stays within the descriptor limit.
-  const auto max_open = static_cast<std::ptrdiff_t>(2 * limit_);
+  // Files open a few at a time (TransferOptions::max_open_files), so that a
+  // repo of thousands of files stays within the descriptor limit.
+  const auto max_open = static_cast<std::ptrdiff_t>(opt_.max_open_files > 0 ? opt_.max_open_files : 2 * limit_);
   std::ptrdiff_t open = std::count_if(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == JobState::active; });
   for (auto& job : jobs_) {
     if (open >= max_open) return;
