@@ -1,7 +1,8 @@
 # The one map from source folders (src/<component>/) to installable targets.
-# Every folder under src/ except cli must be listed here; a new file in a listed
-# folder is picked up by the glob (CONFIGURE_DEPENDS), a new folder stops the
-# configure step until it is given a target. The layering in
+# Every folder under src/ except cli and python (the bindings: src/python/CMakeLists.txt)
+# must be listed here; a new file in a listed folder is picked up by the glob
+# (CONFIGURE_DEPENDS), a new folder stops the configure step until it is given a
+# target. The layering in
 # docs/architecture.md ("Allowed dependencies") keeps core free of hub code.
 #
 #   core   error, version, file, safetensors, config, plan, load: libstdc++ + liburing
@@ -31,7 +32,7 @@ endfunction()
 
 # Fails the configure step for a folder under src/ that no target lists.
 function(hubload_check_component_map)
-  set(mapped cli ${HUBLOAD_PRIVATE_HELPERS})
+  set(mapped cli python ${HUBLOAD_PRIVATE_HELPERS})
   foreach(target IN LISTS HUBLOAD_TARGETS)
     list(APPEND mapped ${HUBLOAD_COMPONENTS_${target}})
   endforeach()

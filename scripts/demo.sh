@@ -52,6 +52,15 @@ now() { date +%s.%N; }
 step "1. generate a random Llama model (preset '$PRESET')"
 python3 "$SCRIPTS/gen-model.py" "$WORK/source" --preset "$PRESET"
 MODEL_BYTES=$(du -cb "$WORK"/source/*.safetensors | tail -1 | cut -f1)
+# The cache and the two rank files take about twice the model again: say so
+# up front rather than fail half-way through a download with ENOSPC.
+NEED=$((2 * MODEL_BYTES + 64 * 1024 * 1024))
+FREE=$(($(df -Pk "$WORK" | awk 'NR == 2 { print $4 }') * 1024))
+if ((FREE < NEED)); then
+  echo "demo: $WORK has $((FREE / 1048576)) MiB free; the demo needs $((NEED / 1048576)) MiB more" \
+       "(set TMPDIR to a roomier folder)" >&2
+  exit 1
+fi
 
 step "2. serve it as $REPO on 127.0.0.1, large files through a CDN redirect"
 # Port 0 picks a free port; the server writes it to a file once it listens.

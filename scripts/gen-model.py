@@ -15,6 +15,7 @@ PRESETS = {
     # name: (hidden, layers, heads, kv_heads, intermediate, vocab)
     "demo": (1024, 4, 16, 4, 2816, 32000),   # about 220 MB in bf16
     "small": (256, 2, 8, 2, 704, 4096),      # about 7 MB, for CI
+    "bench-2g": (2048, 21, 16, 4, 5632, 32000),  # about 2.0 GiB, for bench/python_load_bench.py
 }
 
 

@@ -19,6 +19,9 @@ packages=(
   clang                                       # libFuzzer targets
   curl aria2 time                             # benchmark baselines (time: peak RSS)
   python3                                     # demo / bench helper scripts
+  python3-dev pybind11-dev python3-pybind11   # the Python extension (hubload._native, docs/python.md)
+  python3-pip python3-setuptools python3-wheel  # pip install --no-build-isolation . (offline)
+  python3-numpy python3-torch python3-pytest python3-tqdm  # the Python package's tests run, none skipped
   iproute2                                    # ss: a test reads the server's listen backlog
   ccache                                      # compiler cache: rebuilds of unchanged files are instant
   ca-certificates

@@ -7,6 +7,7 @@
 #pragma once
 #pragma GCC visibility push(default)  // public API: exported by the shared libraries (see CMake)
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -64,6 +65,10 @@ struct HubOptions {
   TransferOptions transfer;
   ProgressCallback on_progress;
   WarningCallback on_warning;
+  // Polled with every transfer event of a file's bytes: once it is true, the
+  // download stops with ErrorKind::cancelled and the partial is kept for resume
+  // (Ctrl-C from the Python bindings). Not owned; must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct DownloadOptions {

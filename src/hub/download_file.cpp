@@ -24,11 +24,9 @@ Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_v
   file.lock = LockMode::external;
   TransferOptions transfer = blob_transfer_options(ctx);
   FileProgress progress{file.display_name, 0, meta.size, 0, {}, 0};
-  if (options.on_progress) {
+  if (options.on_progress || options.cancel) {
     transfer.on_event = [&options, &progress](const TransferEvent& e) {
-      progress_from_event(progress, e);
-      options.on_progress(progress);
-      return true;
+      return report_transfer_event(options, progress, e);
     };
   }
   HUBLOAD_ASSIGN_OR_RETURN(TransferStats stats, download_files(std::span(&file, 1), transfer));
@@ -71,7 +69,7 @@ TransferOptions blob_transfer_options(const HubContext& ctx) {
   return transfer;
 }
 
-void progress_from_event(FileProgress& progress, const TransferEvent& e) {
+bool report_transfer_event(const HubOptions& options, FileProgress& progress, const TransferEvent& e) {
   progress.bytes_done = e.file_bytes;
   progress.bytes_total = e.file_size;
   progress.connections = e.connection_limit;
@@ -79,6 +77,8 @@ void progress_from_event(FileProgress& progress, const TransferEvent& e) {
     ++progress.retries;
     progress.last_retry = e.message;
   }
+  if (options.on_progress) options.on_progress(progress);
+  return options.cancel == nullptr || !options.cancel->load();
 }
 
 Result<bool> link_if_published(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {

@@ -35,8 +35,10 @@ Result<std::filesystem::path> cached_file(const HubContext& ctx, std::string_vie
 TransferFile blob_transfer(const HubContext& ctx, const FileMetadata& meta, std::string_view path);
 // The call's transfer options with the context's transport and shared budget.
 TransferOptions blob_transfer_options(const HubContext& ctx);
-// A file's progress brought up to date by one of its transfer events.
-void progress_from_event(FileProgress& progress, const TransferEvent& e);
+// A file's progress brought up to date by one of its transfer events and
+// reported to options.on_progress; false once options.cancel is set (the
+// engine then stops the call, keeping partials for resume).
+bool report_transfer_event(const HubOptions& options, FileProgress& progress, const TransferEvent& e);
 // Under the blob's lock: links snapshots/<commit>/<path> to the blob if it is
 // published; false if it is not (never fetched, or deleted meanwhile).
 Result<bool> link_if_published(const HubContext& ctx, const FileMetadata& meta, std::string_view path);

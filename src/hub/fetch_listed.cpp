@@ -38,12 +38,9 @@ Status fetch_listed(const HubContext& ctx, const std::vector<ListedFile>& files,
     std::vector<FileProgress> progress;
     for (const TransferFile& t : transfers) progress.push_back(FileProgress{t.display_name, 0, t.size, 0, {}, 0});
     const HubOptions& hub = *ctx.options;
-    if (hub.on_progress) {
+    if (hub.on_progress || hub.cancel) {
       options.on_event = [&hub, &progress](const TransferEvent& e) {
-        FileProgress& p = progress[e.file_index];
-        progress_from_event(p, e);
-        hub.on_progress(p);
-        return true;
+        return report_transfer_event(hub, progress[e.file_index], e);
       };
     }
     HUBLOAD_ASSIGN_OR_RETURN(TransferStats stats, download_files(transfers, options));
