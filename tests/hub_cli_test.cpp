@@ -48,6 +48,21 @@ TEST_F(HubCliTest, JsonDocumentListsFiles) {
   EXPECT_EQ(doc["from_cache"], false);
 }
 
+// The connection count the download's budget chose is in the document: a fixed
+// one where --max-connections is at most --connections.
+TEST_F(HubCliTest, JsonDocumentHasTheConnectionCount) {
+  auto fixed = download(fmt::format("acme/tiny --endpoint {} --cache-dir {}/c --json --connections 3 --max-connections 3",
+                                    hub.url(), tmp.path().string()));
+  ASSERT_EQ(fixed.exit_code, 0) << stderr_text();
+  EXPECT_EQ(nlohmann::json::parse(fixed.out)["connections"], 3);
+  auto adaptive = download(fmt::format("acme/tiny --endpoint {} --cache-dir {}/d --json --connections 2 --max-connections 6",
+                                       hub.url(), tmp.path().string()));
+  ASSERT_EQ(adaptive.exit_code, 0) << stderr_text();
+  const int count = nlohmann::json::parse(adaptive.out)["connections"];
+  EXPECT_GE(count, 2);
+  EXPECT_LE(count, 6);
+}
+
 TEST_F(HubCliTest, ErrorsHaveTheirExitCodes) {
   auto offline = download("acme/tiny --local-files-only --json");
   EXPECT_EQ(offline.exit_code, 10);

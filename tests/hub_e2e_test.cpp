@@ -87,6 +87,35 @@ TEST_F(HubE2eTest, ModelDownloadOverHttpWithCdnNeverLeaksTheToken) {
   EXPECT_EQ(stats.count_matching("HEAD", "consolidated"), 0u);
 }
 
+// The listing (revision?blobs=true) names every file's size and blob: no HEAD
+// per file, and every file through the download's one budget, whose count is
+// reported.
+TEST_F(HubE2eTest, ListedFilesAreFetchedWithoutAHeadEach) {
+  start(/*cdn=*/true);
+  options.allow_patterns = {"*"};
+  options.hub.transfer.max_connections = 12;
+  std::vector<FileProgress> seen;
+  options.hub.on_progress = [&](const FileProgress& p) { seen.push_back(p); };
+  auto result = download_model("acme/tiny", options);
+  ASSERT_TRUE(result) << result.error().to_string();
+  EXPECT_EQ(result->files.size(), 7u);
+  EXPECT_EQ(testing::read_file(result->snapshot / "consolidated.safetensors"), shard('z', 5000));
+  EXPECT_EQ(testing::read_file(result->snapshot / "sub/notes.txt"), "notes\n");
+  EXPECT_EQ(fs::read_symlink(result->snapshot / "sub/notes.txt").string(),
+            "../../../blobs/" + hub.etag("sub/notes.txt", "notes\n"));
+  const ServeStats stats = hub.stats();
+  EXPECT_EQ(stats.count_matching("HEAD", "/resolve/"), 0u);
+  EXPECT_EQ(stats.count_matching("GET", "/resolve/"), 7u);  // one each: the LFS ones then go to the CDN
+  EXPECT_GE(result->connections, 8);
+  EXPECT_LE(result->connections, 12);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_GE(seen.back().connections, 1);
+  // Again: everything is linked already, nothing is fetched.
+  auto again = download_model("acme/tiny", options);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(hub.stats().count_matching("GET", "/resolve/"), 7u);
+}
+
 TEST_F(HubE2eTest, PatternsSkipWeightsAndSubfolderFile) {
   start();
   options.allow_patterns = {"*"};

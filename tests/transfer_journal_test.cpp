@@ -9,6 +9,8 @@
 
 #include "hubload/cache.h"
 #include "support/test_support.h"
+#include "support/transfer_data.h"
+#include "transfer/content_hasher.h"
 #include "transfer/journal.h"
 #include "transfer/partial_file.h"
 #include "transfer/prefix_verifier.h"
@@ -178,6 +180,29 @@ TEST(PrefixVerifier, ClaimsPostedBytesOneUpdateLaterAndEverythingWhenFinal) {
   v.wait_idle();
   EXPECT_EQ(claimed(), (std::vector<ByteRange>{{0, 3 << 20}}));
   ASSERT_TRUE(v.finish());
+}
+
+// Bytes that continue the hashed prefix are hashed from the writer's buffer,
+// never read back (the file holds zeros there, the digest is still the
+// buffer's); the bytes written ahead are read back from the file.
+TEST(PrefixVerifier, HashesFromTheBufferWhereItContinuesThePrefixAndReadsBackTheRest) {
+  TempDir dir;
+  const std::string data = testing::random_bytes(3 << 20, 42);
+  auto p = PartialFile::open((dir / "blob").string(), data.size(), std::string(64, 'e'), {});
+  ASSERT_TRUE(p);
+  const std::string zeros(1 << 20, '\0');
+  ASSERT_EQ(::pwrite(p->fd(), zeros.data(), zeros.size(), 0), static_cast<ssize_t>(zeros.size()));
+  ASSERT_EQ(::pwrite(p->fd(), data.data() + (1 << 20), 2 << 20, 1 << 20), static_cast<ssize_t>(2 << 20));
+  auto hasher = ContentHasher::for_etag_length(64, data.size());
+  ASSERT_TRUE(hasher);
+  PrefixVerifier v(p->fd(), p->data_path(), data.size(), std::move(*hasher), p->journal_path());
+  EXPECT_FALSE(v.hash_written(4096, std::span(data.data() + 4096, 4096))) << "not at the hashed prefix";
+  EXPECT_TRUE(v.hash_written(0, std::span(data.data(), 1 << 19)));
+  EXPECT_TRUE(v.hash_written(1 << 19, std::span(data.data() + (1 << 19), 1 << 19)));
+  v.set_prefix(data.size());
+  auto digest = v.finish();
+  ASSERT_TRUE(digest) << digest.error().to_string();
+  EXPECT_EQ(*digest, testing::sha256_hex(data));
 }
 
 // An adopted partial's claims stay claimed while new bytes wait for their sync.

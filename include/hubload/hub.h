@@ -35,6 +35,9 @@ struct FileProgress {
   // last one was.
   int retries = 0;
   std::string last_retry;
+  // Connections the download's shared budget allows now (it adapts between
+  // transfer.connections and transfer.max_connections).
+  int connections = 0;
 };
 using ProgressCallback = std::function<void(const FileProgress&)>;
 using WarningCallback = std::function<void(std::string_view)>;
@@ -90,6 +93,9 @@ struct DownloadResult {
   // Set when the Hub could not be reached and a complete cached snapshot was
   // returned instead (also reported through on_warning).
   std::optional<Error> network_failure;
+  // The connection count the download's budget ended at (it adapts between
+  // transfer.connections and transfer.max_connections); 0 when nothing was fetched.
+  int connections = 0;
 };
 
 // A model: an existing local folder (returned as is) or a repo id.

@@ -6,7 +6,8 @@
 //   connection. All files of one call share ONE connection budget
 //   (`connections`). When a connection frees up and no unassigned bytes are left,
 //   the largest range still in flight is split in two (aria2-style) so one slow
-//   connection never holds up the end of a file.
+//   connection never holds up the end of a file. With `max_connections` above
+//   `connections` the count adapts to the rate (ConnectionBudget).
 // - Every byte goes through a hasher before the file is published: sha256 for a
 //   64-hex expected hash, the git blob sha1 for a 40-hex one. The file is renamed
 //   into place only if hash and size match. A mismatch deletes the bytes, retries
@@ -20,8 +21,8 @@
 //   so file systems where flock silently succeeds stay safe.
 // - Retries: connection errors, stalls, truncated bodies, 408/429/5xx are retried
 //   with exponential backoff and jitter, honouring Retry-After and the Hub's
-//   `RateLimit: "<policy>";r=<n>;t=<seconds>` header; a 429 also halves the
-//   connection budget for a while. Attempts are bounded in count and in time,
+//   `RateLimit: "<policy>";r=<n>;t=<seconds>` header; a 429 or 503 also halves
+//   the connection budget for a while. Attempts are bounded in count and in time,
 //   each request by a minimum rate and a deadline (TransferOptions; every limit
 //   is listed in docs/security.md).
 // - Redirects are followed only to http(s), never from https down to http, and
@@ -83,6 +84,7 @@ struct TransferEvent {
   std::uint64_t total_size = 0;
   std::uint64_t bytes_received = 0; // bytes received from the network by this call
   int connections = 0;              // connections open for this file
+  int connection_limit = 0;         // the budget's count now (over all files)
   std::string message;              // retry / error reason
 };
 
@@ -90,43 +92,63 @@ struct TransferEvent {
 // for resume).
 using TransferCallback = std::function<bool(const TransferEvent&)>;
 
-// One connection budget shared by several download_files() calls running at
-// once (e.g. the per-file workers of one Hub download), so that together they
-// never open more than `slots` connections. A call takes a slot just before it
-// starts a request and gives it back when that request ends; it never waits
-// for a slot while holding one, so calls sharing a budget cannot deadlock (a
-// call with no slot simply starts nothing until another call frees one).
-// Thread-safe.
+namespace transfer_internal {
+class AdaptiveLimit;
+}
+
+// One connection budget shared by everything one download fetches (every file
+// of a Hub download, or several download_files() calls running at once), so
+// that together they never open more than slots() connections. A call takes a
+// slot just before it starts a request and gives it back when that request
+// ends; it never waits for a slot while holding one, so calls sharing a budget
+// cannot deadlock (a call with no slot simply starts nothing until another
+// call frees one).
+//
+// Adaptive (ConnectionBudget(initial, max) with max > initial): slots() starts
+// at `initial` and grows while the total rate of the bytes record()ed still
+// rises with it, up to `max`; it sheds back where the rate did not rise, and
+// halves on overloaded() (a 429 or 503). A shrinking budget closes nothing: it
+// just hands out no slot until enough are given back. Thread-safe.
 class ConnectionBudget {
  public:
-  explicit ConnectionBudget(int slots) : free_(slots < 1 ? 1 : slots), slots_(slots < 1 ? 1 : slots) {}
+  explicit ConnectionBudget(int slots) : ConnectionBudget(slots, slots) {}
+  ConnectionBudget(int initial, int max);
+  ~ConnectionBudget();
   ConnectionBudget(const ConnectionBudget&) = delete;
   ConnectionBudget& operator=(const ConnectionBudget&) = delete;
 
   // Takes a slot if one is free; never blocks.
-  bool try_acquire() {
-    std::lock_guard lock(mu_);
-    if (free_ == 0) return false;
-    --free_;
-    return true;
-  }
-  void release() {
-    std::lock_guard lock(mu_);
-    if (free_ < slots_) ++free_;
-  }
-  int slots() const { return slots_; }
+  bool try_acquire();
+  void release();
+  // The count of connections allowed now (the chosen count), and its cap.
+  int slots() const;
+  int max_slots() const;
+  // Bytes received by a user of the budget: the rate the count adapts to.
+  void record(std::uint64_t bytes);
+  // The server answered 429 or 503.
+  void overloaded();
 
  private:
-  std::mutex mu_;
-  int free_;
-  const int slots_;
+  mutable std::mutex mu_;
+  int in_use_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::unique_ptr<transfer_internal::AdaptiveLimit> limit_;
 };
 
 struct TransferOptions {
-  // Global connection budget for the call. 8 matches huggingface_hub's worker
-  // count and stays under the point where CDNs start throttling (16, see
-  // landscape.md §2.1).
+  // Connection budget for the call: the count it starts with. 8 matches
+  // huggingface_hub's worker count.
   int connections = 8;
+  // Above `connections`: the count adapts (ConnectionBudget), adding
+  // connections while the total rate still rises with them, up to this cap.
+  // At most `connections` (the default): a fixed count. CDNs pace each
+  // connection (about 50 MB/s), so a cap of 16 is what reaches a fast link
+  // (`hubload download --max-connections`, bench/RESULTS.md).
+  int max_connections = 0;
+  // Files open at once (each holds a lock, a partial, a journal and a hashing
+  // thread). Zero: twice the connection cap, enough to keep every connection
+  // busy with small files and few enough for a repo of thousands of files.
+  int max_open_files = 0;
   // Upper bound of a first chunk; a file smaller than connections × chunk_size
   // is split evenly. Splits never produce ranges under min_split.
   std::uint64_t chunk_size = 64ull << 20;
@@ -180,7 +202,8 @@ struct TransferOptions {
   // Null: libcurl (make_curl_transport()).
   std::shared_ptr<Transport> transport;
   // Shared with other calls running at the same time: every request of this
-  // call also needs one of its slots. Null: only `connections` limits.
+  // call also needs one of its slots, and the budget's count is what adapts.
+  // Null: the call makes its own of `connections` / `max_connections`.
   std::shared_ptr<ConnectionBudget> budget;
   TransferCallback on_event;
 };
@@ -192,6 +215,7 @@ struct TransferStats {
   std::size_t files_already_present = 0;
   std::size_t requests = 0;
   std::size_t retries = 0;
+  int connections = 0;  // the budget's count at the end (the count it adapted to)
 };
 
 // Fetches every file, at most `connections` at a time over all of them. Returns

@@ -29,7 +29,10 @@ struct DownloadArgs {
   bool with_generation_config = false;
   std::string repo_type = "model";
   int workers = 8;
-  int connections = 8;
+  int connections = TransferOptions{}.connections;
+  // CDNs pace each connection at about 50 MB/s: 16 of them are what a fast link
+  // needs (bench/RESULTS.md, "Adaptive connections").
+  int max_connections = 16;
   bool quiet = false;
   std::string progress = "auto";  // tty, json, none; auto = tty on a terminal
   bool json = false;
@@ -60,6 +63,7 @@ class ProgressPrinter {
       e.total_size += f.size;
     }
     e.bytes_received = received_;
+    e.connection_limit = p.connections;
     auto now = std::chrono::steady_clock::now();
     double t = std::chrono::duration<double>(now - start_).count();
     if (json_) {
@@ -124,6 +128,7 @@ Result<int> run_download(const DownloadArgs& args) {
   options.include_generation_config = args.with_generation_config;
   options.max_workers = args.workers;
   hub.transfer.connections = args.connections;
+  hub.transfer.max_connections = args.max_connections;
   std::string mode = args.quiet ? "none" : args.progress;
   if (mode == "auto") mode = ::isatty(2) && !args.json ? "tty" : "none";
   std::unique_ptr<ProgressPrinter> printer;
@@ -146,6 +151,7 @@ Result<int> run_download(const DownloadArgs& args) {
                           {"files", result->files},
                           {"local_folder", result->local_folder},
                           {"from_cache", result->from_cache},
+                          {"connections", result->connections},
                           {"warnings", warnings}};
     if (result->network_failure) doc["network_error"] = result->network_failure->to_string();
     if (!job.info.is_null()) doc["distributed"] = job.info;
@@ -172,7 +178,13 @@ void declare_download(CLI::App* cmd, DownloadArgs& args) {
   cmd->add_option("--repo-type", args.repo_type, "model, dataset or space")->capture_default_str();
   cmd->add_option("--workers", args.workers, "Files downloaded in parallel")->capture_default_str();
   cmd->add_option("--connections", args.connections,
-                  "Parallel byte-range connections per file (resumable, hash-verified transfer)")
+                  "Parallel byte-range connections the download starts with, shared by all its files "
+                  "(resumable, hash-verified transfer)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args.max_connections,
+                  "Connections the download may grow to while its total rate still rises with them; "
+                  "it sheds them where the rate does not, or on 429/503. At most --connections: a fixed count")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   cmd->add_flag("--quiet", args.quiet, "No progress output");

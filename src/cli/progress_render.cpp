@@ -115,7 +115,7 @@ std::string json_progress_line(const TransferEvent& e) {
                       {"index", e.file_index},          {"bytes", e.file_bytes},
                       {"size", e.file_size},            {"total_bytes", e.total_bytes},
                       {"total_size", e.total_size},     {"received", e.bytes_received},
-                      {"connections", e.connections}};
+                      {"connections", e.connections},  {"connection_limit", e.connection_limit}};
   if (!e.message.empty()) j["message"] = e.message;
   return j.dump() + "\n";
 }

@@ -20,30 +20,13 @@ bool file_exists(const fs::path& path) {
 // the engine takes none of its own.
 Status fetch_blob(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {
   const HubOptions& options = *ctx.options;
-  TransferFile file;
-  file.url = meta.location;
-  file.dest = ctx.cache.blob_path(meta.etag).string();
-  file.size = meta.size;
-  file.expected_hash = meta.etag;
+  TransferFile file = blob_transfer(ctx, meta, path);
   file.lock = LockMode::external;
-  file.headers = request_headers(ctx, meta.location);
-  file.display_name = std::string(path);
-  TransferOptions transfer = options.transfer;
-  transfer.transport = ctx.transport;
-  transfer.budget = ctx.connection_budget;
-  transfer.user_agent = std::string(kUserAgent);
-  transfer.on_event = nullptr;
-  FileProgress progress{file.display_name, 0, meta.size, 0, {}};
+  TransferOptions transfer = blob_transfer_options(ctx);
+  FileProgress progress{file.display_name, 0, meta.size, 0, {}, 0};
   if (options.on_progress || options.cancel) {
     transfer.on_event = [&options, &progress](const TransferEvent& e) {
-      progress.bytes_done = e.file_bytes;
-      progress.bytes_total = e.file_size;
-      if (e.kind == TransferEventKind::retry) {
-        ++progress.retries;
-        progress.last_retry = e.message;
-      }
-      if (options.on_progress) options.on_progress(progress);
-      return options.cancel == nullptr || !options.cancel->load();
+      return report_transfer_event(options, progress, e);
     };
   }
   HUBLOAD_ASSIGN_OR_RETURN(TransferStats stats, download_files(std::span(&file, 1), transfer));
@@ -64,6 +47,46 @@ Status materialize(const HubContext& ctx, const FileMetadata& meta, std::string_
 }
 
 }  // namespace
+
+TransferFile blob_transfer(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {
+  TransferFile file;
+  file.url = meta.location;
+  file.dest = ctx.cache.blob_path(meta.etag).string();
+  file.size = meta.size;
+  file.expected_hash = meta.etag;
+  file.lock_path = ctx.cache.lock_path(meta.etag);
+  file.headers = request_headers(ctx, meta.location);
+  file.display_name = std::string(path);
+  return file;
+}
+
+TransferOptions blob_transfer_options(const HubContext& ctx) {
+  TransferOptions transfer = ctx.options->transfer;
+  transfer.transport = ctx.transport;
+  transfer.budget = ctx.connection_budget;
+  transfer.user_agent = std::string(kUserAgent);
+  transfer.on_event = nullptr;
+  return transfer;
+}
+
+bool report_transfer_event(const HubOptions& options, FileProgress& progress, const TransferEvent& e) {
+  progress.bytes_done = e.file_bytes;
+  progress.bytes_total = e.file_size;
+  progress.connections = e.connection_limit;
+  if (e.kind == TransferEventKind::retry) {
+    ++progress.retries;
+    progress.last_retry = e.message;
+  }
+  if (options.on_progress) options.on_progress(progress);
+  return options.cancel == nullptr || !options.cancel->load();
+}
+
+Result<bool> link_if_published(const HubContext& ctx, const FileMetadata& meta, std::string_view path) {
+  HUBLOAD_ASSIGN_OR_RETURN(BlobLock lock, BlobLock::acquire(ctx.cache.lock_path(meta.etag)));
+  if (!file_exists(ctx.cache.blob_path(meta.etag))) return false;
+  HUBLOAD_TRY(ctx.cache.link_snapshot(meta.commit, path, meta.etag));
+  return true;
+}
 
 bool may_fall_back_to_cache(const Error& error) {
   return error.kind() == ErrorKind::network || error.kind() == ErrorKind::rate_limited;

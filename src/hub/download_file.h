@@ -5,7 +5,9 @@
 #include <optional>
 #include <string>
 
+#include "hub/file_metadata.h"
 #include "hub/hub_context.h"
+#include "hubload/transfer.h"
 
 namespace hubload::hub_internal {
 
@@ -27,5 +29,18 @@ bool may_fall_back_to_cache(const Error& error);
 // The cached snapshot file for (revision, path) or an `offline` error naming
 // what is missing.
 Result<std::filesystem::path> cached_file(const HubContext& ctx, std::string_view revision, std::string_view path);
+
+// The engine's view of one blob: the bytes at meta.location into
+// blobs/<etag>, checked against the etag, locked by the Hub's .locks file.
+TransferFile blob_transfer(const HubContext& ctx, const FileMetadata& meta, std::string_view path);
+// The call's transfer options with the context's transport and shared budget.
+TransferOptions blob_transfer_options(const HubContext& ctx);
+// A file's progress brought up to date by one of its transfer events and
+// reported to options.on_progress; false once options.cancel is set (the
+// engine then stops the call, keeping partials for resume).
+bool report_transfer_event(const HubOptions& options, FileProgress& progress, const TransferEvent& e);
+// Under the blob's lock: links snapshots/<commit>/<path> to the blob if it is
+// published; false if it is not (never fetched, or deleted meanwhile).
+Result<bool> link_if_published(const HubContext& ctx, const FileMetadata& meta, std::string_view path);
 
 }  // namespace hubload::hub_internal

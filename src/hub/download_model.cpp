@@ -3,12 +3,14 @@
 // offline or when the Hub is unreachable.
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "hub/download_file.h"
+#include "hub/fetch_listed.h"
 #include "hub/model_files.h"
 #include "hub/repo_listing.h"
 
@@ -72,27 +74,43 @@ bool has_weights(const std::vector<std::string>& files) {
   });
 }
 
-// Downloads `files` at `commit` with up to max_workers threads; the first error wins.
+// Downloads `files` at `commit`; the first error wins. Files whose size and
+// hash the listing gave go through one engine call on this thread, up to
+// max_workers of them at once; the others (a HEAD each) on up to max_workers
+// threads meanwhile, sharing the budget.
 Status download_all(const HubContext& ctx, const std::string& commit, const std::vector<std::string>& files,
-                    int max_workers) {
+                    const std::vector<RepoFileInfo>& listing, int max_workers) {
+  std::map<std::string_view, const RepoFileInfo*> listed_by_path;
+  for (const auto& f : listing) listed_by_path.emplace(f.path, &f);
+  std::vector<ListedFile> listed;
+  std::vector<std::string> others;
+  std::error_code ec;
+  for (const auto& path : files) {
+    if (fs::exists(ctx.cache.snapshot_path(commit, path), ec)) continue;
+    auto it = listed_by_path.find(path);
+    std::optional<FileMetadata> meta = it == listed_by_path.end() ? std::nullopt : listed_metadata(ctx, commit, *it->second);
+    if (meta) listed.push_back(ListedFile{path, std::move(*meta)});
+    else others.push_back(path);
+  }
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;
   std::optional<Error> first_error;
+  auto note = [&](Error error) {
+    std::lock_guard lock(mu);
+    if (!first_error) first_error = std::move(error);
+    failed = true;
+  };
   auto worker = [&] {
-    for (std::size_t i = next++; i < files.size() && !failed; i = next++) {
-      Result<FileOutcome> outcome = download_file(ctx, commit, files[i]);
-      if (!outcome) {
-        std::lock_guard lock(mu);
-        if (!first_error) first_error = std::move(outcome).error();
-        failed = true;
-      }
+    for (std::size_t i = next++; i < others.size() && !failed; i = next++) {
+      Result<FileOutcome> outcome = download_file(ctx, commit, others[i]);
+      if (!outcome) note(std::move(outcome).error());
     }
   };
   const auto count = static_cast<std::size_t>(std::clamp(max_workers, 1, 64));
   std::vector<std::jthread> threads;
-  for (std::size_t t = 1; t < std::min(count, files.size()); ++t) threads.emplace_back(worker);
-  worker();
+  for (std::size_t t = 0; t < std::min(count, others.size()); ++t) threads.emplace_back(worker);
+  if (Status s = fetch_listed(ctx, listed, max_workers); !s) note(std::move(s).error());
   threads.clear();  // joins
   if (first_error) return std::move(*first_error);
   return ok();
@@ -152,7 +170,7 @@ Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOption
     return read_index_file(outcome.path, index);
   };
   Result<std::vector<std::string>> files = select_model_files(available, options, read_index, true);
-  Status fetched = files ? download_all(ctx, commit, *files, options.max_workers) : Status(files.error());
+  Status fetched = files ? download_all(ctx, commit, *files, info->files, options.max_workers) : Status(files.error());
   if (!fetched) {
     std::error_code ec;
     if (!is_commit_hash(revision) && !fs::exists(ctx.cache.snapshot_dir(commit), ec)) {
@@ -165,6 +183,7 @@ Result<DownloadResult> download_repo(const HubContext& ctx, const DownloadOption
   result.snapshot = ctx.cache.snapshot_dir(commit);
   result.commit = commit;
   result.files = std::move(*files);
+  result.connections = ctx.connection_budget->slots();
   return result;
 }
 

@@ -19,7 +19,7 @@ Result<HubContext> make_context(std::string_view repo_id, const HubOptions& opti
                  options.transport ? options.transport : make_curl_transport(),
                  RepoCache(std::move(root), std::string(repo_id), options.repo_type),
                  options.local_files_only || hub_offline(options.environment), &options,
-                 std::make_shared<ConnectionBudget>(options.transfer.connections)};
+                 std::make_shared<ConnectionBudget>(options.transfer.connections, options.transfer.max_connections)};
   return ctx;
 }
 

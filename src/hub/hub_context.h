@@ -25,8 +25,9 @@ struct HubContext {
   RepoCache cache;
   bool offline = false;  // local_files_only or HF_HUB_OFFLINE
   const HubOptions* options = nullptr;
-  // One budget of options->transfer.connections for every blob fetched under this
-  // context (one download_model call), however many files run at once.
+  // One budget for every blob fetched under this context (one download_model
+  // call), however many files run at once: it starts at
+  // options->transfer.connections and adapts up to max_connections.
   std::shared_ptr<ConnectionBudget> connection_budget;
 };
 

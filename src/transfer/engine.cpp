@@ -22,6 +22,7 @@ bool Engine::emit(TransferEventKind kind, const Job& job, std::string message) {
   e.total_size = total_size_;
   e.bytes_received = stats_.bytes_received;
   e.connections = job.conns;
+  e.connection_limit = budget_->slots();
   e.message = std::move(message);
   if (!opt_.on_event(e)) cancelled_ = true;
   return !cancelled_;
@@ -56,7 +57,8 @@ Status Engine::open_job(Job& job) {
     HUBLOAD_ASSIGN_OR_RETURN(auto p, PartialFile::open(f.dest.string(), f.size, hash, po));
     job.partial = std::move(p);
   }
-  std::uint64_t piece = std::clamp<std::uint64_t>((f.size + limit_ - 1) / limit_, opt_.min_split, opt_.chunk_size);
+  const std::uint64_t conns = static_cast<std::uint64_t>(budget_->slots());
+  std::uint64_t piece = std::clamp<std::uint64_t>((f.size + conns - 1) / conns, opt_.min_split, opt_.chunk_size);
   if (!job.ranges_ok) piece = std::max<std::uint64_t>(f.size, 1);
   job.planner = std::make_unique<ChunkPlanner>(f.size, piece, job.ranges_ok ? opt_.min_split : ~0ull / 4);
   for (const auto& r : job.partial->adopted().ranges()) job.planner->mark_done(r);
@@ -72,7 +74,12 @@ Status Engine::open_job(Job& job) {
 }
 
 void Engine::start_pending_jobs(Clock::time_point now) {
+  // Files open a few at a time (TransferOptions::max_open_files), so that a
+  // repo of thousands of files stays within the descriptor limit.
+  const auto max_open = static_cast<std::ptrdiff_t>(opt_.max_open_files > 0 ? opt_.max_open_files : 2 * limit_);
+  std::ptrdiff_t open = std::count_if(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state == JobState::active; });
   for (auto& job : jobs_) {
+    if (open >= max_open) return;
     if (job.state != JobState::pending || now < job.not_before) continue;
     if (job.file->lock == LockMode::own) {
       auto lock = BlobLock::try_acquire(job.lock_path);
@@ -103,6 +110,7 @@ void Engine::start_pending_jobs(Clock::time_point now) {
       continue;
     }
     job.state = JobState::active;
+    ++open;
     job.last_journal = now;
     job.last_gain = now;
     job.most_done = job.planner->done().covered();
@@ -148,6 +156,8 @@ Result<TransferStats> Engine::run() {
       if (job.state == JobState::active && job.conns == 0 && job.planner->complete()) finish_job(job);
     }
     fill_connections(now);
+    // After filling, so that the budget sees whether every slot is in use.
+    budget_->record(std::exchange(unrecorded_bytes_, 0));
     if (cancelled_) break;
     bool busy = std::any_of(jobs_.begin(), jobs_.end(), [](const Job& j) { return j.state != JobState::finished; });
     if (!busy && conns_.empty()) break;
@@ -195,6 +205,7 @@ Result<TransferStats> Engine::run() {
   for (auto& job : jobs_) {
     if (job.error) return *job.error;
   }
+  stats_.connections = budget_->slots();
   return stats_;
 }
 

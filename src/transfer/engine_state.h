@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <list>
 #include <memory>
@@ -36,8 +37,8 @@ using std::chrono::milliseconds;
 // Redirect hops a range request may take (a CDN may send one more).
 constexpr int kMaxRedirects = 5;
 
-// One slot of a shared ConnectionBudget, given back when the connection that
-// holds it goes away. Without a budget it is always granted.
+// One slot of the ConnectionBudget, given back when the connection that holds
+// it goes away. Without a budget it is always granted.
 class BudgetSlot {
  public:
   BudgetSlot() = default;
@@ -149,7 +150,9 @@ class Engine {
       total_size_ += files[i].size;
       jobs_.push_back(std::move(j));
     }
-    limit_ = std::max(1, opt.connections);
+    budget_ = opt.budget ? opt.budget
+                         : std::make_shared<ConnectionBudget>(opt.connections, std::max(opt.connections, opt.max_connections));
+    limit_ = std::max({1, opt.connections, opt.max_connections});
   }
 
   Result<TransferStats> run();
@@ -181,7 +184,10 @@ class Engine {
   std::list<Conn> conns_;
   std::shared_ptr<Transport> transport_;      // outlives the session it opened
   std::unique_ptr<TransferSession> session_;
-  int limit_ = 8;
+  // Every request holds one of its slots; its count is what adapts.
+  std::shared_ptr<ConnectionBudget> budget_;
+  std::uint64_t unrecorded_bytes_ = 0;  // received, not yet record()ed in budget_
+  int limit_ = 8;  // most connections this call ever opens (the budget's cap)
   int active_ = 0;
   Clock::time_point global_not_before_{};
   Clock::time_point last_progress_{};

@@ -109,7 +109,7 @@ Status save_journal(const std::string& path, const Journal& j) {
   if (!fd.valid()) return errno_error(tmp, errno);
   std::string text = encode_journal(j);
   HUBLOAD_TRY(write_all(fd.get(), std::as_bytes(std::span(text.data(), text.size())), tmp));
-  if (::fsync(fd.get()) != 0) return errno_error(tmp, errno);
+  if (!j.ranges.empty() && ::fsync(fd.get()) != 0) return errno_error(tmp, errno);
   fd.reset();
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error(path, errno);
   return ok();

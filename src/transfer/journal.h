@@ -39,7 +39,12 @@ std::string encode_journal(const Journal& j);
 // of order: an invalid_input error naming `source`.
 Result<Journal> decode_journal(std::string_view text, std::string_view source);
 
-// Atomically replaces `path` (temporary file + fsync + rename).
+// Atomically replaces `path` (temporary file + fsync + rename). The fsync only
+// where the journal claims synced bytes: written claims hold until a reboot,
+// and a reboot voids them anyway (the boot id), so a power cut can lose such a
+// journal without losing a claim that counts; a later run then treats the
+// partial as a dead owner's and cleans it up. Each file of a download saves
+// one at its start: an fsync there made small files wait for the disk.
 Status save_journal(const std::string& path, const Journal& j);
 Result<Journal> load_journal(const std::string& path);
 

@@ -1,7 +1,10 @@
 #include "transfer/prefix_verifier.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <utility>
 #include <vector>
@@ -33,6 +36,15 @@ void PrefixVerifier::set_prefix(std::uint64_t prefix) {
   cv_.notify_all();
 }
 
+bool PrefixVerifier::hash_written(std::uint64_t offset, std::span<const char> data) {
+  std::lock_guard lock(mu_);
+  if (!hasher_ || reading_ || done_hashing_ || offset != hashed_ || data.empty()) return false;
+  if (offset + data.size() > size_) return false;
+  hasher_->update(std::as_bytes(data));
+  hashed_ += data.size();
+  return true;
+}
+
 void PrefixVerifier::post_journal(Journal journal, bool final) {
   {
     std::lock_guard lock(mu_);
@@ -56,6 +68,12 @@ void PrefixVerifier::wait_idle() {
 Result<std::string> PrefixVerifier::finish() {
   set_prefix(size_);
   std::unique_lock lock(mu_);
+  if (!done_hashing_ && !reading_ && hashed_ == size_) {
+    // Hashed whole from the receive buffers (hash_written): no need to wait
+    // for the thread to wake up and say so.
+    digest_ = hasher_ ? hasher_->final_hex() : "";
+    done_hashing_ = true;
+  }
   // The file is whole: it is published or restarted next, and either drops the
   // journal, so bringing it up to date would only cost a wait for the disk.
   pending_.reset();
@@ -104,13 +122,39 @@ Status PrefixVerifier::save(Journal journal, bool final) {
   return ok();
 }
 
+Status PrefixVerifier::hash_from_file(std::uint64_t from, std::uint64_t to, std::vector<std::byte>& buf) {
+  static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  constexpr std::uint64_t kWindow = 8u << 20;
+  while (from < to && !stop_.load(std::memory_order_relaxed)) {
+    const std::uint64_t base = from / page * page;
+    const std::uint64_t end = std::min(to, base + kWindow);
+    const auto length = static_cast<std::size_t>(end - base);
+    // Every byte below `to` is written, so the mapping is backed by the file.
+    void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, static_cast<off_t>(base));
+    if (map != MAP_FAILED) {
+      hasher_->update(std::span(static_cast<const std::byte*>(map) + (from - base), static_cast<std::size_t>(end - from)));
+      ::munmap(map, length);
+      from = end;
+      continue;
+    }
+    if (buf.empty()) buf.resize(4u << 20);
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), to - from));
+    ssize_t got = ::pread(fd_, buf.data(), n, static_cast<off_t>(from));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return errno_error(data_path_, errno);
+    if (got == 0) return io_error(data_path_ + ": unexpected end of file at byte " + std::to_string(from));
+    hasher_->update(std::span(buf.data(), static_cast<std::size_t>(got)));
+    from += static_cast<std::uint64_t>(got);
+  }
+  return ok();
+}
+
 void PrefixVerifier::run() {
-  std::vector<std::byte> buf(hasher_ ? (4u << 20) : 0);
-  std::uint64_t hashed = 0;
+  std::vector<std::byte> buf;  // only where a mapping is refused
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [&] {
-      return stop_ || pending_.has_value() || (!done_hashing_ && (hashed < prefix_ || hashed == size_));
+      return stop_ || pending_.has_value() || (!done_hashing_ && (hashed_ < prefix_ || hashed_ == size_));
     });
     if (pending_) {
       Journal j = std::move(*pending_);
@@ -126,32 +170,24 @@ void PrefixVerifier::run() {
       continue;
     }
     if (stop_) return;
-    if (hashed == size_) {
+    if (hashed_ == size_) {
       digest_ = hasher_ ? hasher_->final_hex() : "";
       done_hashing_ = true;
       cv_.notify_all();
       continue;
     }
     if (!hasher_) {
-      hashed = prefix_;
+      hashed_ = prefix_;
       continue;
     }
-    std::uint64_t target = prefix_;
+    const std::uint64_t from = hashed_;
+    const std::uint64_t target = prefix_;
+    reading_ = true;
     lock.unlock();
-    Status st = ok();
-    while (hashed < target && st && !stop_.load(std::memory_order_relaxed)) {
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), target - hashed));
-      ssize_t got = ::pread(fd_, buf.data(), n, static_cast<off_t>(hashed));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        st = got < 0 ? Status(errno_error(data_path_, errno))
-                     : Status(io_error(data_path_ + ": unexpected end of file at byte " + std::to_string(hashed)));
-        break;
-      }
-      hasher_->update(std::span(buf.data(), static_cast<std::size_t>(got)));
-      hashed += static_cast<std::uint64_t>(got);
-    }
+    Status st = hash_from_file(from, target, buf);
     lock.lock();
+    reading_ = false;
+    if (st && !stop_) hashed_ = target;
     if (!st && !error_) {
       error_ = st.error();
       cv_.notify_all();

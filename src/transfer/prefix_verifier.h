@@ -1,8 +1,14 @@
 // One background thread per file being fetched. It hashes the contiguous prefix
-// of the partial file as it grows (reading back from the page cache with pread),
-// so hashing overlaps the transfer instead of following it, and it brings the
-// resume journal up to date off the transfer thread, because syncing data can
-// block for a while.
+// of the partial file as it grows, so hashing overlaps the transfer instead of
+// following it, and it brings the resume journal up to date off the transfer
+// thread, because syncing data can block for a while.
+//
+// Bytes written right at the end of the hashed prefix are hashed from the
+// receive buffer by the writer (hash_written), never read back: a file fetched
+// by one connection (every small file) is hashed without a second copy. The
+// bytes other connections wrote ahead are read back by the thread through a
+// read-only mapping of the page cache, not copied out with pread (the copy was
+// an eighth of the client's cycles, bench/RESULTS.md "Hash speed").
 //
 // The journal's two claims (journal.h): written bytes are claimed at once (they
 // survive a kill -9, not a reboot); synced bytes only once made durable with
@@ -23,8 +29,10 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "hubload/error.h"
 #include "transfer/content_hasher.h"
@@ -46,6 +54,10 @@ class PrefixVerifier {
 
   // Bytes [0, prefix) are written; hash up to there.
   void set_prefix(std::uint64_t prefix);
+  // Bytes [offset, offset + data.size()) were just written from `data`. If they
+  // continue the hashed prefix and the thread is not reading, they are hashed
+  // here, from `data`; returns whether they were.
+  bool hash_written(std::uint64_t offset, std::span<const char> data);
   // The bytes of `journal.ranges` are written and stable: make them durable and
   // claim them as synced. Those claims lag by one call (see above) unless
   // `final` (no writer is left): then everything is synced and claimed now.
@@ -62,6 +74,9 @@ class PrefixVerifier {
   // Syncs and saves one posted journal (on the verifier thread).
   Status save(Journal journal, bool final);
   Status sync_range(ByteRange r, unsigned flags);
+  // Hashes [from, to) of the file through a read-only mapping (pread where
+  // mapping fails).
+  Status hash_from_file(std::uint64_t from, std::uint64_t to, std::vector<std::byte>& buf);
 
   int fd_;
   std::string data_path_;
@@ -72,6 +87,10 @@ class PrefixVerifier {
   std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t prefix_ = 0;         // guarded by mu_
+  // Bytes hashed: guarded by mu_, and changed by the thread only while
+  // reading_ (hash_written leaves them alone then).
+  std::uint64_t hashed_ = 0;
+  bool reading_ = false;             // guarded by mu_
   std::optional<Journal> pending_;   // guarded by mu_
   bool pending_final_ = false;       // guarded by mu_
   // Owned by the verifier thread: bytes durable (claimable), bytes whose

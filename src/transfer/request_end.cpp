@@ -1,6 +1,7 @@
 // Retry policy for one ended request: its range done, a redirect to follow, a
 // failure to retry (after the backoff, Retry-After or RateLimit wait; a 429
-// also slows every file down), or one that fails the file.
+// also makes every file wait, and a 429 or 503 sheds connections), or one that
+// fails the file.
 #include <algorithm>
 
 #include "transfer/retry_policy.h"
@@ -28,7 +29,6 @@ void Engine::on_done(Conn* c, const Status& result) {
   std::uint64_t end = job.planner->end_of(c->slot);
   if (c->pos >= end && !c->fatal) {
     job.planner->release(c->slot);
-    if (limit_ < opt_.connections) ++limit_;  // recover after a 429 halved the budget
     return;
   }
   job.planner->release(c->slot);
@@ -80,11 +80,10 @@ void Engine::on_done(Conn* c, const Status& result) {
   if (server_wait) delay = std::max(delay, std::min<milliseconds>(*server_wait, opt_.max_server_wait));
   auto until = Clock::now() + delay;
   job.not_before = std::max(job.not_before, until);
-  if (status == 429) {
-    // Rate limited: everybody waits, and fewer connections come back.
-    global_not_before_ = std::max(global_not_before_, until);
-    limit_ = std::max(1, limit_ / 2);
-  }
+  if (status == 429) global_not_before_ = std::max(global_not_before_, until);  // rate limited: everybody waits
+  // Overloaded: fewer connections come back (the budget grows again once the
+  // rate rises with them).
+  if (status == 429 || status == 503) budget_->overloaded();
   emit(TransferEventKind::retry, job, reason + " from " + where + "; retrying in " + std::to_string(delay.count()) + " ms");
 }
 

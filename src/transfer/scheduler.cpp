@@ -15,7 +15,7 @@ void Engine::fill_connections(Clock::time_point now) {
   while (active_ < limit_) {
     // The shared slot is taken before anything is assigned (an assignment may
     // split a range); if nothing starts it is given back on leaving.
-    BudgetSlot slot = BudgetSlot::take(opt_.budget.get());
+    BudgetSlot slot = BudgetSlot::take(budget_.get());
     if (!slot) return;
     // Fewest connections first, so every file gets one before any gets more.
     Job* best = nullptr;
@@ -152,10 +152,13 @@ bool Engine::on_data(Conn& c, std::span<const char> data) {
     q += w;
     left -= static_cast<std::size_t>(w);
   }
+  // Continuing the hashed prefix: hashed from this buffer, not read back.
+  (void)job.verifier->hash_written(c.pos, std::span(p, take));
   c.pos += take;
   c.last_byte = Clock::now();
   c.window_bytes += take;
   stats_.bytes_received += take;
+  unrecorded_bytes_ += take;
   job.planner->advance(c.slot, c.pos);
   if (const std::uint64_t done = job.planner->done().covered(); done > job.most_done) {
     job.most_done = done;
