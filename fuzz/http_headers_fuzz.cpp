@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <cctype>
+#include <string>
 #include <string_view>
 
 #include "hub/file_metadata.h"
@@ -43,7 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (char c : meta.etag) {
       if (!is_etag_char(c)) __builtin_trap();
     }
-    if (!meta.location.starts_with("http://") && !meta.location.starts_with("https://")) __builtin_trap();
+    // Schemes are case-insensitive (RFC 3986 3.1), and the client accepts "HTTPS://" as curl does.
+    std::string scheme = meta.location.substr(0, meta.location.find("://") + 3);
+    for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "http://" && scheme != "https://") __builtin_trap();
   }
   if (head.missing_at_commit && head.metadata) __builtin_trap();
 
