@@ -151,5 +151,11 @@ struct TpValidation {
 // Pure. world_size < 1 is reported as a problem, not a crash.
 TpValidation validate_tensor_parallel(const ModelConfig& config, int world_size);
 
+// The documents `hubload config --json` prints (its "tensor_parallel" member for
+// the second), for bindings and scripts that want every field without a schema
+// of their own.
+std::string config_to_json(const ModelConfig& config);
+std::string validation_to_json(const TpValidation& validation);
+
 }  // namespace hubload
 #pragma GCC visibility pop

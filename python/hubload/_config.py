@@ -18,12 +18,13 @@ class ModelConfig:
     ``num_attention_heads``, ``num_key_value_heads``, ``head_dim``,
     ``intermediate_size``, ``vocab_size``, ``moe``, ``quantization``, ...), with
     the family's key spellings and defaults applied; None where the config does
-    not determine one. ``raw`` is the whole JSON, ``to_dict()`` the typed fields.
+    not determine one. ``raw`` is the whole JSON, ``to_dict()`` the typed fields, as
+    ``hubload config --json`` prints them.
     """
 
     def __init__(self, native: "_native.NativeConfig"):
         self._native = native
-        self._fields = native.to_dict()
+        self._fields = json.loads(native.to_json())
         self._raw: Optional[Dict[str, Any]] = None
 
     @property
@@ -77,8 +78,8 @@ def validate_tensor_parallel(config: Union[ModelConfig, str, os.PathLike], world
     """
     if not isinstance(config, ModelConfig):
         config = load_config(config)
-    result = _native.validate_tensor_parallel(config._native, int(world_size))
-    problems = [TpProblem(field, message) for field, message in result["problems"]]
+    result = json.loads(_native.validate_tensor_parallel(config._native, int(world_size)))
+    problems = [TpProblem(p["field"], p["message"]) for p in result["problems"]]
     if problems and raise_on_error:
         raise InvalidPlanError(f"{config.source}: cannot split over {world_size} ranks: " +
                                "; ".join(p.message for p in problems), "invalid_plan")

@@ -105,3 +105,12 @@ nlohmann::json to_json(const TpValidation& v) {
 }
 
 }  // namespace hubload::config_internal
+
+namespace hubload {
+
+std::string config_to_json(const ModelConfig& config) { return config_internal::to_json(config).dump(); }
+std::string validation_to_json(const TpValidation& validation) {
+  return config_internal::to_json(validation).dump();
+}
+
+}  // namespace hubload

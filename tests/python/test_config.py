@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 import hubload
+from conftest import ROOT, hubload_cli
 
 
 def test_attributes_dict_and_raw(llama):
@@ -45,3 +47,17 @@ def test_missing_and_malformed(tmp_path):
     with pytest.raises(hubload.InvalidInputError) as error:
         hubload.load_config(tmp_path)
     assert "config.json" in str(error.value) and isinstance(error.value, ValueError)
+
+
+def test_to_dict_is_the_cli_json(tmp_path):
+    """One schema for Python and `hubload config --json`, frontier fields included."""
+    source = ROOT / "tests" / "testdata" / "configs" / "deepseek-ai--DeepSeek-V3" / "config.json"
+    fields = hubload.load_config(source).to_dict()
+    printed = json.loads(subprocess.run([hubload_cli(), "config", str(source), "--json"], check=True,
+                                        capture_output=True, text=True).stdout)
+    printed.pop("tensor_parallel", None)
+    assert fields == printed
+    assert fields["mla"]["kv_lora_rank"] == 512
+    assert fields["quantization"]["quant_method"] == "fp8"
+    assert fields["quantization"]["block_size"] == [128, 128]
+    assert fields["estimated_weight_bytes"] > 0
