@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "hubload/cache.h"
 #include "support/test_support.h"
@@ -186,23 +187,32 @@ TEST(PrefixVerifier, ClaimsPostedBytesOneUpdateLaterAndEverythingWhenFinal) {
 // never read back (the file holds zeros there, the digest is still the
 // buffer's); the bytes written ahead are read back from the file.
 TEST(PrefixVerifier, HashesFromTheBufferWhereItContinuesThePrefixAndReadsBackTheRest) {
-  TempDir dir;
   const std::string data = testing::random_bytes(3 << 20, 42);
-  auto p = PartialFile::open((dir / "blob").string(), data.size(), std::string(64, 'e'), {});
-  ASSERT_TRUE(p);
-  const std::string zeros(1 << 20, '\0');
-  ASSERT_EQ(::pwrite(p->fd(), zeros.data(), zeros.size(), 0), static_cast<ssize_t>(zeros.size()));
-  ASSERT_EQ(::pwrite(p->fd(), data.data() + (1 << 20), 2 << 20, 1 << 20), static_cast<ssize_t>(2 << 20));
-  auto hasher = ContentHasher::for_etag_length(64, data.size());
-  ASSERT_TRUE(hasher);
-  PrefixVerifier v(p->fd(), p->data_path(), data.size(), std::move(*hasher), p->journal_path());
-  EXPECT_FALSE(v.hash_written(4096, std::span(data.data() + 4096, 4096))) << "not at the hashed prefix";
-  EXPECT_TRUE(v.hash_written(0, std::span(data.data(), 1 << 19)));
-  EXPECT_TRUE(v.hash_written(1 << 19, std::span(data.data() + (1 << 19), 1 << 19)));
-  v.set_prefix(data.size());
-  auto digest = v.finish();
-  ASSERT_TRUE(digest) << digest.error().to_string();
-  EXPECT_EQ(*digest, testing::sha256_hex(data));
+  // Named: the thread reads back. Unnamed (no journal): finish() does, with no thread.
+  for (bool unnamed : {false, true}) {
+    SCOPED_TRACE(unnamed ? "unnamed" : "named");
+    TempDir dir;
+    PartialOptions o;
+    o.unnamed = unnamed;
+    auto p = PartialFile::open((dir / "blob").string(), data.size(), std::string(64, 'e'), o);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->journal_path().empty(), unnamed);
+    const std::string zeros(1 << 20, '\0');
+    ASSERT_EQ(::pwrite(p->fd(), zeros.data(), zeros.size(), 0), static_cast<ssize_t>(zeros.size()));
+    ASSERT_EQ(::pwrite(p->fd(), data.data() + (1 << 20), 2 << 20, 1 << 20), static_cast<ssize_t>(2 << 20));
+    auto hasher = ContentHasher::for_etag_length(64, data.size());
+    ASSERT_TRUE(hasher);
+    PrefixVerifier v(p->fd(), p->data_path(), data.size(), std::move(*hasher), p->journal_path());
+    EXPECT_FALSE(v.hash_written(4096, std::span(data.data() + 4096, 4096))) << "not at the hashed prefix";
+    EXPECT_TRUE(v.hash_written(0, std::span(data.data(), 1 << 19)));
+    EXPECT_TRUE(v.hash_written(1 << 19, std::span(data.data() + (1 << 19), 1 << 19)));
+    v.set_prefix(data.size());
+    v.post_journal(p->journal(RangeSet{}, RangeSet{}));
+    v.wait_idle();
+    auto digest = v.finish();
+    ASSERT_TRUE(digest) << digest.error().to_string();
+    EXPECT_EQ(*digest, testing::sha256_hex(data));
+  }
 }
 
 // An adopted partial's claims stay claimed while new bytes wait for their sync.
@@ -325,6 +335,88 @@ TEST(PartialFile, PublishRenamesIntoPlaceAndRemovesTheJournal) {
   ASSERT_TRUE(p->publish(dest));
   EXPECT_EQ(hubload::testing::read_file(dest), "xyz");
   EXPECT_FALSE(fs::exists(journal));
+}
+
+std::size_t entries(const fs::path& dir) {
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+bool write_all(const PartialFile& p, std::string_view bytes) {
+  return ::pwrite(p.fd(), bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
+}
+
+// /tmp is ext4 or tmpfs here, both of which make unnamed files.
+TEST(PartialFile, AnUnnamedPartialHasNoNameOrJournalUntilPublishLinksIt) {
+  TempDir dir;
+  const std::string dest = (dir / "blob").string();
+  PartialOptions o;
+  o.unnamed = true;
+  auto p = PartialFile::open(dest, 3, "", o);
+  ASSERT_TRUE(p) << p.error().to_string();
+  EXPECT_TRUE(p->journal_path().empty());
+  ASSERT_TRUE(write_all(*p, "xyz"));
+  ASSERT_TRUE(p->reset());
+  ASSERT_TRUE(write_all(*p, "abc"));
+  EXPECT_EQ(entries(dir.path()), 0u);  // nothing a crash could leave behind
+  ASSERT_TRUE(p->publish(dest));
+  EXPECT_EQ(hubload::testing::read_file(dest), "abc");
+  EXPECT_EQ(entries(dir.path()), 1u);
+
+  // A damaged copy in the way is replaced, as a rename would.
+  auto q = PartialFile::open(dest, 3, "", o);
+  ASSERT_TRUE(q) << q.error().to_string();
+  ASSERT_TRUE(write_all(*q, "def"));
+  ASSERT_TRUE(q->publish(dest));
+  EXPECT_EQ(hubload::testing::read_file(dest), "def");
+  EXPECT_EQ(entries(dir.path()), 1u);
+
+  auto dropped = PartialFile::open((dir / "other").string(), 3, "", o);
+  ASSERT_TRUE(dropped);
+  ASSERT_TRUE(write_all(*dropped, "ghi"));
+  dropped->discard();
+  EXPECT_EQ(entries(dir.path()), 1u);
+}
+
+TEST(PartialFile, AnUnnamedOpenStillAdoptsADeadOwnersPartial) {
+  TempDir dir;
+  const std::string dest = (dir / "blob").string();
+  const std::string hash(64, 'b');
+  {
+    auto p = journaled_partial(dest, 10, hash, "0123456789", ranges({{0, 6}}));
+    ASSERT_TRUE(p) << p.error().to_string();
+  }
+  PartialOptions o = dead_owner_options();
+  o.unnamed = true;
+  auto q = PartialFile::open(dest, 10, hash, o);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->adopted().ranges(), (std::vector<ByteRange>{{0, 6}}));
+  EXPECT_FALSE(q->journal_path().empty());
+}
+
+TEST(PartialFile, StemsInAFolderNameEveryPartialAndOnlyThose) {
+  TempDir dir;
+  for (const char* name : {"a.12345678.incomplete", "b.0000000e.journal.incomplete", "c.incomplete",
+                           "d", "e.1234567.incomplete", "f.12345678.journal.incomplete.tmp"}) {
+    hubload::testing::write_file(dir / name, "x");
+  }
+  EXPECT_EQ(partial_stems_in(dir.path()), (std::set<std::string>{"a", "b"}));
+  EXPECT_TRUE(partial_stems_in(dir / "missing").empty());
+}
+
+TEST(PartialFile, AnOpenToldNotToScanLeavesTheFolderAlone) {
+  TempDir dir;
+  const std::string dest = (dir / "blob").string();
+  std::string old_data;
+  {
+    auto p = journaled_partial(dest, 10, std::string(64, 'c'), "", {});
+    ASSERT_TRUE(p) << p.error().to_string();
+    old_data = p->data_path();
+  }
+  PartialOptions o = dead_owner_options();
+  o.scan = false;
+  auto q = PartialFile::open(dest, 20, std::string(64, 'c'), o);
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(fs::exists(old_data));  // with a scan it is deleted (DeletesADeadOwnersPartialForOtherContent)
 }
 
 TEST(BlobLock, SecondHolderIsToldToWait) {

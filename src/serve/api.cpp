@@ -48,33 +48,12 @@ std::set<std::string> directories(const std::vector<RepoFile>& files) {
   return dirs;
 }
 
-struct Listing {
-  std::string commit;
-  FileList files;
-};
-
-// Resolves the route's revision and lists its files, or answers the error itself (nullopt).
-std::optional<Listing> listing_or_error(httplib::Response& res, const Route& r, RepoSource& repo) {
-  std::string rev = r.revision.empty() ? "main" : r.revision;
-  auto c = repo.resolve(rev);
-  if (!c) {
-    send_error(res, 404, "RevisionNotFound", "Invalid rev id: " + rev);
-    return std::nullopt;
-  }
-  auto files = repo.files(*c);
-  if (!files) {
-    send_error(res, 500, "", files.error().message());
-    return std::nullopt;
-  }
-  return Listing{*c, *files};
-}
-
 }  // namespace
 
 void ServerImpl::handle_repo_info(const httplib::Request& req, httplib::Response& res, const Route& r,
                                     RepoSource& repo) {
   const bool blobs = truthy(req, "blobs");
-  auto listing = listing_or_error(res, r, repo);
+  auto listing = revision_or_error(res, r, repo, false);
   if (!listing) return;
   const std::vector<RepoFile>* files = listing->files.get();
   const std::string& commit = listing->commit;
@@ -109,7 +88,7 @@ void ServerImpl::handle_repo_info(const httplib::Request& req, httplib::Response
 
 void ServerImpl::handle_tree(const httplib::Request& req, httplib::Response& res, const Route& r,
                                RepoSource& repo) {
-  auto listing = listing_or_error(res, r, repo);
+  auto listing = revision_or_error(res, r, repo, false);
   if (!listing) return;
   const std::vector<RepoFile>* files = listing->files.get();
   const std::string& commit = listing->commit;
@@ -192,7 +171,7 @@ void ServerImpl::handle_paths_info(const httplib::Request& req, httplib::Respons
   if (!asked) return send_error(res, 400, "BadRequest", "expected a JSON body {\"paths\": [...], \"expand\": true|false}");
   const std::vector<std::string>& paths = asked->paths;
   const bool expand = asked->expand;
-  auto listing = listing_or_error(res, r, repo);
+  auto listing = revision_or_error(res, r, repo, false);
   if (!listing) return;
   const std::vector<RepoFile>* files = listing->files.get();
   const std::string& commit = listing->commit;

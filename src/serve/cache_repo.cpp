@@ -7,6 +7,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "serve/listing_cache.h"
 #include "serve/repo_source.h"
 #include "util/digest.h"
 
@@ -20,53 +21,16 @@ class CacheRepo final : public RepoSource {
   CacheRepo(RepoCache cache, std::uint64_t threshold, LinkPolicy links)
       : cache_(std::move(cache)), threshold_(threshold), links_(std::move(links)) {}
 
-  Result<std::string> resolve(std::string_view revision) override {
-    // resolve_commit reads refs verbatim (no trimming), like the Python client, and
-    // refuses revisions that would climb out of refs/.
-    auto commit = cache_.resolve_commit(revision);
-    std::error_code ec;
-    if (!commit || !commit->has_value() || !fs::is_directory(cache_.snapshot_dir(**commit), ec)) {
-      return not_found("revision '" + std::string(revision) + "'");
-    }
-    return std::move(**commit);
+  Result<Revision> revision(std::string_view revision) override {
+    HUBLOAD_ASSIGN_OR_RETURN(std::string commit, resolve(revision));
+    HUBLOAD_ASSIGN_OR_RETURN(std::shared_ptr<const Listing> l, snapshot(commit).whole());
+    return Revision{std::move(commit), l->files()};
   }
 
-  Result<FileList> files(const std::string& commit) override {
-    {
-      std::lock_guard lock(mu_);
-      auto it = listings_.find(commit);
-      if (it != listings_.end()) return it->second;
-    }
-    const fs::path root = cache_.snapshot_dir(commit);
-    std::error_code ec;
-    auto out = std::make_shared<std::vector<RepoFile>>();
-    fs::recursive_directory_iterator it(root, ec), end;
-    if (ec) return errno_error(root.string(), ec.value());
-    for (; it != end; it.increment(ec)) {
-      if (ec) return errno_error(root.string(), ec.value());
-      const fs::directory_entry& e = *it;
-      // Follows the symlink; broken links, and links the policy refuses, are skipped.
-      if (!e.is_regular_file(ec) || !links_.allows(e.path())) continue;
-      RepoFile f;
-      f.path = e.path().lexically_relative(root).generic_string();
-      f.disk = e.path();
-      f.size = e.file_size(ec);
-      if (ec) return errno_error(e.path().string(), ec.value());
-      std::string blob = e.is_symlink(ec) ? fs::read_symlink(e.path(), ec).filename().string() : "";
-      if (util_internal::is_sha256_hex(blob)) {
-        f.lfs = true;
-        f.sha256 = blob;
-      } else if (util_internal::is_git_sha1_hex(blob)) {
-        f.git_sha1 = blob;
-      } else {
-        f.lfs = looks_like_lfs(f.path, f.size, threshold_);  // a copy, not a link: hash on demand
-      }
-      out->push_back(std::move(f));
-    }
-    std::sort(out->begin(), out->end(), [](const RepoFile& a, const RepoFile& b) { return a.path < b.path; });
-    std::lock_guard lock(mu_);
-    // Snapshots are immutable once written, so a listing never goes stale.
-    return listings_.emplace(commit, std::move(out)).first->second;
+  Result<Revision> revision_for(std::string_view revision, std::string_view path) override {
+    HUBLOAD_ASSIGN_OR_RETURN(std::string commit, resolve(revision));
+    HUBLOAD_ASSIGN_OR_RETURN(std::shared_ptr<const Listing> l, snapshot(commit).for_path(path));
+    return Revision{std::move(commit), l->files()};
   }
 
   std::vector<RepoRef> refs() override {
@@ -84,12 +48,55 @@ class CacheRepo final : public RepoSource {
     return out;
   }
 
+  std::uint64_t paths_examined() override {
+    std::lock_guard lock(mu_);
+    std::uint64_t n = 0;
+    for (const auto& entry : snapshots_) n += entry.second->paths_examined();
+    return n;
+  }
+
  private:
+  Result<std::string> resolve(std::string_view revision) {
+    // resolve_commit reads refs verbatim (no trimming), like the Python client, and
+    // refuses revisions that would climb out of refs/.
+    auto commit = cache_.resolve_commit(revision);
+    std::error_code ec;
+    if (!commit || !commit->has_value() || !fs::is_directory(cache_.snapshot_dir(**commit), ec)) {
+      return not_found("revision '" + std::string(revision) + "'");
+    }
+    return std::move(**commit);
+  }
+
+  // A snapshot's links name content-addressed blobs, but a later download of the
+  // same commit may add links to it: its listing is checked like a folder's.
+  ListingCache& snapshot(const std::string& commit) {
+    std::lock_guard lock(mu_);
+    std::unique_ptr<ListingCache>& slot = snapshots_[commit];
+    if (!slot) {
+      const std::uint64_t threshold = threshold_;
+      slot = std::make_unique<ListingCache>(
+          cache_.snapshot_dir(commit), links_, [](const std::string&) { return false; },
+          [threshold](RepoFile& f, bool link) {
+            std::error_code ec;
+            std::string blob = link ? fs::read_symlink(f.disk, ec).filename().string() : "";
+            if (util_internal::is_sha256_hex(blob)) {
+              f.lfs = true;
+              f.sha256 = blob;
+            } else if (util_internal::is_git_sha1_hex(blob)) {
+              f.git_sha1 = blob;
+            } else {
+              f.lfs = looks_like_lfs(f.path, f.size, threshold);  // a copy, not a link: hash on demand
+            }
+          });
+    }
+    return *slot;
+  }
+
   const RepoCache cache_;
   const std::uint64_t threshold_;
   const LinkPolicy links_;
   std::mutex mu_;
-  std::map<std::string, FileList> listings_;  // guarded by mu_
+  std::map<std::string, std::unique_ptr<ListingCache>> snapshots_;  // commit -> listing; guarded by mu_
 };
 
 }  // namespace

@@ -2,11 +2,26 @@
 
 #include <sys/stat.h>
 
+#include <ctime>
+
 namespace hubload::serve_internal {
 
 std::string lfs_pointer(std::string_view sha256, std::uint64_t size) {
   return "version https://git-lfs.github.com/spec/v1\noid sha256:" + std::string(sha256) + "\nsize " +
          std::to_string(size) + "\n";
+}
+
+bool too_recent(std::int64_t mtime_ns, std::int64_t now_ns) {
+  // Longer than any local file system's granularity: ext4 and tmpfs stamp with
+  // the kernel's coarse clock, FAT rounds to 2 s.
+  constexpr std::int64_t kGranularityNs = 2'000'000'000;
+  return mtime_ns >= now_ns - kGranularityNs;
+}
+
+std::int64_t realtime_now_ns() {
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 Result<std::string> HashCache::get(const std::filesystem::path& path, util_internal::BlobDigest kind) {
@@ -22,7 +37,10 @@ Result<std::string> HashCache::get(const std::filesystem::path& path, util_inter
   }
   // Hash outside the lock: two threads may hash the same file once each, which
   // is cheaper than serialising every hash behind one mutex.
+  const std::int64_t started = realtime_now_ns();
   HUBLOAD_ASSIGN_OR_RETURN(std::string hex, util_internal::file_digest_hex(path, kind));
+  // A file rewritten within its mtime's granularity would keep this key with other bytes.
+  if (too_recent(mtime, started)) return hex;
   std::lock_guard lock(mu_);
   entries_[key] = Entry{size, mtime, hex};
   return hex;

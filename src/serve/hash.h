@@ -18,6 +18,12 @@ namespace hubload::serve_internal {
 // The Git LFS pointer text for a file with this sha256 and size.
 std::string lfs_pointer(std::string_view sha256, std::uint64_t size);
 
+// Whether a file or folder stamped `mtime_ns` may still change without its
+// mtime telling (timestamps are coarse): true within 2 s before `now_ns`, or
+// after it. What serve remembers by mtime (hashes, listings) is not kept then.
+bool too_recent(std::int64_t mtime_ns, std::int64_t now_ns);
+std::int64_t realtime_now_ns();
+
 // Hashes of on-disk files, recomputed when size or mtime changes. Thread-safe.
 class HashCache {
  public:

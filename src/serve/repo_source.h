@@ -1,7 +1,8 @@
 // Where a served repo's bytes come from: a Hub cache folder or a plain folder.
 // A source answers three questions: which commit a revision names, which files
 // a commit has, and which refs exist. Everything above it (routing, headers,
-// faults) is shared.
+// faults) is shared. Sources keep their listings (listing_cache.h) and answer a
+// file's request without walking the repo.
 #pragma once
 
 #include <cstdint>
@@ -45,13 +46,25 @@ using FileList = std::shared_ptr<const std::vector<RepoFile>>;  // sorted by pat
 // The file at `path` in a sorted list (a binary search), nullptr if none.
 const RepoFile* find_file(const std::vector<RepoFile>& files, const std::string& path);
 
+// The commit a revision names and that commit's files.
+struct Revision {
+  std::string commit;
+  FileList files;
+};
+
 class RepoSource {
  public:
   virtual ~RepoSource() = default;
-  // not_found when the revision names nothing.
-  virtual Result<std::string> resolve(std::string_view revision) = 0;
-  virtual Result<FileList> files(const std::string& commit) = 0;
+  // `revision` (a branch, tag or commit) and its files, all current: what a
+  // listing answers from. not_found when the revision names nothing.
+  virtual Result<Revision> revision(std::string_view revision) = 0;
+  // The same for a request about one repo path: only what `path` depends on (its
+  // file and the folders above it) must be current, so the cost of a file's
+  // request does not grow with the repo.
+  virtual Result<Revision> revision_for(std::string_view revision, std::string_view path) = 0;
   virtual std::vector<RepoRef> refs() = 0;
+  // Folders and files stat'ed to list or check listings (server_testing.h).
+  virtual std::uint64_t paths_examined() = 0;
 };
 
 // "*.safetensors", "*.bin" and files above the threshold are served as LFS.

@@ -17,13 +17,11 @@ std::string cdn_signature(const std::string& secret, const std::string& key, con
 
 void ServerImpl::handle_resolve(const httplib::Request& req, httplib::Response& res, const Route& r,
                                   RepoSource& repo) {
-  std::string rev = r.revision.empty() ? "main" : r.revision;
-  auto commit = repo.resolve(rev);
-  if (!commit) return send_error(res, 404, "RevisionNotFound", "Invalid rev id: " + rev);
-  auto files = repo.files(*commit);
-  if (!files) return send_error(res, 500, "", files.error().message());
-  const RepoFile* file = find_file(**files, r.path);
-  res.set_header("X-Repo-Commit", *commit);
+  std::optional<Revision> revision = revision_or_error(res, r, repo, true);
+  if (!revision) return;
+  const std::string& commit = revision->commit;
+  const RepoFile* file = find_file(*revision->files, r.path);
+  res.set_header("X-Repo-Commit", commit);
   if (file == nullptr) return send_error(res, 404, "EntryNotFound", "Entry not found: " + r.path);
   auto ids = file_ids(*file, hashes);
   if (!ids) return send_error(res, 500, "", ids.error().message());
@@ -40,9 +38,9 @@ void ServerImpl::handle_resolve(const httplib::Request& req, httplib::Response& 
       std::string host = wildcard ? req.local_addr : opts.host;
       if (host.find(':') != std::string::npos) host = "[" + host + "]";
       std::string location = "http://" + host + ":" + std::to_string(cdn_port) + "/blobs/" + ids->sha256 +
-                             "?repo=" + util_internal::percent_encode(key, false) + "&commit=" + *commit +
+                             "?repo=" + util_internal::percent_encode(key, false) + "&commit=" + commit +
                              "&path=" + util_internal::percent_encode(file->path, false) +
-                             "&sig=" + cdn_signature(cdn_secret, key, *commit, file->path);
+                             "&sig=" + cdn_signature(cdn_secret, key, commit, file->path);
       res.status = 302;
       res.set_header("ETag", etag_value(ids->oid));  // the pointer's sha1, as on the Hub
       res.set_header("Location", location);
@@ -67,8 +65,9 @@ void ServerImpl::handle_cdn(const httplib::Request& req, httplib::Response& res)
     return send_error(res, 403, "", "invalid or expired signed URL");
   }
   RepoSource* repo = find_repo(key);
-  auto files = repo ? repo->files(commit) : Result<FileList>(not_found(key));
-  const RepoFile* file = files ? find_file(**files, path) : nullptr;
+  auto revision = repo ? repo->revision_for(commit, path) : Result<Revision>(not_found(key));
+  // Only a commit may name the files here: a branch could have moved since the URL was signed.
+  const RepoFile* file = revision && revision->commit == commit ? find_file(*revision->files, path) : nullptr;
   if (file == nullptr) return send_error(res, 404, "", "blob no longer available");
   auto ids = file_ids(*file, hashes);
   if (!ids || req.path != "/blobs/" + ids->sha256) return send_error(res, 404, "", "blob no longer available");

@@ -97,6 +97,19 @@ void send_error(httplib::Response& res, int status, std::string_view code, std::
   res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
 }
 
+std::optional<Revision> revision_or_error(httplib::Response& res, const Route& r, RepoSource& repo,
+                                          bool one_path) {
+  const std::string rev = r.revision.empty() ? "main" : r.revision;
+  auto found = one_path ? repo.revision_for(rev, r.path) : repo.revision(rev);
+  if (found) return std::move(*found);
+  if (found.error().kind() == ErrorKind::not_found) {
+    send_error(res, 404, "RevisionNotFound", "Invalid rev id: " + rev);
+  } else {
+    send_error(res, 500, "", found.error().message());
+  }
+  return std::nullopt;
+}
+
 void send_json(httplib::Response& res, const std::string& body) {
   if (res.status == -1) res.status = 200;
   res.set_content(body, "application/json");
@@ -301,6 +314,12 @@ std::uint64_t ServerAccess::cdn_requests_with_authorization(const Server& server
 std::uint64_t ServerAccess::bytes_received(const Server& server) {
   const serve_internal::ServerImpl& impl = *server.impl_;
   return impl.main_loop->bytes_received() + (impl.cdn_loop ? impl.cdn_loop->bytes_received() : 0);
+}
+
+std::uint64_t ServerAccess::paths_examined(const Server& server) {
+  std::uint64_t n = 0;
+  for (const auto& entry : server.impl_->repos) n += entry.second->paths_examined();
+  return n;
 }
 
 }  // namespace hubload_internal

@@ -84,6 +84,12 @@ std::string repo_key(RepoType type, std::string_view repo_id);
 // An error answer: status, X-Error-Code (when not empty), X-Error-Message and {"error": message}.
 void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);
 void send_json(httplib::Response& res, const std::string& body);
+// The route's revision and its files, current for the route's path alone when
+// `one_path` (a file's request) or as a whole, or nullopt with the error answered
+// (404 RevisionNotFound, or 500 naming what failed).
+std::optional<Revision> revision_or_error(httplib::Response& res, const Route& r, RepoSource& repo,
+                                          bool one_path);
+
 // "True", "true" and "1" (any case) are true (hub-protocol.md §1.2).
 bool truthy(const httplib::Request& req, const std::string& param);
 // The fault answer (5xx/429 with Retry-After and the Hub's RateLimit headers).

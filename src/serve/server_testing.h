@@ -1,7 +1,7 @@
 // What tests and `hubload serve --test-mode` see of a Server beyond the public
 // API: the GET /_hubload/stats endpoint (request counts, which would tell any
 // client what others fetched, so it is never on by default) and the count of
-// CDN requests that arrived with a token.
+// CDN requests that arrived with a token, and the paths the repo sources stat.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,9 @@ struct ServerAccess {
   // Bytes read from clients on all listeners (heads, bodies, discarded input):
   // what tests hold against ServeOptions::max_body_bytes.
   static std::uint64_t bytes_received(const Server& server);
+  // Folders and files the repo sources stat'ed to list or check their listings,
+  // summed over all repos: a file's request must add a few, whatever the repo's size.
+  static std::uint64_t paths_examined(const Server& server);
 };
 
 }  // namespace hubload::serve_internal

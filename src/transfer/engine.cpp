@@ -54,6 +54,15 @@ Status Engine::open_job(Job& job) {
     PartialOptions po;
     po.foreign_age = opt_.foreign_partial_age;
     po.exclusive = exclusive;
+    // One request's worth (it is never split): a crash costs at most that much
+    // to fetch again, less than a journal costs every file of a many-file repo.
+    po.unnamed = f.size <= opt_.min_split;
+    // The folder is read once per call, not once per file: a partial another
+    // process starts meanwhile has a live owner, and adopting it was never due.
+    const std::filesystem::path dir = f.dest.has_parent_path() ? f.dest.parent_path() : ".";
+    auto stems = partial_stems_.find(dir);
+    if (stems == partial_stems_.end()) stems = partial_stems_.emplace(dir, partial_stems_in(dir)).first;
+    po.scan = stems->second.count(partial_stem(f.dest.filename().string())) != 0;
     HUBLOAD_ASSIGN_OR_RETURN(auto p, PartialFile::open(f.dest.string(), f.size, hash, po));
     job.partial = std::move(p);
   }
@@ -151,10 +160,11 @@ Result<TransferStats> Engine::run() {
   std::optional<Error> session_error;
   while (true) {
     auto now = Clock::now();
-    start_pending_jobs(now);
+    // Finished files first, so the files they make room for start in this same turn.
     for (auto& job : jobs_) {
       if (job.state == JobState::active && job.conns == 0 && job.planner->complete()) finish_job(job);
     }
+    start_pending_jobs(now);
     fill_connections(now);
     // After filling, so that the budget sees whether every slot is in use.
     budget_->record(std::exchange(unrecorded_bytes_, 0));

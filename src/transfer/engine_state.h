@@ -12,10 +12,13 @@
 #include <cstdint>
 #include <algorithm>
 #include <deque>
+#include <filesystem>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -194,6 +197,8 @@ class Engine {
   std::uint64_t total_size_ = 0;
   bool cancelled_ = false;
   TransferStats stats_;
+  // Per destination folder, the stems with partials when this call first opened a file there.
+  std::map<std::filesystem::path, std::set<std::string>> partial_stems_;
 };
 
 }  // namespace hubload::transfer_internal

@@ -97,6 +97,20 @@ std::string partial_stem(const std::string& name) {
   return name.substr(0, kNameMax - kLongestSuffix - 1 - hash.size()) + "~" + hash;
 }
 
+std::set<std::string> partial_stems_in(const fs::path& dir) {
+  std::set<std::string> stems;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file_name = entry.path().filename().string();
+    std::string_view name = file_name;
+    if (!name.ends_with(kDataSuffix)) continue;
+    name.remove_suffix(name.ends_with(kJournalSuffix) ? kJournalSuffix.size() : kDataSuffix.size());
+    if (name.size() < 10 || name[name.size() - 9] != '.' || !is_tag(name.substr(name.size() - 8))) continue;
+    stems.emplace(name.substr(0, name.size() - 9));
+  }
+  return stems;
+}
+
 Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t size, const std::string& hash,
                                       const PartialOptions& options) {
   fs::path dest_path(dest);
@@ -115,7 +129,7 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
   p.journal_path_ = (dir / (base + "." + tag + std::string(kJournalSuffix))).string();
 
   bool adopted = false;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+  for (const auto& entry : options.scan ? fs::directory_iterator(dir, ec) : fs::directory_iterator()) {
     std::string name = entry.path().filename().string();
     if (name.size() <= base.size() + 1 + 8 || name.compare(0, base.size() + 1, base + ".") != 0) continue;
     std::string_view rest = std::string_view(name).substr(base.size() + 1);
@@ -160,6 +174,16 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
     remove_quietly(other_data);
   }
 
+  if (options.unnamed && !adopted && ::access("/proc/self/fd", X_OK) == 0) {
+    // publish() links the inode through /proc/self/fd (linkat with AT_EMPTY_PATH
+    // needs a capability); where either is missing, the named way below.
+    p.fd_.reset(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666));
+    if (p.fd_.valid()) {
+      p.unnamed_ = true;
+      p.journal_path_.clear();
+      return p;
+    }
+  }
   // A fresh partial gets its journal (owner record) before its first byte, so
   // no partial ever exists whose owner a later run cannot identify; an adopted
   // one is re-signed at once with this process as owner, or a third process
@@ -171,7 +195,7 @@ Result<PartialFile> PartialFile::open(const std::string& dest, std::uint64_t siz
 }
 
 Status PartialFile::reset() {
-  HUBLOAD_TRY(save_journal(journal_path_, journal(RangeSet{})));
+  if (!unnamed_) HUBLOAD_TRY(save_journal(journal_path_, journal(RangeSet{})));
   if (::ftruncate(fd_.get(), 0) != 0) return errno_error(data_path_, errno);
   adopted_.clear();
   adopted_synced_.clear();
@@ -179,6 +203,23 @@ Status PartialFile::reset() {
 }
 
 Status PartialFile::publish(const std::string& dest) {
+  if (unnamed_) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd_.get());
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, dest.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      if (errno != EEXIST) return errno_error(dest, errno);
+      // A damaged copy is in the way: replace it atomically, as rename() does for a named partial.
+      if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, data_path_.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        return errno_error(data_path_, errno);
+      }
+      if (std::rename(data_path_.c_str(), dest.c_str()) != 0) {
+        const int error = errno;
+        remove_quietly(data_path_);
+        return errno_error(dest, error);
+      }
+    }
+    fd_.reset();
+    return ok();
+  }
   if (std::rename(data_path_.c_str(), dest.c_str()) != 0) return errno_error(dest, errno);
   remove_quietly(journal_path_);
   fd_.reset();
@@ -186,7 +227,8 @@ Status PartialFile::publish(const std::string& dest) {
 }
 
 void PartialFile::discard() {
-  fd_.reset();
+  fd_.reset();  // an unnamed partial's inode goes with its last descriptor
+  if (unnamed_) return;
   remove_quietly(data_path_);
   remove_quietly(journal_path_);
 }

@@ -11,10 +11,18 @@
 // same size and hash is claimed by renaming its journal to our own name (only one
 // claimant's rename can succeed), then its data. Partials that do not match, and
 // journal-less data older than `foreign_age`, are deleted.
+//
+// Unnamed (PartialOptions::unnamed): a file small enough that resuming it saves
+// nothing worth a journal gets no partial name at all. Its bytes live in an
+// unnamed inode (O_TMPFILE) that publish() links into place, so a crash leaves
+// nothing behind, and no journal is written, renamed or deleted for it (on a
+// busy ext4, every deleted inode slows the next ones' allocation).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <set>
 #include <string>
 
 #include "hubload/error.h"
@@ -29,6 +37,11 @@ namespace hubload::transfer_internal {
 // limit of a file name, its start and a hash of the whole.
 std::string partial_stem(const std::string& name);
 
+// The stems that have a partial (data or journal) in `dir` now; empty if the
+// folder does not exist. Read once for many files, it spares each open() a
+// read of a folder that may hold thousands of blobs.
+std::set<std::string> partial_stems_in(const std::filesystem::path& dir);
+
 struct PartialOptions {
   std::chrono::seconds foreign_age{600};
   bool check_owner_alive = true;
@@ -37,6 +50,12 @@ struct PartialOptions {
   bool exclusive = false;
   // This boot's id; empty: the kernel's. Tests set another to play a reboot.
   std::string boot_id;
+  // No partial name and no journal where the file system allows it (above);
+  // a dead owner's partial that fits is still adopted, under its name.
+  bool unnamed = false;
+  // False: the caller has seen no partial of this name in the folder
+  // (partial_stems_in), so the folder is not read again for this file.
+  bool scan = true;
 };
 
 class PartialFile {
@@ -47,6 +66,7 @@ class PartialFile {
 
   int fd() const { return fd_.get(); }
   const std::string& data_path() const { return data_path_; }
+  // Empty for an unnamed partial, which keeps no journal.
   const std::string& journal_path() const { return journal_path_; }
   // Bytes of an adopted partial to keep: its synced ranges, and its written
   // ones too if the machine has not rebooted since (journal.h).
@@ -75,6 +95,7 @@ class PartialFile {
   RangeSet adopted_;
   RangeSet adopted_synced_;
   std::string boot_id_;
+  bool unnamed_ = false;
 };
 
 // The kernel's id for this boot (/proc/sys/kernel/random/boot_id); empty if

@@ -1,4 +1,4 @@
-// One background thread per file being fetched. It hashes the contiguous prefix
+// One background thread per file being fetched (below: not for small ones). It hashes the contiguous prefix
 // of the partial file as it grows, so hashing overlaps the transfer instead of
 // following it, and it brings the resume journal up to date off the transfer
 // thread, because syncing data can block for a while.
@@ -22,6 +22,12 @@
 // it. Where a crash of the machine still loses claimed bytes, the full-file hash
 // catches it and the download restarts from scratch: a claimed byte is never
 // published unchecked.
+//
+// Without a journal (an unnamed partial, partial_file.h: a file of one request)
+// there is no thread: the receive buffers hash the file as it arrives, and
+// finish() reads back whatever they did not cover. A thread per small file cost
+// a repo of 1,000 files a start, a join and a wake-up per write, each a wait for
+// the scheduler on a busy machine (bench/RESULTS.md, session 7).
 #pragma once
 
 #include <atomic>
@@ -47,8 +53,8 @@ class PrefixVerifier {
   // absent when there is no hash to check. `synced`: bytes the journal on disk
   // already claims as synced (an adopted partial's), kept so from the first save.
   PrefixVerifier(int fd, std::string data_path, std::uint64_t size, std::optional<ContentHasher> hasher,
-                 std::string journal_path, RangeSet synced = {});
-  ~PrefixVerifier();  // stops the thread (pending journal work is still saved)
+                 std::string journal_path, RangeSet synced = {});  // journal_path "": no journal, no thread
+  ~PrefixVerifier();  // stops the thread if any (pending journal work is still saved)
   PrefixVerifier(const PrefixVerifier&) = delete;
   PrefixVerifier& operator=(const PrefixVerifier&) = delete;
 
@@ -105,7 +111,7 @@ class PrefixVerifier {
   bool idle_ = true;                 // guarded by mu_: no journal being saved
   std::optional<Error> error_;       // guarded by mu_
   std::string digest_;               // guarded by mu_
-  std::thread thread_;
+  std::thread thread_;  // not started without a journal
 };
 
 }  // namespace hubload::transfer_internal
