@@ -17,7 +17,11 @@
 // covered), against the same memcpy; no naive or mmap rows. Each row also gives
 // the load average when it was measured (the machine may be shared).
 //
+// --world N measures that W only; --default-only keeps the default pread row
+// only (for profiling one configuration).
+//
 //   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep] [--layers 5] [--vocab 128256] [--pread-only]
+//              [--world N] [--default-only]
 #include <fcntl.h>
 #include <cstdlib>
 #include <unistd.h>
@@ -217,7 +221,8 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/hubload-tp-bench";
   int threads = 2;
   bool keep = false;
-  bool pread_only = false;
+  bool pread_only = false, default_only = false;
+  int only_world = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dir" && i + 1 < argc) dir = argv[++i];
@@ -226,6 +231,8 @@ int main(int argc, char** argv) {
     else if (a == "--layers" && i + 1 < argc) kLayers = std::stoull(argv[++i]);
     else if (a == "--vocab" && i + 1 < argc) V = std::stoull(argv[++i]);
     else if (a == "--pread-only") pread_only = true;
+    else if (a == "--default-only") pread_only = default_only = true;
+    else if (a == "--world" && i + 1 < argc) only_world = std::stoi(argv[++i]);
   }
   double g0 = now();
   if (!std::filesystem::exists(dir + "/model.safetensors")) generate(dir);
@@ -235,6 +242,7 @@ int main(int argc, char** argv) {
   std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
                "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (int w : {1, 2, 4, 8}) {
+    if (only_world != 0 && w != only_world) continue;
     PlanOptions po;
     po.world_size = w;
     ShardPlan plan = must(plan_model_folder(dir, po));
@@ -264,6 +272,7 @@ int main(int argc, char** argv) {
     }
     for (const Variant& v : variants) {
       if (w == 1 && v.amplification != def) continue;  // nothing strided to cover
+      if (default_only && &v != &variants.front()) continue;
       LoadOptions o;
       o.io_threads = threads;
       o.method = v.method;
