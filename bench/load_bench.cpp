@@ -239,8 +239,8 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("checkpoint: {} bytes, generated/opened in {:.1f} s; io_threads {}; transparent huge pages: {}\n\n",
                            std::filesystem::file_size(dir + "/model.safetensors"), now() - g0, threads,
                            first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
-  std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
-               "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | of them mapped | time s | GB/s | "
+               "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (int w : {1, 2, 4, 8}) {
     if (only_world != 0 && w != only_world) continue;
     PlanOptions po;
@@ -250,9 +250,10 @@ int main(int argc, char** argv) {
     std::optional<Source> source;
     source.emplace(dir + "/model.safetensors");
     auto row = [&](const char* method, const char* destination, const LoadedRank& l, double seconds, double mc) {
-      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} | {} |\n", w, method,
+      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} | {} |\n", w, method,
                                destination, l.bytes_out, l.bytes_read,
                                static_cast<double>(l.bytes_read) / static_cast<double>(l.bytes_planned), l.read_calls,
+                               l.mapped_reads,
                                seconds, gbps(l.bytes_out, seconds), gbps(l.bytes_out, mc),
                                gbps(l.bytes_out, seconds) / gbps(l.bytes_out, mc), load_average());
     };
@@ -307,7 +308,7 @@ int main(int argc, char** argv) {
     if (pread_only) continue;
     std::uint64_t naive_read = 0;
     double tn = naive(dir, plan, rank, naive_read);
-    std::cout << fmt::format("| {} | naive whole-tensor pread | fresh | {} | {} | {:.3f} | - | {:.3f} | {:.2f} | - | - |\n", w,
+    std::cout << fmt::format("| {} | naive whole-tensor pread | fresh | {} | {} | {:.3f} | - | - | {:.3f} | {:.2f} | - | - |\n", w,
                              rank.bytes_out(), naive_read,
                              static_cast<double>(naive_read) / static_cast<double>(rank.bytes_to_read()), tn,
                              gbps(rank.bytes_out(), tn));
