@@ -12,13 +12,14 @@
 // evicting the file with posix_fadvise(DONTNEED) (drop_caches is not permitted
 // here). Prints Markdown rows for bench/RESULTS.md.
 //
-// With --pread-only: the default pread load, the same with no covering reads
+// With --pread-only: the default pread load, the same reading the file instead of
+// copying out of a mapping (cached_mapping = false), the default with no covering reads
 // (max_read_amplification = 1) and with max_read_amplification = W (every strided tensor the cost model finds cheaper
 // covered), against the same memcpy; no naive or mmap rows. Each row also gives
 // the load average when it was measured (the machine may be shared).
 //
-// --world N measures that W only; --default-only keeps the default pread row
-// only (for profiling one configuration).
+// --world N measures that W only; --default-only keeps the default pread rows
+// only, with and without the cached mapping (LoadOptions::cached_mapping).
 //
 //   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep] [--layers 5] [--vocab 128256] [--pread-only]
 //              [--world N] [--default-only]
@@ -262,23 +263,26 @@ int main(int argc, char** argv) {
       ReadMethod method;
       bool io_uring;
       double amplification;
+      bool cached_mapping = true;
     };
     const double def = LoadOptions{}.max_read_amplification;
-    std::vector<Variant> variants{{"pread (io_uring)", ReadMethod::pread, true, def},
+    std::vector<Variant> variants{{"pread (default)", ReadMethod::pread, true, def},
+                                  {"pread, reads (no cached mapping)", ReadMethod::pread, true, def, false},
                                   {"pread, exact (amplification 1)", ReadMethod::pread, true, 1.0},
                                   {fmt::format("pread, amplification <= {}", w), ReadMethod::pread, true, double(w)}};
     if (!pread_only) {
-      variants.push_back({"pread (one syscall a read)", ReadMethod::pread, false, def});
+      variants.push_back({"pread (one syscall a read)", ReadMethod::pread, false, def, false});
       variants.push_back({"mmap", ReadMethod::mmap, false, def});
     }
     for (const Variant& v : variants) {
       if (w == 1 && v.amplification != def) continue;  // nothing strided to cover
-      if (default_only && &v != &variants.front()) continue;
+      if (default_only && &v != &variants.front() && &v != &variants[1]) continue;
       LoadOptions o;
       o.io_threads = threads;
       o.method = v.method;
       o.io_uring = v.io_uring;
       o.max_read_amplification = v.amplification;
+      o.cached_mapping = v.cached_mapping;
       o.direct = DirectIo::off;  // from the page cache, whatever the probe says
       const char* name = v.name.c_str();
       RankLoader loader = must(RankLoader::create(dir, o));
