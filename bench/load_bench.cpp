@@ -12,14 +12,15 @@
 // evicting the file with posix_fadvise(DONTNEED) (drop_caches is not permitted
 // here). Prints Markdown rows for bench/RESULTS.md.
 //
-// With --pread-only: the default pread load, the same reading the file instead of
-// copying out of a mapping (cached_mapping = false), the default with no covering reads
+// With --pread-only: the default pread load (direct off), the same with all
+// default options (direct auto), the default with no covering reads
 // (max_read_amplification = 1) and with max_read_amplification = W (every strided tensor the cost model finds cheaper
 // covered), against the same memcpy; no naive or mmap rows. Each row also gives
 // the load average when it was measured (the machine may be shared).
 //
 // --world N measures that W only; --default-only keeps the default pread rows
-// only, with and without the cached mapping (LoadOptions::cached_mapping).
+// only: direct off (as all the others) and all defaults (direct auto, which
+// probes each file's residency first).
 //
 //   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep] [--layers 5] [--vocab 128256] [--pread-only]
 //              [--world N] [--default-only]
@@ -240,8 +241,8 @@ int main(int argc, char** argv) {
   std::cout << fmt::format("checkpoint: {} bytes, generated/opened in {:.1f} s; io_threads {}; transparent huge pages: {}\n\n",
                            std::filesystem::file_size(dir + "/model.safetensors"), now() - g0, threads,
                            first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
-  std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | of them mapped | time s | GB/s | "
-               "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
+               "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (int w : {1, 2, 4, 8}) {
     if (only_world != 0 && w != only_world) continue;
     PlanOptions po;
@@ -251,10 +252,9 @@ int main(int argc, char** argv) {
     std::optional<Source> source;
     source.emplace(dir + "/model.safetensors");
     auto row = [&](const char* method, const char* destination, const LoadedRank& l, double seconds, double mc) {
-      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} | {} |\n", w, method,
+      std::cout << fmt::format("| {} | {} | {} | {} | {} | {:.3f} | {} | {:.3f} | {:.2f} | {:.2f} | {:.2f} | {} |\n", w, method,
                                destination, l.bytes_out, l.bytes_read,
                                static_cast<double>(l.bytes_read) / static_cast<double>(l.bytes_planned), l.read_calls,
-                               l.mapped_reads,
                                seconds, gbps(l.bytes_out, seconds), gbps(l.bytes_out, mc),
                                gbps(l.bytes_out, seconds) / gbps(l.bytes_out, mc), load_average());
     };
@@ -263,27 +263,27 @@ int main(int argc, char** argv) {
       ReadMethod method;
       bool io_uring;
       double amplification;
-      bool cached_mapping = true;
+      DirectIo direct = DirectIo::off;  // from the page cache, whatever the probe says
     };
     const double def = LoadOptions{}.max_read_amplification;
-    std::vector<Variant> variants{{"pread (default)", ReadMethod::pread, true, def},
-                                  {"pread, reads (no cached mapping)", ReadMethod::pread, true, def, false},
+    std::vector<Variant> variants{{"pread (io_uring)", ReadMethod::pread, true, def},
+                                  {"pread, all defaults (direct auto: residency probed)", ReadMethod::pread, true, def,
+                                   DirectIo::automatic},
                                   {"pread, exact (amplification 1)", ReadMethod::pread, true, 1.0},
                                   {fmt::format("pread, amplification <= {}", w), ReadMethod::pread, true, double(w)}};
     if (!pread_only) {
-      variants.push_back({"pread (one syscall a read)", ReadMethod::pread, false, def, false});
+      variants.push_back({"pread (one syscall a read)", ReadMethod::pread, false, def});
       variants.push_back({"mmap", ReadMethod::mmap, false, def});
     }
     for (const Variant& v : variants) {
       if (w == 1 && v.amplification != def) continue;  // nothing strided to cover
-      if (default_only && &v != &variants.front() && &v != &variants[1]) continue;
+      if (default_only && &v != &variants[0] && &v != &variants[1]) continue;
       LoadOptions o;
       o.io_threads = threads;
       o.method = v.method;
       o.io_uring = v.io_uring;
       o.max_read_amplification = v.amplification;
-      o.cached_mapping = v.cached_mapping;
-      o.direct = DirectIo::off;  // from the page cache, whatever the probe says
+      o.direct = v.direct;
       const char* name = v.name.c_str();
       RankLoader loader = must(RankLoader::create(dir, o));
       HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));
@@ -312,7 +312,7 @@ int main(int argc, char** argv) {
     if (pread_only) continue;
     std::uint64_t naive_read = 0;
     double tn = naive(dir, plan, rank, naive_read);
-    std::cout << fmt::format("| {} | naive whole-tensor pread | fresh | {} | {} | {:.3f} | - | - | {:.3f} | {:.2f} | - | - |\n", w,
+    std::cout << fmt::format("| {} | naive whole-tensor pread | fresh | {} | {} | {:.3f} | - | {:.3f} | {:.2f} | - | - |\n", w,
                              rank.bytes_out(), naive_read,
                              static_cast<double>(naive_read) / static_cast<double>(rank.bytes_to_read()), tn,
                              gbps(rank.bytes_out(), tn));

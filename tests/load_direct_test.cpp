@@ -201,7 +201,7 @@ TEST(DirectLoad, TmpfsFallsBackToThePageCache) {
   EXPECT_EQ(got->bytes_read, got->bytes_planned);
 }
 
-// Covering reads on real plans: every bound, conversion on the way, io_uring or a mapping.
+// Covering reads on real plans: every bound, conversion on the way, io_uring or not.
 TEST(CostModelLoad, SameBytesUnderEveryAmplificationBound) {
   for (const std::string family : {"llama", "qwen2"}) {
     auto m = planned_tiny_model(family, 8, DType::BF16);
@@ -212,9 +212,6 @@ TEST(CostModelLoad, SameBytesUnderEveryAmplificationBound) {
           LoadOptions o;
           o.max_read_amplification = bound;
           o.io_uring = uring;
-          // The file is in the page cache: without io_uring it is copied out of a mapping,
-          // with it read, covering windows going through the thread's buffer.
-          o.cached_mapping = !uring;
           o.chunk_bytes = 4096;
           SCOPED_TRACE(family + " rank " + std::to_string(r) + " bound " + std::to_string(bound));
           LoadedRank got = load_rank(*m, r, o);

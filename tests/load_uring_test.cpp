@@ -50,7 +50,6 @@ TEST(UringLoad, SameBytesAsPreadForEveryRankAndTaskShape) {
         o.io_threads = shape.threads;
         o.chunk_bytes = shape.chunk_bytes;
         o.max_gap_bytes = shape.max_gap_bytes;
-        o.cached_mapping = false;  // the file is in the page cache: read it, to test the reads
         o.io_uring = false;
         LoadedRank off = load_rank(*m, r, o);
         o.io_uring = true;
@@ -92,7 +91,6 @@ TEST(UringLoad, RangePastTheEndIsInvalidInputNamingTheFile) {
     LoadOptions o;
     o.io_threads = threads;
     o.max_gap_bytes = 0;
-    o.cached_mapping = threads == 1;  // copied out of a mapping, or read: the same error
     Result<LoadedRank> r = RankLoader::create(dir.path().string(), o)->load(plan);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().kind(), ErrorKind::invalid_input) << r.error().to_string();

@@ -88,14 +88,6 @@ struct LoadOptions {
   // cache; reads too small for their alignment to stay within the amplification
   // bound do too.
   DirectIo direct = DirectIo::automatic;
-  // pread-method loads copy a file that is mostly in the page cache (mincore) out of
-  // a read-only mapping, its pages mapped in ahead of each batch of copies
-  // (MADV_POPULATE_READ), instead of reading it: the kernel's copy is slower than
-  // memcpy wherever file and arena offsets differ in alignment, and a row-parallel
-  // slice costs a system call per row (docs/tensor-parallel.md#page-cache-loads).
-  // Files not in the page cache, and kernels before 5.14, are read. As with the mmap
-  // method, a file truncated while it is being copied raises SIGBUS. false: read.
-  bool cached_mapping = true;
   // Reads are cut at this size so that the threads share long runs.
   std::uint64_t chunk_bytes = 8u << 20;
   // Called after each batch of reads (at most 1 MiB or 64 reads; one read without
@@ -147,7 +139,6 @@ struct LoadedRank {
   std::uint64_t read_calls = 0;       // reads issued (pread or io_uring) or copies from the mapping
   std::uint64_t uring_reads = 0;      // of read_calls, those submitted through io_uring (0: off or refused)
   std::uint64_t direct_reads = 0;     // of read_calls, those read with O_DIRECT (bytes_read counts their alignment)
-  std::uint64_t mapped_reads = 0;     // of read_calls, those copied out of a populated mapping (see cached_mapping)
   std::uint64_t covered_tensors = 0;  // tensors read as covering ranges by the cost model
   double seconds = 0;                 // wall time of the load
   HostBuffer storage;

@@ -21,7 +21,6 @@ struct LoadArgs : TpCliOptions {
   int threads = 4;
   bool mmap = false;
   bool no_io_uring = false;
-  bool no_cached_mapping = false;
   bool quiet = false;
   double max_read_amplification = LoadOptions{}.max_read_amplification;
   std::string direct = "auto";
@@ -65,8 +64,6 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
   cmd->add_flag("--mmap", args.mmap, "Copy out of a memory mapping instead of pread");
   cmd->add_flag("--no-io-uring", args.no_io_uring,
                 "One pread per read instead of batches through io_uring (used where the kernel allows)");
-  cmd->add_flag("--no-cached-mapping", args.no_cached_mapping,
-                "Read files that are in the page cache too, instead of copying them out of a mapping");
   cmd->add_option("--max-read-amplification", args.max_read_amplification,
                   "Read at most this multiple of the rank's share; more lets small strided rows be read as "
                   "covering ranges (fewer reads, more bytes; the world size covers them all)")
@@ -92,7 +89,6 @@ Result<int> run_load(const LoadArgs& o) {
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
   options.io_uring = !o.no_io_uring;
-  options.cached_mapping = !o.no_cached_mapping;
   options.max_read_amplification = o.max_read_amplification;
   options.direct = o.direct == "on" ? DirectIo::on : o.direct == "off" ? DirectIo::off : DirectIo::automatic;
   if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
@@ -124,8 +120,7 @@ Result<int> run_load(const LoadArgs& o) {
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
                 {"read_calls", loaded->read_calls}, {"uring_reads", loaded->uring_reads},
-                {"direct_reads", loaded->direct_reads},
-                {"mapped_reads", loaded->mapped_reads}, {"covered_tensors", loaded->covered_tensors},
+                {"direct_reads", loaded->direct_reads}, {"covered_tensors", loaded->covered_tensors},
                 {"seconds", loaded->seconds}, {"gb_per_s", gbps}, {"tensors", tensors}});
     return 0;
   }

@@ -45,10 +45,6 @@ Result<DirectFile> open_direct(const std::filesystem::path& path) {
 
 Result<double> resident_fraction(const std::filesystem::path& path) {
   HUBLOAD_ASSIGN_OR_RETURN(MappedFile map, MappedFile::open(path));
-  return resident_fraction(map);
-}
-
-Result<double> resident_fraction(const MappedFile& map) {
   if (map.size() == 0) return 1.0;
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t pages = (map.size() + page - 1) / page;
@@ -64,7 +60,7 @@ Result<double> resident_fraction(const MappedFile& map) {
     const std::uint64_t count = std::min(kResidencyWindowPages, pages * (w + 1) / windows - first);
     auto* at = const_cast<std::byte*>(map.bytes().data()) + first * page;
     if (::mincore(at, std::min(count * page, map.size() - first * page), state.data()) != 0)
-      return errno_error("mincore " + map.path().string(), errno);
+      return errno_error("mincore " + path.string(), errno);
     for (std::uint64_t i = 0; i < count; ++i) in += state[i] & 1u;
     seen += count;
   }

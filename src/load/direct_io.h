@@ -26,6 +26,5 @@ Result<DirectFile> open_direct(const std::filesystem::path& path);
 // which faults nothing in), estimated from evenly spread windows of pages (all
 // of them in a file of up to 4,096); 1 for an empty file.
 Result<double> resident_fraction(const std::filesystem::path& path);
-Result<double> resident_fraction(const MappedFile& map);
 
 }  // namespace hubload::load_internal

@@ -1,10 +1,8 @@
 // RankLoader::load: allocate one aligned arena for the rank, zero the padding,
 // then let io_threads workers take batches of read tasks in order until done or
-// failed; with pread, a file already in the page cache is copied out of a
-// populated mapping (mapped_reads.h), each worker sends its batch's other direct
-// reads through its own io_uring in one submission when the kernel allows it,
-// and O_DIRECT reads of cold files through the same ring into its aligned bounce
-// buffer.
+// failed; with pread, each worker sends its batch's direct reads through its own
+// io_uring in one submission when the kernel allows it, and O_DIRECT reads of
+// cold files through the same ring into its aligned bounce buffer.
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -17,7 +15,6 @@
 #include "hubload/file.h"
 #include "hubload/load.h"
 #include "load/direct_io.h"
-#include "load/mapped_reads.h"
 #include "load/read_tasks.h"
 #include "load/uring_reader.h"
 
@@ -48,18 +45,7 @@ struct Sources {
   std::vector<Source> files;
   std::vector<std::string> names;
   std::vector<std::optional<DirectFile>> direct;  // per file: its O_DIRECT descriptor, where used
-  std::vector<std::optional<MappedFile>> cached;  // per file: with pread, its mapping where it is in the page cache
 };
-
-// Per file, the mapping its tasks are copied from: the mmap method's, or a cached one.
-std::vector<const MappedFile*> mappings(const Sources& s) {
-  std::vector<const MappedFile*> maps;
-  for (std::size_t i = 0; i < s.files.size(); ++i) {
-    const auto* map = std::get_if<MappedFile>(&s.files[i]);
-    maps.push_back(map != nullptr ? map : s.cached[i] ? &*s.cached[i] : nullptr);
-  }
-  return maps;
-}
 
 Result<Sources> open_sources(const std::filesystem::path& root_path, const RankPlan& plan, const LoadOptions& options,
                              std::map<std::string, std::size_t>& index) {
@@ -75,39 +61,32 @@ Result<Sources> open_sources(const std::filesystem::path& root_path, const RankP
       HUBLOAD_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(path));
       s.files.emplace_back(std::move(f));
     }
-    // Whether the file is mostly in the page cache, asked once through a mapping
-    // that is kept where the cached file is copied out of it.
-    const bool pread = options.method == ReadMethod::pread;
-    const bool ask = pread && ((options.io_uring && options.direct == DirectIo::automatic) || options.cached_mapping);
-    std::optional<MappedFile> map;
-    bool probed = false, cached = false;
-    if (ask) {
-      if (Result<MappedFile> m = MappedFile::open(path)) {
-        Result<double> resident = load_internal::resident_fraction(*m);
-        probed = resident.has_value();
-        cached = probed && *resident >= 0.5;
-        map.emplace(std::move(m).value());
-      }
-    }
     std::optional<DirectFile> direct;
-    bool want = pread && options.io_uring && options.direct != DirectIo::off;
-    // A file mostly in the page cache is read from there; a cold one is not
-    // pulled into it (a model is read once).
-    if (want && options.direct == DirectIo::automatic) want = probed && !cached;
+    bool want = options.method == ReadMethod::pread && options.io_uring && options.direct != DirectIo::off;
+    if (want && options.direct == DirectIo::automatic) {
+      // A file mostly in the page cache is read from there; a cold one is not
+      // pulled into it (a model is read once).
+      Result<double> resident = load_internal::resident_fraction(path);
+      want = resident && *resident < 0.5;
+    }
     if (want) {
       // Refused (tmpfs, network file systems): read through the page cache.
       if (Result<DirectFile> d = load_internal::open_direct(path)) direct.emplace(std::move(d).value());
     }
-    // Only a file mostly in the page cache is copied out of its mapping: elsewhere
-    // (a network file system, a cold disk) the mapping's faults would read it,
-    // more slowly than pread.
-    if (!(options.cached_mapping && cached && !direct)) map.reset();
     s.direct.push_back(std::move(direct));
-    s.cached.push_back(std::move(map));
     index[t.file] = s.names.size();
     s.names.push_back(path);
   }
   return s;
+}
+
+Status deliver(const Piece& p, const std::byte* src) {
+  if (p.from == p.to) {
+    std::memcpy(p.dest, src, p.length);
+    return ok();
+  }
+  std::uint64_t out_len = p.length / (dtype_bits(p.from) / 8) * (dtype_bits(p.to) / 8);
+  return convert_floats(p.from, p.to, {src, p.length}, {p.dest, out_len});
 }
 
 Status check_in_file(const ReadTask& task, const Sources& sources, std::uint64_t file_size) {
@@ -126,9 +105,7 @@ Status grow(HostBuffer& buffer, std::uint64_t bytes) {
   return ok();
 }
 
-// One task; `scratch` is the calling thread's buffer for covering reads. The
-// mmap method lands here only where its mapping could not be populated, and
-// copies through page faults.
+// One task; `scratch` is the calling thread's buffer for covering reads.
 Status run_task(const ReadTask& task, const Sources& sources, HostBuffer& scratch) {
   const Source& source = sources.files[task.file];
   if (const auto* map = std::get_if<MappedFile>(&source)) {
@@ -166,8 +143,7 @@ struct WorkerState {
   HostBuffer scratch;  // covering and gap-merged reads
   std::vector<PositionalRead> reads;
   HostBuffer bounce;  // page-aligned, for O_DIRECT reads that cannot land in place
-  std::vector<bool> mapped;  // of the batch's tasks, those copied out of a mapping
-  std::uint64_t uring_reads = 0, direct_reads = 0, mapped_reads = 0, bytes_read = 0;
+  std::uint64_t uring_reads = 0, direct_reads = 0, bytes_read = 0;
 };
 
 // The batch's O_DIRECT tasks (`use_direct`): in pieces of kDirectRequest through the
@@ -226,11 +202,10 @@ Result<bool> run_direct(std::span<const ReadTask> batch, const std::vector<bool>
   return true;
 }
 
-// A batch of tasks: O_DIRECT ones first (see run_direct), then those copied out
-// of a mapping, then with a ring, the buffered direct reads go out in one
-// submission (after the others ran).
+// A batch of tasks: O_DIRECT ones first (see run_direct), then with a ring, the
+// buffered direct reads go out in one submission (after the others ran).
 Status run_batch(std::span<const ReadTask> batch, std::size_t first, const std::vector<bool>& use_direct,
-                 const Sources& sources, const std::vector<const MappedFile*>& maps, WorkerState& w) {
+                 const Sources& sources, WorkerState& w) {
   bool any_direct = false;
   for (std::size_t i = 0; i < batch.size(); ++i) any_direct = any_direct || use_direct[first + i];
   bool direct_done = false;
@@ -241,16 +216,11 @@ Status run_batch(std::span<const ReadTask> batch, std::size_t first, const std::
       if (Result<UringReader> r = UringReader::create(kBatchTasks)) w.ring.emplace(std::move(r).value());
     }
   }
-  HUBLOAD_TRY(load_internal::copy_mapped(batch, maps, w.mapped));
   w.reads.clear();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const ReadTask& task = batch[i];
     if (direct_done && use_direct[first + i]) continue;
     w.bytes_read += task.length;
-    if (w.mapped[i]) {
-      ++w.mapped_reads;
-      continue;
-    }
     if (!w.ring || !task.direct()) {
       HUBLOAD_TRY(run_task(task, sources, w.scratch));
       continue;
@@ -398,8 +368,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       tasks, batched ? kBatchTasks : 1, !batched ? 0 : any_direct ? kDirectBatchBytes : kBatchBytes);
   const std::size_t batches = bounds.size() - 1;
   std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> uring_reads{0}, direct_reads{0}, mapped_reads{0}, bytes_read{0};
-  const std::vector<const MappedFile*> maps = mappings(sources);
+  std::atomic<std::uint64_t> uring_reads{0}, direct_reads{0}, bytes_read{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::optional<Error> first_error;
@@ -430,7 +399,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       std::size_t b = next.fetch_add(1);
       if (b >= batches) break;
       Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), bounds[b], use_direct,
-                           sources, maps, w);
+                           sources, w);
       if (!s) {
         fail(std::move(s).error());
       } else if (options_.progress) {
@@ -439,7 +408,6 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     }
     uring_reads += w.uring_reads;
     direct_reads += w.direct_reads;
-    mapped_reads += w.mapped_reads;
     bytes_read += w.bytes_read;
   };
   std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options_.io_threads), batches);
@@ -449,11 +417,9 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     std::vector<std::jthread> pool;
     for (std::size_t i = 0; i < threads; ++i) pool.emplace_back(worker);
   }
-  sources = Sources{};  // unmapping the cached files is part of the load's time
   if (first_error) return std::move(*first_error).with_context("loading rank " + std::to_string(plan.rank));
   out.uring_reads = uring_reads.load();
   out.direct_reads = direct_reads.load();
-  out.mapped_reads = mapped_reads.load();
   out.bytes_read = bytes_read.load();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
