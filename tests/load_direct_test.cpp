@@ -176,6 +176,29 @@ TEST(DirectLoad, AutomaticReadsAFileThatLeftThePageCacheDirect) {
   }
 }
 
+// Past 4,096 pages the probe samples 64 windows: half a large file cached reads as about half.
+TEST(DirectLoad, ResidencyOfALargeFileIsSampledAcrossIt) {
+  testing::TempDir dir;
+  const std::filesystem::path path = dir / "large.bin";
+  const std::size_t size = std::size_t{32} << 20;  // 8,192 pages
+  testing::write_file(path, std::string(size, 'w'));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  ::fdatasync(fd.get());
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+  Result<double> evicted = load_internal::resident_fraction(path);
+  ASSERT_TRUE(evicted.has_value()) << evicted.error().to_string();
+  if (*evicted > 0.05) GTEST_SKIP() << "the kernel kept the file in the page cache";
+  // Every other MiB back into the page cache, so that each sampled window sees its own part.
+  std::string mib(std::size_t{1} << 20, '\0');
+  for (std::size_t at = 0; at < size; at += std::size_t{2} << 20)
+    ASSERT_EQ(::pread(fd.get(), mib.data(), mib.size(), static_cast<off_t>(at)), static_cast<ssize_t>(mib.size()));
+  Result<double> half = load_internal::resident_fraction(path);
+  ASSERT_TRUE(half.has_value());
+  EXPECT_GT(*half, 0.3);  // read-ahead may bring in a little more than was read
+  EXPECT_LT(*half, 0.8);
+}
+
 TEST(DirectLoad, TmpfsFallsBackToThePageCache) {
   struct statfs fs {};
   const std::filesystem::path shm = "/dev/shm";
