@@ -146,16 +146,19 @@ TEST(DirectLoad, UnalignedOffsetsSizesAndAFileTailThatIsNotAWholeBlock) {
   }
 }
 
+// Asks the kernel to drop the file's pages from the page cache (advice: callers check).
+void evict(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid()) << path;
+  ::fdatasync(fd.get());
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+}
+
 TEST(DirectLoad, AutomaticReadsAFileThatLeftThePageCacheDirect) {
   testing::TempDir dir;
   auto f = unaligned_file(dir.path());
   const std::filesystem::path path = dir / "raw.bin";
-  {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    ASSERT_TRUE(fd.valid());
-    ::fdatasync(fd.get());
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  }
+  evict(path);
   Result<double> resident = load_internal::resident_fraction(path);
   ASSERT_TRUE(resident.has_value()) << resident.error().to_string();
   Result<LoadedRank> got = RankLoader::create(dir.path(), {})->load(f->plan);
@@ -182,10 +185,9 @@ TEST(DirectLoad, ResidencyOfALargeFileIsSampledAcrossIt) {
   const std::filesystem::path path = dir / "large.bin";
   const std::size_t size = std::size_t{32} << 20;  // 8,192 pages
   testing::write_file(path, std::string(size, 'w'));
+  evict(path);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   ASSERT_TRUE(fd.valid());
-  ::fdatasync(fd.get());
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   Result<double> evicted = load_internal::resident_fraction(path);
   ASSERT_TRUE(evicted.has_value()) << evicted.error().to_string();
   if (*evicted > 0.05) GTEST_SKIP() << "the kernel kept the file in the page cache";
