@@ -12,12 +12,18 @@
 // evicting the file with posix_fadvise(DONTNEED) (drop_caches is not permitted
 // here). Prints Markdown rows for bench/RESULTS.md.
 //
-// With --pread-only: the default pread load, the same with no covering reads
+// With --pread-only: the default pread load (direct off), the same with all
+// default options (direct auto), the default with no covering reads
 // (max_read_amplification = 1) and with max_read_amplification = W (every strided tensor the cost model finds cheaper
 // covered), against the same memcpy; no naive or mmap rows. Each row also gives
 // the load average when it was measured (the machine may be shared).
 //
+// --world N measures that W only; --default-only keeps the default pread rows
+// only: direct off (as all the others) and all defaults (direct auto, which
+// probes each file's residency first).
+//
 //   load_bench --dir /tmp/hubload-tp-bench [--threads 2] [--keep] [--layers 5] [--vocab 128256] [--pread-only]
+//              [--world N] [--default-only]
 #include <fcntl.h>
 #include <cstdlib>
 #include <unistd.h>
@@ -217,7 +223,8 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/hubload-tp-bench";
   int threads = 2;
   bool keep = false;
-  bool pread_only = false;
+  bool pread_only = false, default_only = false;
+  int only_world = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dir" && i + 1 < argc) dir = argv[++i];
@@ -226,6 +233,8 @@ int main(int argc, char** argv) {
     else if (a == "--layers" && i + 1 < argc) kLayers = std::stoull(argv[++i]);
     else if (a == "--vocab" && i + 1 < argc) V = std::stoull(argv[++i]);
     else if (a == "--pread-only") pread_only = true;
+    else if (a == "--default-only") pread_only = default_only = true;
+    else if (a == "--world" && i + 1 < argc) only_world = std::stoi(argv[++i]);
   }
   double g0 = now();
   if (!std::filesystem::exists(dir + "/model.safetensors")) generate(dir);
@@ -235,6 +244,7 @@ int main(int argc, char** argv) {
   std::cout << "| W | method | destination | rank 0 bytes out | bytes read | read / share | reads | time s | GB/s | "
                "memcpy GB/s | vs memcpy | load avg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (int w : {1, 2, 4, 8}) {
+    if (only_world != 0 && w != only_world) continue;
     PlanOptions po;
     po.world_size = w;
     ShardPlan plan = must(plan_model_folder(dir, po));
@@ -253,9 +263,12 @@ int main(int argc, char** argv) {
       ReadMethod method;
       bool io_uring;
       double amplification;
+      DirectIo direct = DirectIo::off;  // from the page cache, whatever the probe says
     };
     const double def = LoadOptions{}.max_read_amplification;
     std::vector<Variant> variants{{"pread (io_uring)", ReadMethod::pread, true, def},
+                                  {"pread, all defaults (direct auto: residency probed)", ReadMethod::pread, true, def,
+                                   DirectIo::automatic},
                                   {"pread, exact (amplification 1)", ReadMethod::pread, true, 1.0},
                                   {fmt::format("pread, amplification <= {}", w), ReadMethod::pread, true, double(w)}};
     if (!pread_only) {
@@ -264,12 +277,13 @@ int main(int argc, char** argv) {
     }
     for (const Variant& v : variants) {
       if (w == 1 && v.amplification != def) continue;  // nothing strided to cover
+      if (default_only && &v != &variants[0] && &v != &variants[1]) continue;
       LoadOptions o;
       o.io_threads = threads;
       o.method = v.method;
       o.io_uring = v.io_uring;
       o.max_read_amplification = v.amplification;
-      o.direct = DirectIo::off;  // from the page cache, whatever the probe says
+      o.direct = v.direct;
       const char* name = v.name.c_str();
       RankLoader loader = must(RankLoader::create(dir, o));
       HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));

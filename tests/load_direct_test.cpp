@@ -146,16 +146,19 @@ TEST(DirectLoad, UnalignedOffsetsSizesAndAFileTailThatIsNotAWholeBlock) {
   }
 }
 
+// Asks the kernel to drop the file's pages from the page cache (advice: callers check).
+void evict(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid()) << path;
+  ::fdatasync(fd.get());
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
+}
+
 TEST(DirectLoad, AutomaticReadsAFileThatLeftThePageCacheDirect) {
   testing::TempDir dir;
   auto f = unaligned_file(dir.path());
   const std::filesystem::path path = dir / "raw.bin";
-  {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    ASSERT_TRUE(fd.valid());
-    ::fdatasync(fd.get());
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-  }
+  evict(path);
   Result<double> resident = load_internal::resident_fraction(path);
   ASSERT_TRUE(resident.has_value()) << resident.error().to_string();
   Result<LoadedRank> got = RankLoader::create(dir.path(), {})->load(f->plan);
@@ -174,6 +177,28 @@ TEST(DirectLoad, AutomaticReadsAFileThatLeftThePageCacheDirect) {
   if (got->direct_reads == got->read_calls) {
     EXPECT_LT(*after, 0.5);
   }
+}
+
+// Past 4,096 pages the probe samples 64 windows: half a large file cached reads as about half.
+TEST(DirectLoad, ResidencyOfALargeFileIsSampledAcrossIt) {
+  testing::TempDir dir;
+  const std::filesystem::path path = dir / "large.bin";
+  const std::size_t size = std::size_t{32} << 20;  // 8,192 pages
+  testing::write_file(path, std::string(size, 'w'));
+  evict(path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  Result<double> evicted = load_internal::resident_fraction(path);
+  ASSERT_TRUE(evicted.has_value()) << evicted.error().to_string();
+  if (*evicted > 0.05) GTEST_SKIP() << "the kernel kept the file in the page cache";
+  // Every other MiB back into the page cache, so that each sampled window sees its own part.
+  std::string mib(std::size_t{1} << 20, '\0');
+  for (std::size_t at = 0; at < size; at += std::size_t{2} << 20)
+    ASSERT_EQ(::pread(fd.get(), mib.data(), mib.size(), static_cast<off_t>(at)), static_cast<ssize_t>(mib.size()));
+  Result<double> half = load_internal::resident_fraction(path);
+  ASSERT_TRUE(half.has_value());
+  EXPECT_GT(*half, 0.3);  // read-ahead may bring in a little more than was read
+  EXPECT_LT(*half, 0.8);
 }
 
 TEST(DirectLoad, TmpfsFallsBackToThePageCache) {

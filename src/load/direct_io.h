@@ -23,7 +23,8 @@ struct DirectFile {
 Result<DirectFile> open_direct(const std::filesystem::path& path);
 
 // The fraction of the file's pages in the page cache (mincore over a mapping,
-// which faults nothing in); 1 for an empty file.
+// which faults nothing in), estimated from evenly spread windows of pages (all
+// of them in a file of up to 4,096); 1 for an empty file.
 Result<double> resident_fraction(const std::filesystem::path& path);
 
 }  // namespace hubload::load_internal
