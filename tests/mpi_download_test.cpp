@@ -68,6 +68,13 @@ class MpiDownloadTest : public ::testing::Test {
   fs::path snapshot(int node) const {
     return node_cache(node) / "models--acme--m/snapshots" / hub.commit("acme/m");
   }
+  // Chunks of 16 KiB between nodes: ~10 per shard, so that a shard's first
+  // chunks go out while the rest still downloads.
+  static testing::MpiJobOptions small_chunks() {
+    testing::MpiJobOptions o;
+    o.env = "HUBLOAD_MPI_CHUNK_SIZE=16384";
+    return o;
+  }
   testing::MpiJobResult job(const std::string& args, const testing::MpiJobOptions& o = {}) const {
     return testing::run_mpi_job(tmp.path(), fmt::format("download --endpoint {} {}", hub.url(), args), o);
   }
@@ -193,7 +200,8 @@ TEST_F(MpiDownloadTest, AMissingRepoAGatedRepoAndACorruptByteGiveEveryRankTheSam
   hubload::FaultOptions faults;
   faults.rules.push_back(*hubload::parse_fault_rule(fmt::format("corrupt:1000,path=*{}", shard_name(3))));
   hub.set_faults(faults);
-  auto corrupt = job("acme/m");
+  // The shard's first chunks go out before its hash fails.
+  auto corrupt = job("acme/m", small_chunks());
   expect_every_rank(corrupt, 7);
   EXPECT_NE(corrupt.err.find("integrity"), std::string::npos) << corrupt.err;
   EXPECT_NE(corrupt.err.find(" on host "), std::string::npos) << corrupt.err;
@@ -203,6 +211,47 @@ TEST_F(MpiDownloadTest, AMissingRepoAGatedRepoAndACorruptByteGiveEveryRankTheSam
       EXPECT_EQ(e.path().filename().string().find(".incomplete"), std::string::npos) << e.path();
     }
   }
+}
+
+TEST_F(MpiDownloadTest, ABlobTravelsToTheOtherNodeWhileItsHubDownloadStillRuns) {
+  hubload::FaultOptions slow;
+  slow.limit_rate = 200'000;  // bytes per second per response: each shard takes ~0.75 s
+  hub.set_faults(slow);
+  auto r = job("acme/m --json", small_chunks());
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  EXPECT_EQ(doc["hub_bytes"], total_bytes());
+  EXPECT_EQ(doc["fabric_bytes"], total_bytes());
+  EXPECT_EQ(hub.stats().bytes_sent, total_bytes());
+  // Most of each shard crossed before its sender's download had finished
+  // (and so before the sender had verified it): the pipeline runs within a file.
+  std::uint64_t shards = 0;
+  for (int i = 1; i <= 4; ++i) shards += files[shard_name(i)].size();
+  EXPECT_GE(doc["streamed_bytes"].get<std::uint64_t>(), shards / 2) << doc.dump();
+  EXPECT_LE(doc["streamed_bytes"].get<std::uint64_t>(), total_bytes());
+  expect_complete(0);
+  expect_complete(1);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
+}
+
+TEST_F(MpiDownloadTest, ADownloadThatBeginsAgainAfterACorruptByteIsSentAgainAndBothNodesVerifyIt) {
+  // The first response for shard 3 is corrupt: its fetching node's engine
+  // begins it again from scratch, as a single-node download does, after having
+  // sent some of the bad bytes on; the receiver starts over with it.
+  hubload::FaultOptions faults;
+  faults.limit_rate = 400'000;
+  faults.rules.push_back(*hubload::parse_fault_rule(fmt::format("corrupt:1000,first=1,path=*{}", shard_name(3))));
+  hub.set_faults(faults);
+  auto r = job("acme/m --json", small_chunks());
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  const std::uint64_t shard = files[shard_name(3)].size();
+  EXPECT_EQ(hub.stats().bytes_sent, total_bytes() + shard);  // the shard twice, as on one node
+  EXPECT_GT(doc["fabric_bytes"].get<std::uint64_t>(), total_bytes());  // and the cut-short round
+  EXPECT_LE(doc["fabric_bytes"].get<std::uint64_t>(), total_bytes() + shard);
+  expect_complete(0);
+  expect_complete(1);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
 }
 
 TEST_F(MpiDownloadTest, RanksStartedWithOtherArgumentsGetTheSameUsageErrorAndFetchNothing) {
