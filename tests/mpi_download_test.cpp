@@ -75,6 +75,19 @@ class MpiDownloadTest : public ::testing::Test {
     o.env = "HUBLOAD_MPI_CHUNK_SIZE=16384";
     return o;
   }
+  // Node 0 holds shard 2 (a plain download); node 1 holds `bytes` as the
+  // partial of it that a job which stopped short while node 1 received it left.
+  fs::path seed_received_partial(const std::string& bytes) {
+    auto pre = testing::run_command(fmt::format(
+        "env -u HF_TOKEN -u HF_HUB_OFFLINE {} download acme/m --endpoint {} --cache-dir {} --include {}",
+        testing::cli_path().string(), hub.url(), node_cache(0).string(), shard_name(2)));
+    EXPECT_EQ(pre.exit_code, 0) << pre.out;
+    const fs::path blobs = node_cache(1) / "models--acme--m/blobs";
+    fs::create_directories(blobs);
+    const fs::path partial = blobs / (hub.etag(shard_name(2), files[shard_name(2)]) + ".fabric.incomplete");
+    testing::write_file(partial, bytes);
+    return partial;
+  }
   testing::MpiJobResult job(const std::string& args, const testing::MpiJobOptions& o = {}) const {
     return testing::run_mpi_job(tmp.path(), fmt::format("download --endpoint {} {}", hub.url(), args), o);
   }
@@ -254,6 +267,38 @@ TEST_F(MpiDownloadTest, ADownloadThatBeginsAgainAfterACorruptByteIsSentAgainAndB
   EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
 }
 
+TEST_F(MpiDownloadTest, AReceiverResumesThePartialAnEarlierRunLeftAndOnlyTheRestCrossesTheFabric) {
+  const std::string& shard = files[shard_name(2)];
+  seed_received_partial(shard.substr(0, 40'000));
+  const std::uint64_t served_before = hub.stats().bytes_sent;
+
+  auto r = job("acme/m --json", small_chunks());
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  // Its two whole chunks are kept (hashed again); the rest of shard 2 crosses.
+  EXPECT_EQ(doc["fabric_resumed"], 2 * 16384);
+  EXPECT_EQ(doc["fabric_bytes"], total_bytes() - 2 * 16384);
+  EXPECT_EQ(hub.stats().bytes_sent - served_before, total_bytes() - shard.size());
+  expect_complete(0);
+  expect_complete(1);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
+}
+
+TEST_F(MpiDownloadTest, AResumedPartialWithWrongBytesFailsItsHashCheckAndIsDeletedSoTheRerunCompletes) {
+  const std::string& shard = files[shard_name(2)];
+  const fs::path partial = seed_received_partial(std::string(40'000, 'x'));
+  const fs::path blobs = partial.parent_path();
+  auto bad = job("acme/m", small_chunks());
+  expect_every_rank(bad, 7);
+  EXPECT_NE(bad.err.find("hash to"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_FALSE(fs::exists(blobs / hub.etag(shard_name(2), shard)));
+
+  auto rerun = job("acme/m", small_chunks());
+  expect_every_rank(rerun, 0);
+  expect_complete(1);
+}
+
 TEST_F(MpiDownloadTest, RanksStartedWithOtherArgumentsGetTheSameUsageErrorAndFetchNothing) {
   // The ranks' shell expands this: node 0 asks for shard 1, node 1 for shard 2.
   auto r = job("acme/m --include model-0000$((OMPI_COMM_WORLD_RANK/2+1))-of-00004.safetensors");
@@ -287,7 +332,7 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
   hubload::FaultOptions slow;
   slow.limit_rate = 100'000;  // bytes per second per response: each shard takes ~1.5 s
   hub.set_faults(slow);
-  testing::MpiJobOptions kill;
+  testing::MpiJobOptions kill = small_chunks();
   kill.kill_rank = 2;  // node 1's leader, while it receives and fetches
   kill.kill_after_s = 1.0;
   auto killed = job("acme/m", kill);
@@ -295,6 +340,7 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
   hub.set_faults({});
   // Whatever a node verified and published stays; the rerun asks the Hub for the rest only.
   std::uint64_t published = 0;
+  std::uint64_t received_chunks = 0;  // whole chunks of the partials receivers left
   std::set<std::string> have;
   for (int node = 0; node < 2; ++node) {
     const fs::path blobs = node_cache(node) / "models--acme--m/blobs";
@@ -302,6 +348,7 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
     for (const auto& e : fs::directory_iterator(blobs)) {
       const std::string name = e.path().filename().string();
       if (name.find('.') == std::string::npos && have.insert(name).second) published += fs::file_size(e.path());
+      if (name.ends_with(".fabric.incomplete")) received_chunks += fs::file_size(e.path()) / 16384 * 16384;
     }
   }
   // The server may still be writing to the killed job's sockets: count from
@@ -313,19 +360,28 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
     if (now.bytes_sent == before.bytes_sent) break;
     before = std::move(now);
   }
-  auto rerun = job("acme/m");
+  auto rerun = job("acme/m --json", small_chunks());
   expect_every_rank(rerun, 0);
   const ServeStats after = hub.stats();
+  // What a receiver kept crosses no more (unless its node now fetches that blob itself).
+  EXPECT_LE(nlohmann::json::parse(rerun.out)["distributed"]["fabric_resumed"].get<std::uint64_t>(), received_chunks);
   // No published blob is asked for again, and the rest is fetched at most once
   // (a resumed partial costs less).
   for (const auto& [path, content] : files) {
     const std::string get = "/acme/m/resolve/" + hub.commit("acme/m") + "/" + path;
-    if (have.count(hub.etag(path, content))) EXPECT_EQ(after.count("GET", get), before.count("GET", get)) << path;
+    if (have.count(hub.etag(path, content))) {
+      EXPECT_EQ(after.count("GET", get), before.count("GET", get)) << path;
+    }
   }
   EXPECT_LE(after.bytes_sent - before.bytes_sent, total_bytes() - published);
 
   expect_complete(0);
   expect_complete(1);
+  for (int node = 0; node < 2; ++node) {
+    for (const auto& e : fs::directory_iterator(node_cache(node) / "models--acme--m/blobs")) {
+      EXPECT_FALSE(e.path().string().ends_with(".fabric.incomplete")) << e.path();
+    }
+  }
 }
 
 }  // namespace

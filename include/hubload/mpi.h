@@ -81,6 +81,9 @@ struct DistributedStats {
   // Of those, the bytes a node sent while its Hub download of the blob still
   // ran (the rest followed the download, or came from a cache).
   std::uint64_t streamed_bytes = 0;
+  // Blob bytes not sent because a receiver's partial from an earlier run (a
+  // job that stopped short) already held them.
+  std::uint64_t fabric_resumed = 0;
   std::size_t blobs_from_hub = 0;  // over the whole job
   std::size_t blobs_moved = 0;     // blob copies received by some node, over the whole job
 };
@@ -98,7 +101,9 @@ struct DistributedDownload {
 // engine, and sent on to the other nodes that lack it while it downloads: each
 // chunk as soon as the engine has written it, so no node waits for a whole
 // file. Should the download begin again from byte 0 (a hash mismatch), so does
-// the blob between nodes; should it fail, the receivers publish nothing. Receivers write a partial
+// the blob between nodes; should it fail, the receivers publish nothing. A
+// receiver's partial outlives a job that stops short, and a rerun asks only
+// for the chunks it lacks (the ones it holds are hashed again). Receivers write a partial
 // blob, check its hash, then publish it and link the snapshot through the cache
 // component, as a single-node download does. Offline (local_files_only or
 // HF_HUB_OFFLINE), each node answers from its own cache and no rank opens a

@@ -85,7 +85,7 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
       by_transfer[i] = outgoing.back().get();
       if (!t.from_hub) ready.push_back(outgoing.back().get());
     } else if (std::find(t.receivers.begin(), t.receivers.end(), me) != t.receivers.end()) {
-      incoming.push_back(std::make_unique<IncomingBlob>(s, i));
+      incoming.push_back(std::make_unique<IncomingBlob>(s, i, failures));
     }
   }
   Notices notices(s);

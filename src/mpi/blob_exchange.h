@@ -51,6 +51,8 @@ struct ExchangeOutcome {
   // Of those, the bytes sent while the blob's Hub download still ran.
   std::uint64_t streamed_bytes = 0;
   std::uint64_t fabric_received = 0;
+  // Blob bytes this node's partials from an earlier run already held (not sent again).
+  std::uint64_t fabric_resumed = 0;
   std::size_t blobs_from_hub = 0;
   std::size_t blobs_received = 0;
 };

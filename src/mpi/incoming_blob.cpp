@@ -1,7 +1,5 @@
 #include "mpi/incoming_blob.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -12,7 +10,12 @@
 namespace hubload::mpi_internal {
 namespace fs = std::filesystem;
 
-IncomingBlob::IncomingBlob(const ExchangeSetup& s, std::size_t index) : s_(s), index_(index), slots_(s.window) {
+IncomingBlob::IncomingBlob(const ExchangeSetup& s, std::size_t index, Failures& failures)
+    : s_(s), index_(index), slots_(s.window) {
+  chunks_ = (blob().size + s_.chunk_size - 1) / s_.chunk_size;
+  open(failures);
+  from_ = partial_ ? partial_->kept() / s_.chunk_size : chunks_;
+  MPI_Isend(&from_, 1, MPI_UINT64_T, transfer().source, tag(), s_.topology->leaders.get(), &from_request_);
   MPI_Irecv(&header_, sizeof header_, MPI_BYTE, transfer().source, tag(), s_.topology->leaders.get(),
             &header_request_);
 }
@@ -37,6 +40,10 @@ void IncomingBlob::post_more() {
 }
 
 bool IncomingBlob::step(ExchangeOutcome& out, Failures& failures) {
+  if (from_request_ != MPI_REQUEST_NULL) {
+    int sent = 0;
+    MPI_Test(&from_request_, &sent, MPI_STATUS_IGNORE);
+  }
   if (finished_) return false;
   if (!header_seen_) {
     int arrived = 0;
@@ -45,11 +52,11 @@ bool IncomingBlob::step(ExchangeOutcome& out, Failures& failures) {
     header_seen_ = true;
     if (!header_.ok) {
       failures.told(header_error(header_));
-      finished_ = true;
+      close(header_);
       return true;
     }
-    open(failures);
-    chunks_ = (blob().size + s_.chunk_size - 1) / s_.chunk_size;
+    if (partial_) out.fabric_resumed += partial_->kept();
+    posted_ = written_ = from_;
     post_more();
   }
   bool moved = false;
@@ -62,8 +69,8 @@ bool IncomingBlob::step(ExchangeOutcome& out, Failures& failures) {
     int count = 0;
     MPI_Get_count(&status, MPI_BYTE, &count);
     if (static_cast<std::uint64_t>(count) != slot.bytes.size()) short_chunk_ = true;
-    if (!short_chunk_ && temp_ && digest_) {
-      Status wrote = write_all(temp_->fd(), slot.bytes, temp_->path());
+    if (!short_chunk_ && partial_ && digest_) {
+      Status wrote = partial_->append(slot.bytes);
       if (!wrote) discard(failures, wrote.error());
       else digest_->update(slot.bytes);
     }
@@ -78,9 +85,7 @@ bool IncomingBlob::step(ExchangeOutcome& out, Failures& failures) {
   if (!arrived) return moved;
   if (!trailer_.ok) {
     failures.told(header_error(trailer_));
-    temp_.reset();  // deletes the partial
-    lock_.reset();
-    finished_ = true;
+    close(trailer_);
   } else if (trailer_.again) {
     begin_again(failures);
   } else {
@@ -89,9 +94,17 @@ bool IncomingBlob::step(ExchangeOutcome& out, Failures& failures) {
                                                    blob().paths.front(), blob().etag, transfer().source)));
     }
     finish(out, failures);
-    finished_ = true;
   }
   return true;
+}
+
+void IncomingBlob::close(const Header& error) {
+  // What an earlier round of this run wrote is kept for a rerun, unless the
+  // sender found the Hub's bytes corrupt.
+  if (partial_ && static_cast<ErrorKind>(error.kind) == ErrorKind::integrity) partial_->discard();
+  partial_.reset();
+  lock_.reset();
+  finished_ = true;
 }
 
 // The blob lock for the whole write (as a single-node download holds it);
@@ -103,10 +116,10 @@ void IncomingBlob::open(Failures& failures) {
   lock_ = std::move(*lock);
   std::error_code ec;
   if (fs::exists(cache.blob_path(blob().etag), ec)) return;
-  Result<TempBlob> temp = TempBlob::create(cache.blobs_dir(), blob().etag);
-  if (!temp) return discard(failures, temp.error());
-  temp_.emplace(std::move(*temp));
-  if (Status started = start_digest(); !started) discard(failures, started.error());
+  if (Status started = start_digest(); !started) return discard(failures, started.error());
+  Result<ReceivedPartial> partial = ReceivedPartial::open(cache, blob(), s_.chunk_size, *digest_);
+  if (!partial) return discard(failures, partial.error());
+  partial_.emplace(std::move(*partial));
 }
 
 Status IncomingBlob::start_digest() {
@@ -118,14 +131,12 @@ Status IncomingBlob::start_digest() {
 }
 
 void IncomingBlob::begin_again(Failures& failures) {
-  if (temp_ && digest_) {
-    if (::ftruncate(temp_->fd(), 0) != 0 || ::lseek(temp_->fd(), 0, SEEK_SET) != 0) {
-      discard(failures, errno_error(temp_->path().string(), errno));
-    } else if (Status started = start_digest(); !started) {
-      discard(failures, started.error());
-    }
+  if (partial_ && digest_) {
+    Status rewound = start_digest();
+    if (rewound) rewound = partial_->rewind(*digest_);
+    if (!rewound) discard(failures, rewound.error());
   }
-  written_ = posted_ = 0;
+  written_ = posted_ = from_;
   short_chunk_ = false;
   trailer_posted_ = false;
   post_more();
@@ -133,25 +144,27 @@ void IncomingBlob::begin_again(Failures& failures) {
 
 void IncomingBlob::discard(Failures& failures, const Error& error) {
   failures.own(error);
-  temp_.reset();  // deletes the partial
+  if (partial_) partial_->discard();
+  partial_.reset();
   digest_.reset();
 }
 
 void IncomingBlob::finish(ExchangeOutcome& out, Failures& failures) {
-  if (temp_ && digest_) {
+  if (partial_ && digest_) {
     const std::string got = digest_->finish_hex();
     if (got != blob().etag) {
       discard(failures, Error(ErrorKind::integrity,
                               fmt::format("{} (blob {}) from node {}: the bytes hash to {}", blob().paths.front(),
                                           blob().etag, transfer().source, got)));
     } else {
-      Status published = temp_->publish(s_.cache->blob_path(blob().etag));
+      Status published = partial_->publish(s_.cache->blob_path(blob().etag));
       if (!published) discard(failures, published.error());
       else ++out.blobs_received;
     }
   }
-  temp_.reset();
+  partial_.reset();
   lock_.reset();
+  finished_ = true;
 }
 
 }  // namespace hubload::mpi_internal

@@ -10,14 +10,35 @@ OutgoingBlob::OutgoingBlob(const ExchangeSetup& s, std::size_t index, std::share
     : s_(s), index_(index), growing_(std::move(growing)), slots_(s.window) {
   if (!growing_) result_.emplace();  // held: whole from the start
   chunks_ = (blob().size + s_.chunk_size - 1) / s_.chunk_size;
+  from_.resize(transfer().receivers.size());
+  for (std::size_t i = 0; i < from_.size(); ++i) {
+    MPI_Request request;
+    MPI_Irecv(&from_[i], 1, MPI_UINT64_T, transfer().receivers[i], tag(), s_.topology->leaders.get(), &request);
+    from_requests_.push_back(request);
+  }
+}
+
+bool OutgoingBlob::know_from() {
+  if (!from_known_ && all_done(from_requests_)) {
+    from_known_ = true;
+    next_ = first_chunk();
+  }
+  return from_known_;
+}
+
+std::uint64_t OutgoingBlob::first_chunk() const {
+  return from_.empty() ? chunks_ : *std::min_element(from_.begin(), from_.end());
 }
 
 bool OutgoingBlob::streamable() const { return growing_ && !started_ && !result_ && growing_->view().generation > 0; }
 
-void OutgoingBlob::send(const void* data, std::uint64_t n, std::vector<MPI_Request>& requests) {
-  for (int r : transfer().receivers) {
+void OutgoingBlob::send(const void* data, std::uint64_t n, std::vector<MPI_Request>& requests,
+                        std::optional<std::uint64_t> chunk) {
+  for (std::size_t i = 0; i < from_.size(); ++i) {
+    if (chunk && *chunk < from_[i]) continue;
     MPI_Request request;
-    MPI_Isend(data, static_cast<int>(n), MPI_BYTE, r, tag(), s_.topology->leaders.get(), &request);
+    MPI_Isend(data, static_cast<int>(n), MPI_BYTE, transfer().receivers[i], tag(), s_.topology->leaders.get(),
+              &request);
     requests.push_back(request);
   }
 }
@@ -97,9 +118,11 @@ bool OutgoingBlob::send_chunks(ExchangeOutcome& out, Failures& failures, std::ui
       return true;
     }
     if (!*read) break;
-    send(slot.bytes.data(), n, slot.requests);
-    out.fabric_bytes += n * transfer().receivers.size();
-    if (!result_) out.streamed_bytes += n * transfer().receivers.size();
+    const auto before = slot.requests.size();
+    send(slot.bytes.data(), n, slot.requests, next_);
+    const std::uint64_t sent = n * (slot.requests.size() - before);
+    out.fabric_bytes += sent;
+    if (!result_) out.streamed_bytes += sent;
     ++next_;
     moved = true;
   }
@@ -108,13 +131,13 @@ bool OutgoingBlob::send_chunks(ExchangeOutcome& out, Failures& failures, std::ui
 
 void OutgoingBlob::end_round(End end, const Error* error) {
   static const std::byte kNothing{};
-  for (; next_ < chunks_; ++next_) send(&kNothing, 0, control_);
+  for (; next_ < chunks_; ++next_) send(&kNothing, 0, control_, next_);
   Header& trailer = trailers_.emplace_back();
   if (end == End::error) trailer = error_header(*error);
   trailer.again = end == End::again ? 1 : 0;
   send(&trailer, sizeof trailer, control_);
   if (end == End::again) {
-    next_ = 0;
+    next_ = first_chunk();
   } else {
     ended_ = true;
   }
@@ -123,11 +146,12 @@ void OutgoingBlob::end_round(End end, const Error* error) {
 bool OutgoingBlob::step(ExchangeOutcome& out, Failures& failures) {
   if (!started_ || finished_) return false;
   bool moved = false;
-  if (!ended_) {
+  // No chunk (and no trailer) before every receiver said which chunks it needs.
+  if (!ended_ && know_from()) {
     const GrowingBlob::View v = source();
     if (v.generation != round_.generation) {
       // The download began again: what this round sent may not be what gets published.
-      if (next_ > 0) end_round(End::again, nullptr);
+      if (next_ > first_chunk()) end_round(End::again, nullptr);
       round_ = v;
       file_.reset();
       moved = true;
@@ -143,7 +167,7 @@ bool OutgoingBlob::step(ExchangeOutcome& out, Failures& failures) {
       }
     }
   }
-  if (ended_ && all_done(control_) &&
+  if (ended_ && know_from() && all_done(control_) &&
       std::all_of(slots_.begin(), slots_.end(), [](Slot& s) { return all_done(s.requests); })) {
     finished_ = true;
     moved = true;

@@ -1,6 +1,8 @@
 // One transfer this node sends (exchange_wire.h says what goes over the wire):
 // from its cache, or from the Hub download the fetch thread is running, chunk
-// by chunk as the written prefix grows. Private to src/mpi; the MPI thread's.
+// by chunk as the written prefix grows; to each receiver from the chunk it
+// asks for on (what a partial of an earlier run lacks). Private to src/mpi;
+// the MPI thread's.
 #pragma once
 
 #include <mpi.h>
@@ -46,7 +48,12 @@ class OutgoingBlob {
   const BlobTransfer& transfer() const { return (*s_.plan)[index_]; }
   const Blob& blob() const { return (*s_.blobs)[transfer().blob]; }
   int tag() const { return static_cast<int>(index_) + 1; }
-  void send(const void* data, std::uint64_t n, std::vector<MPI_Request>& requests);
+  // To every receiver that needs chunk `chunk` (all of them for a header or trailer).
+  void send(const void* data, std::uint64_t n, std::vector<MPI_Request>& requests,
+            std::optional<std::uint64_t> chunk = std::nullopt);
+  // Whether every receiver said from which chunk on it needs the blob.
+  bool know_from();
+  std::uint64_t first_chunk() const;  // the first any receiver needs
   // Where the blob stands now: its download's partial, generation and prefix
   // (the whole size once it is in the cache).
   GrowingBlob::View source() const;
@@ -72,6 +79,9 @@ class OutgoingBlob {
   // it grows, the blob once it is published (or held from the start).
   std::optional<ReadFile> file_;
   std::uint64_t chunks_ = 0, next_ = 0;
+  std::vector<std::uint64_t> from_;  // per receiver: the first chunk it needs
+  std::vector<MPI_Request> from_requests_;
+  bool from_known_ = false;
   std::vector<Slot> slots_;
 };
 

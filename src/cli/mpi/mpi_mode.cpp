@@ -58,7 +58,7 @@ Result<DownloadResult> mpi_download(std::string_view model, const DownloadOption
   HUBLOAD_ASSIGN_OR_RETURN(DistributedDownload done, download_model_distributed(model, options, mpi));
   job.info = {{"ranks", done.stats.world},         {"nodes", done.stats.nodes},
               {"hub_bytes", done.stats.hub_bytes}, {"fabric_bytes", done.stats.fabric_bytes},
-              {"streamed_bytes", done.stats.streamed_bytes},
+              {"streamed_bytes", done.stats.streamed_bytes}, {"fabric_resumed", done.stats.fabric_resumed},
               {"blobs_from_hub", done.stats.blobs_from_hub}, {"blobs_moved", done.stats.blobs_moved}};
   return std::move(done.result);
 }
