@@ -68,6 +68,26 @@ class MpiDownloadTest : public ::testing::Test {
   fs::path snapshot(int node) const {
     return node_cache(node) / "models--acme--m/snapshots" / hub.commit("acme/m");
   }
+  // Chunks of 16 KiB between nodes: ~10 per shard, so that a shard's first
+  // chunks go out while the rest still downloads.
+  static testing::MpiJobOptions small_chunks() {
+    testing::MpiJobOptions o;
+    o.env = "HUBLOAD_MPI_CHUNK_SIZE=16384";
+    return o;
+  }
+  // Node 0 holds shard 2 (a plain download); node 1 holds `bytes` as the
+  // partial of it that a job which stopped short while node 1 received it left.
+  fs::path seed_received_partial(const std::string& bytes) {
+    auto pre = testing::run_command(fmt::format(
+        "env -u HF_TOKEN -u HF_HUB_OFFLINE {} download acme/m --endpoint {} --cache-dir {} --include {}",
+        testing::cli_path().string(), hub.url(), node_cache(0).string(), shard_name(2)));
+    EXPECT_EQ(pre.exit_code, 0) << pre.out;
+    const fs::path blobs = node_cache(1) / "models--acme--m/blobs";
+    fs::create_directories(blobs);
+    const fs::path partial = blobs / (hub.etag(shard_name(2), files[shard_name(2)]) + ".fabric.incomplete");
+    testing::write_file(partial, bytes);
+    return partial;
+  }
   testing::MpiJobResult job(const std::string& args, const testing::MpiJobOptions& o = {}) const {
     return testing::run_mpi_job(tmp.path(), fmt::format("download --endpoint {} {}", hub.url(), args), o);
   }
@@ -193,7 +213,8 @@ TEST_F(MpiDownloadTest, AMissingRepoAGatedRepoAndACorruptByteGiveEveryRankTheSam
   hubload::FaultOptions faults;
   faults.rules.push_back(*hubload::parse_fault_rule(fmt::format("corrupt:1000,path=*{}", shard_name(3))));
   hub.set_faults(faults);
-  auto corrupt = job("acme/m");
+  // The shard's first chunks go out before its hash fails.
+  auto corrupt = job("acme/m", small_chunks());
   expect_every_rank(corrupt, 7);
   EXPECT_NE(corrupt.err.find("integrity"), std::string::npos) << corrupt.err;
   EXPECT_NE(corrupt.err.find(" on host "), std::string::npos) << corrupt.err;
@@ -203,6 +224,79 @@ TEST_F(MpiDownloadTest, AMissingRepoAGatedRepoAndACorruptByteGiveEveryRankTheSam
       EXPECT_EQ(e.path().filename().string().find(".incomplete"), std::string::npos) << e.path();
     }
   }
+}
+
+TEST_F(MpiDownloadTest, ABlobTravelsToTheOtherNodeWhileItsHubDownloadStillRuns) {
+  hubload::FaultOptions slow;
+  slow.limit_rate = 200'000;  // bytes per second per response: each shard takes ~0.75 s
+  hub.set_faults(slow);
+  auto r = job("acme/m --json", small_chunks());
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  EXPECT_EQ(doc["hub_bytes"], total_bytes());
+  EXPECT_EQ(doc["fabric_bytes"], total_bytes());
+  EXPECT_EQ(hub.stats().bytes_sent, total_bytes());
+  // Most of each shard crossed before its sender's download had finished
+  // (and so before the sender had verified it): the pipeline runs within a file.
+  std::uint64_t shards = 0;
+  for (int i = 1; i <= 4; ++i) shards += files[shard_name(i)].size();
+  EXPECT_GE(doc["streamed_bytes"].get<std::uint64_t>(), shards / 2) << doc.dump();
+  EXPECT_LE(doc["streamed_bytes"].get<std::uint64_t>(), total_bytes());
+  expect_complete(0);
+  expect_complete(1);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
+}
+
+TEST_F(MpiDownloadTest, ADownloadThatBeginsAgainAfterACorruptByteIsSentAgainAndBothNodesVerifyIt) {
+  // The first response for shard 3 is corrupt: its fetching node's engine
+  // begins it again from scratch, as a single-node download does, after having
+  // sent some of the bad bytes on; the receiver starts over with it.
+  hubload::FaultOptions faults;
+  faults.limit_rate = 400'000;
+  faults.rules.push_back(*hubload::parse_fault_rule(fmt::format("corrupt:1000,first=1,path=*{}", shard_name(3))));
+  hub.set_faults(faults);
+  auto r = job("acme/m --json", small_chunks());
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  const std::uint64_t shard = files[shard_name(3)].size();
+  EXPECT_EQ(hub.stats().bytes_sent, total_bytes() + shard);  // the shard twice, as on one node
+  EXPECT_GT(doc["fabric_bytes"].get<std::uint64_t>(), total_bytes());  // and the cut-short round
+  EXPECT_LE(doc["fabric_bytes"].get<std::uint64_t>(), total_bytes() + shard);
+  expect_complete(0);
+  expect_complete(1);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
+}
+
+TEST_F(MpiDownloadTest, AReceiverResumesThePartialAnEarlierRunLeftAndOnlyTheRestCrossesTheFabric) {
+  const std::string& shard = files[shard_name(2)];
+  seed_received_partial(shard.substr(0, 40'000));
+  const std::uint64_t served_before = hub.stats().bytes_sent;
+
+  auto r = job("acme/m --json", small_chunks());
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  // Its two whole chunks are kept (hashed again); the rest of shard 2 crosses.
+  EXPECT_EQ(doc["fabric_resumed"], 2 * 16384);
+  EXPECT_EQ(doc["fabric_bytes"], total_bytes() - 2 * 16384);
+  EXPECT_EQ(hub.stats().bytes_sent - served_before, total_bytes() - shard.size());
+  expect_complete(0);
+  expect_complete(1);
+  EXPECT_EQ(cache_image(node_cache(0)), cache_image(node_cache(1)));
+}
+
+TEST_F(MpiDownloadTest, AResumedPartialWithWrongBytesFailsItsHashCheckAndIsDeletedSoTheRerunCompletes) {
+  const std::string& shard = files[shard_name(2)];
+  const fs::path partial = seed_received_partial(std::string(40'000, 'x'));
+  const fs::path blobs = partial.parent_path();
+  auto bad = job("acme/m", small_chunks());
+  expect_every_rank(bad, 7);
+  EXPECT_NE(bad.err.find("hash to"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_FALSE(fs::exists(blobs / hub.etag(shard_name(2), shard)));
+
+  auto rerun = job("acme/m", small_chunks());
+  expect_every_rank(rerun, 0);
+  expect_complete(1);
 }
 
 TEST_F(MpiDownloadTest, RanksStartedWithOtherArgumentsGetTheSameUsageErrorAndFetchNothing) {
@@ -238,7 +332,7 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
   hubload::FaultOptions slow;
   slow.limit_rate = 100'000;  // bytes per second per response: each shard takes ~1.5 s
   hub.set_faults(slow);
-  testing::MpiJobOptions kill;
+  testing::MpiJobOptions kill = small_chunks();
   kill.kill_rank = 2;  // node 1's leader, while it receives and fetches
   kill.kill_after_s = 1.0;
   auto killed = job("acme/m", kill);
@@ -246,6 +340,7 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
   hub.set_faults({});
   // Whatever a node verified and published stays; the rerun asks the Hub for the rest only.
   std::uint64_t published = 0;
+  std::uint64_t received_chunks = 0;  // whole chunks of the partials receivers left
   std::set<std::string> have;
   for (int node = 0; node < 2; ++node) {
     const fs::path blobs = node_cache(node) / "models--acme--m/blobs";
@@ -253,6 +348,7 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
     for (const auto& e : fs::directory_iterator(blobs)) {
       const std::string name = e.path().filename().string();
       if (name.find('.') == std::string::npos && have.insert(name).second) published += fs::file_size(e.path());
+      if (name.ends_with(".fabric.incomplete")) received_chunks += fs::file_size(e.path()) / 16384 * 16384;
     }
   }
   // The server may still be writing to the killed job's sockets: count from
@@ -264,19 +360,28 @@ TEST_F(MpiDownloadTest, AJobWhoseRankIsKilledFailsAndItsRerunFetchesOnlyWhatWasN
     if (now.bytes_sent == before.bytes_sent) break;
     before = std::move(now);
   }
-  auto rerun = job("acme/m");
+  auto rerun = job("acme/m --json", small_chunks());
   expect_every_rank(rerun, 0);
   const ServeStats after = hub.stats();
+  // What a receiver kept crosses no more (unless its node now fetches that blob itself).
+  EXPECT_LE(nlohmann::json::parse(rerun.out)["distributed"]["fabric_resumed"].get<std::uint64_t>(), received_chunks);
   // No published blob is asked for again, and the rest is fetched at most once
   // (a resumed partial costs less).
   for (const auto& [path, content] : files) {
     const std::string get = "/acme/m/resolve/" + hub.commit("acme/m") + "/" + path;
-    if (have.count(hub.etag(path, content))) EXPECT_EQ(after.count("GET", get), before.count("GET", get)) << path;
+    if (have.count(hub.etag(path, content))) {
+      EXPECT_EQ(after.count("GET", get), before.count("GET", get)) << path;
+    }
   }
   EXPECT_LE(after.bytes_sent - before.bytes_sent, total_bytes() - published);
 
   expect_complete(0);
   expect_complete(1);
+  for (int node = 0; node < 2; ++node) {
+    for (const auto& e : fs::directory_iterator(node_cache(node) / "models--acme--m/blobs")) {
+      EXPECT_FALSE(e.path().string().ends_with(".fabric.incomplete")) << e.path();
+    }
+  }
 }
 
 }  // namespace

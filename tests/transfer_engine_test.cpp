@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <span>
+#include <vector>
 
+#include "hubload/file.h"
 #include "hubload/transfer.h"
 #include "support/test_support.h"
 #include "support/transfer_origin.h"
@@ -275,6 +279,66 @@ TEST_F(TransferEngine, ProgressEventsEndWithTotalsEqualToTheBytesWritten) {
   EXPECT_EQ(events.back().total_bytes, content_.size() + small.size());
   EXPECT_EQ(events.back().total_size, content_.size() + small.size());
   EXPECT_EQ(testing::read_file(other.dest), small);
+}
+
+// What the MPI mode's senders rely on: every reported byte can be read from
+// the partial, and a partial opened before the publish then reads the file.
+struct PrefixReader {
+  std::vector<TransferPrefix> reports;
+  std::optional<ReadFile> file;  // the partial as opened at the last report
+  std::string read_so_far;       // the reported prefix, read as the callback ran
+
+  PrefixCallback callback() {
+    return [this](const TransferPrefix& p) {
+      if (reports.empty() || reports.back().generation != p.generation) read_so_far.clear();
+      reports.push_back(p);
+      auto opened = ReadFile::open(p.partial);
+      ASSERT_TRUE(opened) << opened.error().to_string();
+      std::string more(p.prefix - read_so_far.size(), '\0');
+      ASSERT_TRUE(opened->read_at(read_so_far.size(), std::as_writable_bytes(std::span(more))));
+      read_so_far += more;
+      file.emplace(std::move(*opened));
+    };
+  }
+};
+
+TransferOptions reading_options(PrefixReader& reader) {
+  TransferOptions o = fast_options();
+  o.on_prefix = reader.callback();
+  return o;
+}
+
+TEST_F(TransferEngine, APartialOpenedOnEachPrefixReportReadsTheFileAsItArrives) {
+  PrefixReader reader;
+  auto stats = fetch(reading_options(reader));
+  ASSERT_TRUE(stats) << stats.error().to_string();
+  expect_published();
+  ASSERT_GE(reader.reports.size(), 3u);  // begun, then grown more than once
+  EXPECT_EQ(reader.reports.front().prefix, 0u);
+  for (std::size_t i = 0; i < reader.reports.size(); ++i) {
+    EXPECT_EQ(reader.reports[i].generation, 1u);
+    if (i > 0) {
+      EXPECT_GT(reader.reports[i].prefix, reader.reports[i - 1].prefix);
+    }
+  }
+  EXPECT_EQ(reader.reports.back().prefix, content_.size());
+  EXPECT_EQ(reader.read_so_far, content_);
+  // The open partial is now the published file.
+  std::string again(content_.size(), '\0');
+  ASSERT_TRUE(reader.file->read_at(0, std::as_writable_bytes(std::span(again))));
+  EXPECT_EQ(again, content_);
+}
+
+TEST_F(TransferEngine, AFileBegunAgainAfterCorruptionIsANewPrefixGeneration) {
+  origin_.set_faults({.corrupt_first = 1});
+  PrefixReader reader;
+  auto stats = fetch(reading_options(reader));
+  ASSERT_TRUE(stats) << stats.error().to_string();
+  expect_published();
+  ASSERT_FALSE(reader.reports.empty());
+  EXPECT_EQ(reader.reports.back().generation, 2u);
+  EXPECT_EQ(reader.reports.back().prefix, content_.size());
+  EXPECT_EQ(reader.read_so_far, content_);  // the second generation's bytes, read afresh
 }
 
 TEST_F(TransferEngine, AlreadyPublishedFileIsNotFetchedAgain) {

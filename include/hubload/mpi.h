@@ -78,6 +78,12 @@ struct DistributedStats {
   int node = 0, nodes = 1;  // this rank's node (0-based, in order of lowest rank), and how many
   std::uint64_t hub_bytes = 0;     // blob bytes fetched from the Hub, over the whole job
   std::uint64_t fabric_bytes = 0;  // blob bytes sent between nodes, over the whole job
+  // Of those, the bytes a node sent while its Hub download of the blob still
+  // ran (the rest followed the download, or came from a cache).
+  std::uint64_t streamed_bytes = 0;
+  // Blob bytes not sent because a receiver's partial from an earlier run (a
+  // job that stopped short) already held them.
+  std::uint64_t fabric_resumed = 0;
   std::size_t blobs_from_hub = 0;  // over the whole job
   std::size_t blobs_moved = 0;     // blob copies received by some node, over the whole job
 };
@@ -92,7 +98,12 @@ struct DistributedDownload {
 // rank) then finds which blobs its cache lacks. A blob some node holds is sent
 // from there; one that no node holds is fetched from the Hub once, by one of
 // the nodes that lack it (the Hub bytes balanced over them), with the transfer
-// engine, then sent to the other nodes that lack it. Receivers write a partial
+// engine, and sent on to the other nodes that lack it while it downloads: each
+// chunk as soon as the engine has written it, so no node waits for a whole
+// file. Should the download begin again from byte 0 (a hash mismatch), so does
+// the blob between nodes; should it fail, the receivers publish nothing. A
+// receiver's partial outlives a job that stops short, and a rerun asks only
+// for the chunks it lacks (the ones it holds are hashed again). Receivers write a partial
 // blob, check its hash, then publish it and link the snapshot through the cache
 // component, as a single-node download does. Offline (local_files_only or
 // HF_HUB_OFFLINE), each node answers from its own cache and no rank opens a

@@ -92,6 +92,19 @@ struct TransferEvent {
 // for resume).
 using TransferCallback = std::function<bool(const TransferEvent&)>;
 
+// How far a file's partial is on disk from its first byte: bytes [0, prefix)
+// are written (not yet verified: that happens once the whole file is). A file
+// is begun again from byte 0 after a server ignored Range or a hash mismatch;
+// each beginning is a new generation, and bytes read under an earlier one may
+// not be those that get published.
+struct TransferPrefix {
+  std::size_t file_index = 0;
+  std::filesystem::path partial;  // renamed onto the file's dest when published
+  std::uint64_t prefix = 0;
+  std::uint64_t generation = 0;  // 1 for the first beginning
+};
+using PrefixCallback = std::function<void(const TransferPrefix&)>;
+
 namespace transfer_internal {
 class AdaptiveLimit;
 }
@@ -206,6 +219,11 @@ struct TransferOptions {
   // Null: the call makes its own of `connections` / `max_connections`.
   std::shared_ptr<ConnectionBudget> budget;
   TransferCallback on_event;
+  // Lets a consumer read a file while it downloads (the MPI mode sends it on
+  // to other nodes): called on the calling thread when a file is begun and
+  // each time its prefix grows. Only that thread renames the partial, so a file
+  // opened inside the callback keeps reading the same bytes after the publish.
+  PrefixCallback on_prefix;
 };
 
 struct TransferStats {

@@ -1,10 +1,11 @@
 // Moving blobs between node leaders: every transfer of the plan at once, each
-// as a pipeline of chunks (a header, then ceil(size / chunk) messages, tagged
-// with the transfer's number), while a thread fetches this node's share from
-// the Hub. Receivers write a partial blob, hash it as it arrives, and publish
-// it through the cache component only when the hash matches. Private to
-// src/mpi; only node leaders call it, and only this (their MPI) thread makes
-// MPI calls.
+// as a pipeline of chunks (exchange_wire.h: a header, then ceil(size / chunk)
+// messages and a trailer, tagged with the transfer's number), while a thread
+// fetches this node's share from the Hub. A blob being fetched is sent while
+// it downloads, each chunk as soon as the transfer engine has written it.
+// Receivers write a partial blob, hash it as it arrives, and publish it through
+// the cache component only when the hash matches. Private to src/mpi; only node
+// leaders call it, and only this (their MPI) thread makes MPI calls.
 #pragma once
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "hubload/cache.h"
 #include "hubload/error.h"
 #include "hubload/mpi.h"
+#include "hubload/transfer.h"
 #include "mpi/blob_plan.h"
 #include "mpi/topology.h"
 
@@ -27,8 +29,9 @@ struct ExchangeSetup {
   const std::vector<BlobTransfer>* plan = nullptr;
   const RepoCache* cache = nullptr;  // this node's
   // Fetches one blob of this node's share into its cache (the Hub client and
-  // its transfer engine); called on the fetch thread, in plan order.
-  std::function<Status(const Blob&)> fetch_from_hub;
+  // its transfer engine), reporting its partial's prefix as it is written
+  // (TransferOptions::on_prefix); called on the fetch thread, in plan order.
+  std::function<Status(const Blob&, PrefixCallback)> fetch_from_hub;
   std::uint64_t chunk_size = 8ull << 20;
   int window = 4;
   // Transfers this leader sends at once (each holds window × chunk_size bytes
@@ -45,7 +48,11 @@ struct ExchangeOutcome {
   bool secondary = false;  // the error was learnt from another node, located there
   std::uint64_t hub_bytes = 0;     // blob bytes this node fetched from the Hub
   std::uint64_t fabric_bytes = 0;  // blob bytes this node sent (once per receiver)
+  // Of those, the bytes sent while the blob's Hub download still ran.
+  std::uint64_t streamed_bytes = 0;
   std::uint64_t fabric_received = 0;
+  // Blob bytes this node's partials from an earlier run already held (not sent again).
+  std::uint64_t fabric_resumed = 0;
   std::size_t blobs_from_hub = 0;
   std::size_t blobs_received = 0;
 };

@@ -12,6 +12,7 @@
 #include "hubload/mpi.h"
 #include "mpi/blob_exchange.h"
 #include "mpi/blob_plan.h"
+#include "mpi/received_partial.h"
 #include "mpi/topology.h"
 
 namespace hubload::mpi_internal {
@@ -101,10 +102,12 @@ Result<Manifest> resolve_manifest(std::string_view model, const DownloadOptions&
 }
 
 // Links every file whose blob this node holds, under the blob's lock as a
-// single-node download does, then the ref.
+// single-node download does, then the ref. A received partial of an earlier
+// run is of no use once the blob is here (this node fetched it from the Hub).
 Status link_snapshot(const RepoCache& cache, const Manifest& m, std::string_view revision) {
   for (const Blob& blob : m.blobs) {
     HUBLOAD_ASSIGN_OR_RETURN(BlobLock lock, BlobLock::acquire(cache.lock_path(blob.etag)));
+    remove_received_partial(cache, blob);
     for (const std::string& path : blob.paths) HUBLOAD_TRY(cache.link_snapshot(m.commit, path, blob.etag));
   }
   return cache.write_ref(revision, m.commit);
@@ -160,8 +163,11 @@ ExchangeOutcome run_leader(const Topology& t, std::string_view model, const Down
     hub_done = files_done + p.bytes_done;
     if (forward) forward(p);
   };
-  setup.fetch_from_hub = [model, &at_commit, &files_done, &hub_done](const Blob& blob) -> Status {
-    HUBLOAD_ASSIGN_OR_RETURN(fs::path path, hub_download(model, blob.paths.front(), at_commit));
+  setup.fetch_from_hub = [model, &at_commit, &files_done, &hub_done](const Blob& blob,
+                                                                      PrefixCallback on_prefix) -> Status {
+    HubOptions streamed = at_commit;
+    streamed.transfer.on_prefix = std::move(on_prefix);
+    HUBLOAD_ASSIGN_OR_RETURN(fs::path path, hub_download(model, blob.paths.front(), streamed));
     (void)path;
     files_done += blob.size;
     hub_done = files_done;
@@ -245,17 +251,21 @@ Result<DistributedDownload> download_model_distributed(std::string_view model, c
   ExchangeOutcome exchanged;
   if (t.leader()) exchanged = run_leader(t, model, options, ctx->cache, *manifest, mpi);
   const bool indexed = t.rank == 0 && manifest->index_bytes > 0;
-  std::array<unsigned long long, 4> counts{exchanged.hub_bytes + (t.rank == 0 ? manifest->index_bytes : 0),
+  std::array<unsigned long long, 6> counts{exchanged.hub_bytes + (t.rank == 0 ? manifest->index_bytes : 0),
                                            exchanged.fabric_bytes, exchanged.blobs_from_hub + (indexed ? 1 : 0),
-                                           exchanged.blobs_received};
-  std::array<unsigned long long, 4> totals{};
-  MPI_Iallreduce(counts.data(), totals.data(), 4, MPI_UNSIGNED_LONG_LONG, MPI_SUM, t.world, &request);
+                                           exchanged.blobs_received, exchanged.streamed_bytes,
+                                           exchanged.fabric_resumed};
+  std::array<unsigned long long, 6> totals{};
+  MPI_Iallreduce(counts.data(), totals.data(), static_cast<int>(counts.size()), MPI_UNSIGNED_LONG_LONG, MPI_SUM,
+                 t.world, &request);
   wait_polling(&request, t.poll);
   HUBLOAD_TRY(agree(t, exchanged.status, exchanged.secondary));
   out.stats.hub_bytes = totals[0];
   out.stats.fabric_bytes = totals[1];
   out.stats.blobs_from_hub = totals[2];
   out.stats.blobs_moved = totals[3];
+  out.stats.streamed_bytes = totals[4];
+  out.stats.fabric_resumed = totals[5];
   out.result.snapshot = ctx->cache.snapshot_dir(manifest->commit);
   out.result.commit = manifest->commit;
   out.result.files = manifest->files;

@@ -15,10 +15,16 @@
 namespace hubload::mpi_internal {
 
 // The first message of every transfer: the bytes follow, or they never will.
+// After a header that is ok the blob comes in rounds: one message per chunk
+// (a chunk of the wrong size, usually empty, says the round was cut short),
+// then a trailer, a Header again: ok (the round was the whole blob), an error,
+// or `again` (the sender's Hub download began again from byte 0, and so does
+// a new round).
 struct Header {
   std::int32_t ok = 1;
   std::int32_t kind = 0;
-  char message[504] = {};
+  std::int32_t again = 0;
+  char message[500] = {};
 };
 static_assert(sizeof(Header) == 512);
 

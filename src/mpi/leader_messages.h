@@ -99,7 +99,7 @@ class ProgressReports {
   // `over`: this leader's transfers are all done.
   bool step(const ExchangeOutcome& out, bool over) {
     const auto now = std::chrono::steady_clock::now();
-    const Counts mine{s_.hub_done ? s_.hub_done->load() : 0, out.fabric_received, over ? 1u : 0u};
+    const Counts mine{s_.hub_done ? s_.hub_done->load() : 0, out.fabric_received + out.fabric_resumed, over ? 1u : 0u};
     bool moved = false;
     if (!collector()) {
       if (last_sent_ || !all_done(send_)) return false;

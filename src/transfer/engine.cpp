@@ -78,8 +78,18 @@ Status Engine::open_job(Job& job) {
   job.verifier = std::make_unique<PrefixVerifier>(job.partial->fd(), job.partial->data_path(), f.size,
                                                   std::move(hasher), job.partial->journal_path(),
                                                   job.partial->adopted_synced());
-  job.verifier->set_prefix(job.planner->done().prefix_end());
+  ++job.generation;
+  advance_prefix(job, true);
   return ok();
+}
+
+void Engine::advance_prefix(Job& job, bool begun) {
+  const std::uint64_t prefix = job.planner->done().prefix_end();
+  job.verifier->set_prefix(prefix);
+  if (opt_.on_prefix && (begun || prefix > job.reported_prefix)) {
+    job.reported_prefix = prefix;
+    opt_.on_prefix({job.index, job.partial->data_path(), prefix, job.generation});
+  }
 }
 
 void Engine::start_pending_jobs(Clock::time_point now) {

@@ -107,6 +107,9 @@ struct Job {
   std::optional<Error> error;
   bool was_present = false;
   bool waiting_reported = false;
+  // TransferOptions::on_prefix: the file's beginnings so far, and the prefix last reported.
+  std::uint64_t generation = 0;
+  std::uint64_t reported_prefix = 0;
 };
 
 class Engine;
@@ -180,6 +183,9 @@ class Engine {
   double unit_random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
 
   bool on_data(Conn& c, std::span<const char> data);
+  // The written prefix to the verifier, and to on_prefix when it grew or the
+  // file was `begun` (again).
+  void advance_prefix(Job& job, bool begun = false);
 
   const TransferOptions& opt_;
   std::mt19937_64 rng_;

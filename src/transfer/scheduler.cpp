@@ -165,7 +165,7 @@ bool Engine::on_data(Conn& c, std::span<const char> data) {
     job.failures = 0;  // attempts in a row count only while the file gains no new byte
     job.last_gain = c.last_byte;
   }
-  job.verifier->set_prefix(job.planner->done().prefix_end());
+  advance_prefix(job);
   // Past our (possibly lowered) end: another connection fetches the rest.
   return take == len;
 }

@@ -21,6 +21,12 @@ Result<DistributedOptions> distributed_options() {
     // A bad value becomes -1, which every rank then reports the same way.
     options.node_id = *end == '\0' && id >= 0 && id <= 1'000'000 ? static_cast<int>(id) : -1;
   }
+  if (const char* chunk = std::getenv("HUBLOAD_MPI_CHUNK_SIZE"); chunk && *chunk) {
+    char* end = nullptr;
+    const unsigned long long bytes = std::strtoull(chunk, &end, 10);
+    // A bad value becomes 0, which the library rejects on every rank alike.
+    options.chunk_size = *end == '\0' ? bytes : 0;
+  }
   return options;
 }
 
@@ -52,6 +58,7 @@ Result<DownloadResult> mpi_download(std::string_view model, const DownloadOption
   HUBLOAD_ASSIGN_OR_RETURN(DistributedDownload done, download_model_distributed(model, options, mpi));
   job.info = {{"ranks", done.stats.world},         {"nodes", done.stats.nodes},
               {"hub_bytes", done.stats.hub_bytes}, {"fabric_bytes", done.stats.fabric_bytes},
+              {"streamed_bytes", done.stats.streamed_bytes}, {"fabric_resumed", done.stats.fabric_resumed},
               {"blobs_from_hub", done.stats.blobs_from_hub}, {"blobs_moved", done.stats.blobs_moved}};
   return std::move(done.result);
 }
