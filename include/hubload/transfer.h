@@ -223,6 +223,7 @@ struct TransferOptions {
   // to other nodes): called on the calling thread when a file is begun and
   // each time its prefix grows. Only that thread renames the partial, so a file
   // opened inside the callback keeps reading the same bytes after the publish.
+  // With it set, every partial has a name (none is an unnamed O_TMPFILE inode).
   PrefixCallback on_prefix;
 };
 

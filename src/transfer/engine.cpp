@@ -56,7 +56,9 @@ Status Engine::open_job(Job& job) {
     po.exclusive = exclusive;
     // One request's worth (it is never split): a crash costs at most that much
     // to fetch again, less than a journal costs every file of a many-file repo.
-    po.unnamed = f.size <= opt_.min_split;
+    // Not where on_prefix is set: its consumer opens the partial by name while
+    // it grows (the MPI mode streams it to other nodes).
+    po.unnamed = f.size <= opt_.min_split && !opt_.on_prefix;
     // The folder is read once per call, not once per file: a partial another
     // process starts meanwhile has a live owner, and adopting it was never due.
     const std::filesystem::path dir = f.dest.has_parent_path() ? f.dest.parent_path() : ".";
