@@ -31,8 +31,11 @@ done
 printf '{"metadata": {}, "weight_map": {%s}}' "$map" > "$WORK/model/model.safetensors.index.json"
 MODEL_BYTES=$(cat "$WORK"/model/* | wc -c)
 
+# A worker per stream (--threads): N independent downloads open up to 16
+# connections each, and with the default 16 workers the ones left waiting for a
+# worker got no byte for the client's 10 s stall limit and gave up (session 7).
 "$HUBLOAD" serve --repo bench/model="$WORK/model" --test-mode --max-rate-total "$RATE" \
-  --port-file "$WORK/port" > "$WORK/serve.log" 2>&1 &
+  --threads "${SERVE_THREADS:-128}" --port-file "$WORK/port" > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 50); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$WORK/port")"
