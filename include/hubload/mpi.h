@@ -121,13 +121,21 @@ Result<int> distributed_tp_rank(int tp, const DistributedOptions& mpi);
 Result<LoadedRank> load_rank_distributed(const std::filesystem::path& root, const ShardPlan& plan,
                                          const LoadOptions& options, const DistributedOptions& mpi);
 
-// The same result, bit for bit, with one reader per node: the node's leader
-// reads each checkpoint file once, front to back, into a shared-memory window
-// (MPI_Win_allocate_shared over the node), and every rank of the node copies its
-// runs out of it; the other ranks never open a file. A window holds one whole
-// file at a time. Tensors are copied as stored: unsupported with
-// options.convert_to; options' I/O settings do not apply.
-Result<LoadedRank> load_rank_scattered(const std::filesystem::path& root, const ShardPlan& plan,
+// The same result, bit for bit, with one reader per node, for nodes with the
+// checkpoint and without it. `root` is the checkpoint folder on this rank's
+// node, or why the node has none (the model is not in its cache); the node
+// leader's counts for the whole node. The lowest node that has it reads the
+// plan's inputs (config.json and the shard headers, small) and every rank
+// plans from those bytes with `plan`. Then, file by file, each node that has
+// the files has its leader read the file once, front to back, into a
+// shared-memory window (MPI_Win_allocate_shared over the node), and every rank
+// of the node copies its runs out of it; the ranks of nodes without the files
+// receive their runs as messages (at most 64 MiB each, mpi.chunk_size if
+// smaller) from the ranks of the nodes that read, the sending spread over
+// them. Only leaders open a file. A window holds one whole file at a time.
+// options.convert_to applies as in RankLoader; its I/O settings do not. When no
+// node has the checkpoint, every rank returns the same error (rank 0's reason).
+Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root, const PlanOptions& plan,
                                        const LoadOptions& options, const DistributedOptions& mpi);
 
 }  // namespace hubload

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/hub_flags.h"
 #include "cli/load_progress.h"
 #include "cli/mpi_mode.h"
 #include "cli/tp_options.h"
@@ -77,14 +78,12 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
                   "Also write the rank's tensors to this safetensors file (under mpirun, {rank} is the world rank)");
   cmd->add_flag("--scatter", args.scatter,
                 "Under mpirun: one reader per node reads each file once into shared memory; every rank copies "
-                "its share out of it");
+                "its share out of it, and ranks on nodes without the model get theirs by message");
   cmd->add_flag("--quiet", args.quiet, "No progress line (drawn on stderr only when it is a terminal)");
 }
 
 Result<int> run_load(const LoadArgs& o) {
-  std::string folder;
   if (o.scatter && !under_mpirun()) return invalid_input("--scatter shares one reader between the ranks of an mpirun job");
-  HUBLOAD_ASSIGN_OR_RETURN(ShardPlan plan, plan_from_cli(o, folder));
   LoadOptions options;
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
@@ -104,8 +103,16 @@ Result<int> run_load(const LoadArgs& o) {
   }
   int rank = o.rank;
   MpiJob job;
-  Result<LoadedRank> loaded =
-      under_mpirun() ? mpi_load(folder, plan, options, o.scatter, rank, job) : load_rank(folder, plan, options, rank);
+  Result<LoadedRank> loaded = [&]() -> Result<LoadedRank> {
+    if (o.scatter) {
+      // A node without the model is no error yet: its ranks get their runs from a node that has it.
+      HUBLOAD_ASSIGN_OR_RETURN(PlanOptions plan, plan_options_from_cli(o));
+      return mpi_load_scattered(resolve_model_folder(o.model, hub_options(HubFlags{})), plan, options, rank, job);
+    }
+    std::string folder;
+    HUBLOAD_ASSIGN_OR_RETURN(ShardPlan plan, plan_from_cli(o, folder));
+    return under_mpirun() ? mpi_load(folder, plan, options, rank, job) : load_rank(folder, plan, options, rank);
+  }();
   if (line) std::cerr << line->clear() << std::flush;
   if (!loaded) return std::move(loaded).error();
   if (!o.out.empty()) HUBLOAD_TRY(write_rank_file(rank_file_name(o.out, job), *loaded));

@@ -31,9 +31,14 @@ struct MpiJob {
 // shared memory. Every rank gets the same error.
 Result<DownloadResult> mpi_download(std::string_view model, const DownloadOptions& options, MpiJob& job);
 
-// Rank r of the world loads TP rank r % plan.world_size; `tp_rank` is set to
-// it. `scatter`: one reader per node, through shared memory.
+// Rank r of the world loads TP rank r % plan.world_size, reading its own runs;
+// `tp_rank` is set to it.
 Result<LoadedRank> mpi_load(const std::string& folder, const ShardPlan& plan, const LoadOptions& options,
-                            bool scatter, int& tp_rank, MpiJob& job);
+                            int& tp_rank, MpiJob& job);
+
+// The same with one reader per node (--scatter): `folder` is the model on this
+// node, or why it is not there; nodes without it get their runs by message.
+Result<LoadedRank> mpi_load_scattered(const Result<std::string>& folder, const PlanOptions& plan,
+                                      const LoadOptions& options, int& tp_rank, MpiJob& job);
 
 }  // namespace hubload::cli

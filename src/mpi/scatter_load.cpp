@@ -1,23 +1,33 @@
-// load_rank_scattered: one reader per node. The node leader reads each file of
-// the checkpoint once, front to back, into an MPI shared-memory window
-// (MPI_Win_allocate_shared over the node's ranks); every rank of the node then
-// copies its own byte runs out of the window. No rank but the leader touches
-// the files.
+// load_rank_scattered: one reader per node. The lowest node that holds the
+// checkpoint reads its plan inputs (config.json and the shard headers) and
+// every rank plans from those same bytes. Then, file by file in one order,
+// each node that holds the files has its leader read the file once, front to
+// back, into an MPI shared-memory window (MPI_Win_allocate_shared over the
+// node's ranks); every rank of the node copies its own byte runs out of it,
+// and some of them send the ranks of nodes without the files their runs as
+// messages (run_stream.h). No rank but a leader touches the files.
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstring>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "hubload/file.h"
 #include "hubload/mpi.h"
+#include "mpi/run_stream.h"
+#include "mpi/scatter_inputs.h"
 #include "mpi/topology.h"
 
 namespace hubload::mpi_internal {
 namespace {
 
-constexpr std::uint64_t kTensorAlignment = 256;        // as RankLoader lays tensors out
-constexpr std::uint64_t kReadPiece = 64ull << 20;      // one pread of the leader's sequential read
+constexpr std::uint64_t kTensorAlignment = 256;    // as RankLoader lays tensors out
+constexpr std::uint64_t kReadPiece = 64ull << 20;  // one pread of the leader's sequential read
+constexpr std::uint64_t kMaxMessage = 64ull << 20;  // bytes per message to a node without the files
+constexpr int kTagBound = 32768;                    // MPI_TAG_UB is at least 32767
 
 void node_barrier(const Topology& t) {
   MPI_Request request;
@@ -38,19 +48,25 @@ Status node_status(const Topology& t, const Status& leader) {
 }
 
 // One file in a window of the node: the leader's bytes, seen by every rank.
+// Errors come back already located (they name the leader).
 class SharedFile {
  public:
-  static Result<SharedFile> read(const Topology& t, const std::filesystem::path& path, std::uint64_t& bytes_read) {
+  static Result<SharedFile> read(const Topology& t, const std::filesystem::path& path, std::uint64_t expected_size,
+                                 std::uint64_t& bytes_read) {
     std::optional<ReadFile> file;
     Status opened = ok();
     unsigned long long size = 0;
     if (t.leader()) {
       Result<ReadFile> f = ReadFile::open(path);
-      if (f) {
+      if (!f) {
+        opened = f.error();
+      } else if (f->size() != expected_size) {
+        // The plan's offsets come from the first node's copy: another copy must be the same file.
+        opened = invalid_input(fmt::format("{} has {} bytes where the node that planned the load has {}",
+                                           path.string(), f->size(), expected_size));
+      } else {
         size = f->size();
         file.emplace(std::move(*f));
-      } else {
-        opened = f.error();
       }
     }
     HUBLOAD_TRY(node_status(t, opened));
@@ -93,72 +109,246 @@ class SharedFile {
   std::uint64_t size_ = 0;
 };
 
+// Which nodes read the files, and who sends the ranks of the others their runs.
+struct JobMap {
+  std::vector<std::vector<int>> ranks_of;  // node index -> its world ranks, ascending
+  std::vector<int> readers;                // the nodes whose leader can open the checkpoint, ascending
+  std::vector<bool> node_reads;            // node index -> whether it reads
+  std::vector<int> sender;                 // world rank -> the rank that sends it its runs; -1 on a reader node
+  bool any_remote() const { return std::any_of(sender.begin(), sender.end(), [](int s) { return s >= 0; }); }
+};
+
+// Collective over t.world. `reads`: the same on every rank of a node.
+JobMap map_job(const Topology& t, bool reads) {
+  const std::array<int, 2> mine{t.node_index, reads ? 1 : 0};
+  std::vector<int> all(2 * static_cast<std::size_t>(t.size));
+  MPI_Request request;
+  MPI_Iallgather(mine.data(), 2, MPI_INT, all.data(), 2, MPI_INT, t.world, &request);
+  wait_polling(&request, t.poll);
+  JobMap job;
+  job.ranks_of.resize(t.nodes);
+  job.node_reads.resize(t.nodes);
+  for (int r = 0; r < t.size; ++r) {
+    job.ranks_of[all[2 * r]].push_back(r);
+    job.node_reads[all[2 * r]] = all[2 * r + 1] != 0;
+  }
+  for (int n = 0; n < t.nodes; ++n) {
+    if (job.node_reads[n]) job.readers.push_back(n);
+  }
+  // The i-th rank without the files is served by reader node i mod R, and within
+  // it by one rank after another, so the sending is spread over every reader.
+  job.sender.assign(t.size, -1);
+  if (job.readers.empty()) return job;
+  std::size_t i = 0;  // among the ranks without the files
+  for (int r = 0; r < t.size; ++r) {
+    if (job.node_reads[all[2 * r]]) continue;
+    const std::vector<int>& ranks = job.ranks_of[job.readers[i % job.readers.size()]];
+    job.sender[r] = ranks[(i / job.readers.size()) % ranks.size()];
+    ++i;
+  }
+  return job;
+}
+
+// Where each tensor of a rank starts in its storage, with dtypes as loaded
+// under `options` (the same layout as RankLoader's).
+struct Layout {
+  std::vector<std::uint64_t> offsets;
+  std::uint64_t total = 0;
+  std::uint64_t bytes_out = 0;
+};
+
+// A rank tensor's bytes once converted to `to` (sub-byte dtypes are never converted).
+std::uint64_t loaded_bytes(const RankTensor& tensor, DType to) {
+  return to == tensor.dtype ? tensor.bytes : tensor.bytes / (dtype_bits(tensor.dtype) / 8) * (dtype_bits(to) / 8);
+}
+
+Layout lay_out(const RankPlan& rank, const LoadOptions& options) {
+  Layout l;
+  for (const RankTensor& tensor : rank.tensors) {
+    const std::uint64_t bytes = loaded_bytes(tensor, loaded_dtype(tensor.dtype, options));
+    l.total = (l.total + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+    l.offsets.push_back(l.total);
+    l.total += bytes;
+    l.bytes_out += bytes;
+  }
+  return l;
+}
+
+// Checked before any byte moves, so that the transfers themselves cannot fail
+// half way on one rank while another waits for its messages.
+Status check_runs(const RankPlan& rank, const std::map<std::string, std::uint64_t>& file_sizes) {
+  for (const RankTensor& tensor : rank.tensors) {
+    const auto size = file_sizes.find(tensor.file);
+    if (size == file_sizes.end()) return not_found(fmt::format("{}: its file {} is not in the checkpoint", tensor.name, tensor.file));
+    for (const ByteRun& run : tensor.runs) {
+      if (run.file_offset + run.length > size->second || run.dest_offset + run.length > tensor.bytes) {
+        return invalid_input(fmt::format("{}: bytes {}+{} of {} lie outside the file ({} bytes)", tensor.name,
+                                         run.file_offset, run.length, tensor.file, size->second));
+      }
+    }
+  }
+  return ok();
+}
+
+Status check_conversion(const RankPlan& rank, const LoadOptions& options) {
+  if (!options.convert_to) return ok();
+  if (!is_convertible_float(*options.convert_to)) {
+    return invalid_input(fmt::format("dtype conversion supports BF16, F16 and F32, not {}", to_string(*options.convert_to)));
+  }
+  // Scales and packed weights mean nothing in another float type (as RankLoader refuses them).
+  for (const RankTensor& t : rank.tensors) {
+    if (is_quantized_tensor(t.name, t.dtype)) {
+      return invalid_input(fmt::format("dtype conversion to {} cannot apply to quantized tensor '{}' ({}); load a "
+                                       "quantized checkpoint without conversion",
+                                       to_string(*options.convert_to), t.name, to_string(t.dtype)));
+    }
+  }
+  return ok();
+}
+
+// A rank this one sends runs to: its plan, and where its tensors start.
+struct Receiver {
+  int world_rank = 0;
+  RankPlan plan;
+  Layout layout;
+};
+
 }  // namespace
 }  // namespace hubload::mpi_internal
 
 namespace hubload {
 
-Result<LoadedRank> load_rank_scattered(const std::filesystem::path& root, const ShardPlan& plan,
+Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root, const PlanOptions& plan_options,
                                        const LoadOptions& options, const DistributedOptions& mpi) {
   using namespace mpi_internal;
   const auto start = std::chrono::steady_clock::now();
   HUBLOAD_ASSIGN_OR_RETURN(Topology t, make_topology(mpi));
-  Result<int> tp_rank = distributed_tp_rank(plan.world_size, mpi);
+  Result<int> tp_rank = distributed_tp_rank(plan_options.world_size, mpi);
   Status usable = tp_rank ? ok() : Status(tp_rank.error());
-  if (usable && options.convert_to) {
-    usable = Error(ErrorKind::unsupported, "a scattered load copies tensors as stored: it cannot convert dtypes");
-  }
+  if (usable && mpi.chunk_size == 0) usable = invalid_input("the bytes per message between nodes must be at least 1");
   HUBLOAD_TRY(agree(t, usable));
-  Result<RankPlan> rank = rank_plan(plan, *tp_rank);
-  HUBLOAD_TRY(agree(t, rank ? ok() : Status(rank.error())));
+
+  // The leader's view counts for its node: it alone would read the files.
+  int reads = t.leader() && root ? 1 : 0;
+  MPI_Request request;
+  MPI_Ibcast(&reads, 1, MPI_INT, 0, t.node.get(), &request);
+  wait_polling(&request, t.poll);
+  const JobMap job = map_job(t, reads != 0);
+  if (job.readers.empty()) {
+    // Rank 0 leads node 0, which lacks the files like every other: its reason stands for all.
+    Status none = ok();
+    if (t.rank == 0) {
+      none = Error(root.error().kind(), fmt::format("no node of the job has the checkpoint to read ({})",
+                                                    located(t, root.error()).message()));
+    }
+    return agree(t, none, true).error();
+  }
+
+  // Every rank plans from the same inputs: those of the first node that reads.
+  const int source = job.ranks_of[job.readers.front()].front();
+  std::string inputs_text;
+  Status read_inputs = ok();
+  if (t.rank == source) {
+    Result<ScatterInputs> read = read_scatter_inputs(*root);
+    if (read) inputs_text = read->encode();
+    else read_inputs = read.error();
+  }
+  HUBLOAD_TRY(agree(t, read_inputs));
+  broadcast_string(inputs_text, source, t.world, t.poll);
+  std::uint64_t message_bytes = std::min(mpi.chunk_size, kMaxMessage);
+  MPI_Ibcast(&message_bytes, 1, MPI_UINT64_T, 0, t.world, &request);  // one size on both ends of a stream
+  wait_polling(&request, t.poll);
+
+  Result<ScatterInputs> inputs = ScatterInputs::decode(inputs_text);
+  Result<ShardPlan> plan = inputs ? plan_from_inputs(*inputs, plan_options) : Result<ShardPlan>(inputs.error());
+  HUBLOAD_TRY(agree(t, plan ? ok() : Status(plan.error())));
+  Result<RankPlan> rank = rank_plan(*plan, *tp_rank);
+  std::vector<Receiver> receivers;
+  Status planned = rank ? check_runs(*rank, inputs->file_sizes) : Status(rank.error());
+  if (planned) planned = check_conversion(*rank, options);
+  for (int r = 0; r < t.size && planned; ++r) {
+    if (job.sender[r] != t.rank) continue;
+    Result<RankPlan> theirs = rank_plan(*plan, r % plan->world_size);
+    planned = theirs ? check_runs(*theirs, inputs->file_sizes) : Status(theirs.error());
+    if (planned) receivers.push_back({r, *theirs, lay_out(*theirs, LoadOptions{})});
+  }
+  HUBLOAD_TRY(agree(t, planned));
+
+  // Runs land in the checkpoint's dtypes first; a conversion follows at the end.
+  const Layout stored = lay_out(*rank, LoadOptions{});
+  Result<HostBuffer> storage = HostBuffer::allocate(stored.total);
+  HUBLOAD_TRY(agree(t, storage ? ok() : Status(storage.error())));
+
+  // Streams get a communicator of their own, so their tags meet no other message.
+  OwnedComm streams;
+  if (job.any_remote()) {
+    MPI_Comm dup = MPI_COMM_NULL;
+    MPI_Comm_dup(t.world, &dup);
+    streams = OwnedComm(dup);
+  }
+  const StreamOptions stream_options{message_bytes, std::max(1, mpi.window), t.poll};
+  const std::filesystem::path folder = t.leader() && root ? *root : std::filesystem::path();
+  const bool node_reads = job.node_reads[t.node_index];
 
   LoadedRank out;
   out.rank = rank->rank;
   out.world_size = rank->world_size;
-  std::vector<std::uint64_t> offsets;
-  std::uint64_t total = 0;
-  for (const RankTensor& tensor : rank->tensors) {
-    offsets.push_back(total);
-    total = (total + tensor.bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  }
-  Result<HostBuffer> storage = HostBuffer::allocate(total);
-  HUBLOAD_TRY(agree(t, storage ? ok() : Status(storage.error())));
-  out.storage = std::move(*storage);
-
-  // Every rank of the node walks the same files (all ranks' plans), in one order.
+  // Every rank walks the same files (all ranks' plans), in one order.
   std::set<std::string> files;
-  for (const TensorPlan& tensor : plan.tensors) files.insert(tensor.file);
-  Status copied = ok();
+  for (const TensorPlan& tensor : plan->tensors) files.insert(tensor.file);
+  int tag = 0;
   for (const std::string& name : files) {
-    Result<SharedFile> shared = SharedFile::read(t, root / name, out.bytes_read);
-    if (!shared) {
-      copied = shared.error();
-      break;
+    tag = (tag + 1) % kTagBound;
+    std::optional<SharedFile> shared;
+    Status read = ok();
+    if (node_reads) {
+      Result<SharedFile> file = SharedFile::read(t, folder / name, inputs->file_sizes.at(name), out.bytes_read);
+      if (file) shared.emplace(std::move(*file));
+      else read = file.error();
     }
-    const std::span<const std::byte> bytes = shared->bytes();
-    for (std::size_t i = 0; i < rank->tensors.size() && copied; ++i) {
-      const RankTensor& tensor = rank->tensors[i];
-      if (tensor.file != name) continue;
-      for (const ByteRun& run : tensor.runs) {
-        if (run.file_offset + run.length > bytes.size() || run.dest_offset + run.length > tensor.bytes) {
-          copied = invalid_input(fmt::format("{}: bytes {}+{} of {} lie outside the file ({} bytes)", tensor.name,
-                                             run.file_offset, run.length, name, bytes.size()));
-          break;
-        }
-        std::copy_n(bytes.data() + run.file_offset, run.length, out.storage.data() + offsets[i] + run.dest_offset);
+    // Before any message: a rank waiting for runs must learn that they will not come.
+    HUBLOAD_TRY(agree(t, read, true));
+    if (shared) {
+      const std::span<const std::byte> bytes = shared->bytes();
+      for (const StreamRun& run : runs_in_file(*rank, stored.offsets, name)) {
+        std::copy_n(bytes.data() + run.file_offset, run.length, storage->data() + run.dest);
         ++out.read_calls;
       }
+      for (const Receiver& receiver : receivers) {
+        send_stream(bytes, runs_in_file(receiver.plan, receiver.layout.offsets, name), receiver.world_rank, tag,
+                    streams.get(), stream_options);
+      }
+      node_barrier(t);  // every rank has copied out before the window goes
+    } else {
+      receive_stream(storage->data(), runs_in_file(*rank, stored.offsets, name), job.sender[t.rank], tag,
+                     streams.get(), stream_options);
     }
-    node_barrier(t);  // every rank has copied out before the window goes
   }
-  HUBLOAD_TRY(agree(t, copied));
+
+  const Layout loaded = lay_out(*rank, options);
+  if (options.convert_to) {
+    Result<HostBuffer> converted = HostBuffer::allocate(loaded.total);
+    Status done = converted ? ok() : Status(converted.error());
+    for (std::size_t i = 0; i < rank->tensors.size() && done; ++i) {
+      const RankTensor& tensor = rank->tensors[i];
+      const DType to = loaded_dtype(tensor.dtype, options);
+      const std::span<const std::byte> in(storage->data() + stored.offsets[i], tensor.bytes);
+      const std::span<std::byte> into(converted->data() + loaded.offsets[i], loaded_bytes(tensor, to));
+      if (to == tensor.dtype) std::copy(in.begin(), in.end(), into.begin());
+      else done = convert_floats(tensor.dtype, to, in, into);
+    }
+    HUBLOAD_TRY(agree(t, done));
+    storage = std::move(converted);
+  }
+  out.storage = std::move(*storage);
   for (std::size_t i = 0; i < rank->tensors.size(); ++i) {
     const RankTensor& tensor = rank->tensors[i];
-    out.tensors.push_back({tensor.name, tensor.dtype, tensor.shape,
-                           std::span(out.storage.data() + offsets[i], tensor.bytes)});
+    const DType to = loaded_dtype(tensor.dtype, options);
+    out.tensors.push_back({tensor.name, to, tensor.shape,
+                           std::span(out.storage.data() + loaded.offsets[i], loaded_bytes(tensor, to))});
   }
   out.bytes_planned = rank->bytes_to_read();
-  out.bytes_out = rank->bytes_out();
+  out.bytes_out = loaded.bytes_out;
   out.reindex();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

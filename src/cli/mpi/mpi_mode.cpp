@@ -64,13 +64,25 @@ Result<DownloadResult> mpi_download(std::string_view model, const DownloadOption
 }
 
 Result<LoadedRank> mpi_load(const std::string& folder, const ShardPlan& plan, const LoadOptions& options,
-                            bool scatter, int& tp_rank, MpiJob& job) {
+                            int& tp_rank, MpiJob& job) {
   HUBLOAD_ASSIGN_OR_RETURN(MpiSession session, MpiSession::start(nullptr, nullptr));
   HUBLOAD_ASSIGN_OR_RETURN(DistributedOptions mpi, distributed_options());
   fill_job(job);
   job.prints = true;
   HUBLOAD_ASSIGN_OR_RETURN(tp_rank, distributed_tp_rank(plan.world_size, mpi));
-  return scatter ? load_rank_scattered(folder, plan, options, mpi) : load_rank_distributed(folder, plan, options, mpi);
+  return load_rank_distributed(folder, plan, options, mpi);
+}
+
+Result<LoadedRank> mpi_load_scattered(const Result<std::string>& folder, const PlanOptions& plan,
+                                      const LoadOptions& options, int& tp_rank, MpiJob& job) {
+  HUBLOAD_ASSIGN_OR_RETURN(MpiSession session, MpiSession::start(nullptr, nullptr));
+  HUBLOAD_ASSIGN_OR_RETURN(DistributedOptions mpi, distributed_options());
+  fill_job(job);
+  job.prints = true;
+  HUBLOAD_ASSIGN_OR_RETURN(tp_rank, distributed_tp_rank(plan.world_size, mpi));
+  const Result<std::filesystem::path> root =
+      folder ? Result<std::filesystem::path>(std::filesystem::path(*folder)) : Result<std::filesystem::path>(folder.error());
+  return load_rank_scattered(root, plan, options, mpi);
 }
 
 }  // namespace hubload::cli

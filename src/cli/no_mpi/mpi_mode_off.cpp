@@ -10,7 +10,12 @@ Result<DownloadResult> mpi_download(std::string_view, const DownloadOptions&, Mp
   return Error(ErrorKind::unsupported, "this hubload was built without the MPI mode (-DHUBLOAD_MPI=ON)");
 }
 
-Result<LoadedRank> mpi_load(const std::string&, const ShardPlan&, const LoadOptions&, bool, int&, MpiJob&) {
+Result<LoadedRank> mpi_load(const std::string&, const ShardPlan&, const LoadOptions&, int&, MpiJob&) {
+  return Error(ErrorKind::unsupported, "this hubload was built without the MPI mode (-DHUBLOAD_MPI=ON)");
+}
+
+Result<LoadedRank> mpi_load_scattered(const Result<std::string>&, const PlanOptions&, const LoadOptions&, int&,
+                                      MpiJob&) {
   return Error(ErrorKind::unsupported, "this hubload was built without the MPI mode (-DHUBLOAD_MPI=ON)");
 }
 
