@@ -150,6 +150,31 @@ TEST(MpiLoadTest, ATensorParallelWorldAcrossNodesLoadsFromTheOneNodeWithTheShard
   }
 }
 
+// 3 nodes × 2 ranks, node 0 without the model: the plan comes from node 1, and
+// node 0's two ranks are served one by node 1 and one by node 2.
+TEST(MpiLoadTest, NodesWithTheModelShareTheSendingToANodeWithout) {
+  testing::TempDir dir;
+  testing::write_tiny_model(dir / "node1-model", "llama", {}, DType::BF16);
+  fs::copy(dir / "node1-model", dir / "node2-model");
+  const std::uint64_t file_bytes = fs::file_size(dir / "node1-model/model.safetensors");
+  testing::MpiJobOptions three_nodes;
+  three_nodes.ranks = 6;
+  auto r = testing::run_mpi_job(
+      dir.path(),
+      fmt::format("load {}/node$n-model --tp 2 --scatter --json --out {}/world{{rank}}.safetensors > "
+                  "{}/json$OMPI_COMM_WORLD_RANK",
+                  dir.path().string(), dir.path().string(), dir.path().string()),
+      three_nodes);
+  for (int rank = 0; rank < 6; ++rank) ASSERT_EQ(r.rank_codes[rank], 0) << "rank " << rank << "\n" << r.err;
+  write_single_process_loads(dir, dir / "node1-model", 2);
+  for (int rank = 0; rank < 6; ++rank) {
+    EXPECT_EQ(testing::read_file(dir / fmt::format("world{}.safetensors", rank)),
+              testing::read_file(dir / fmt::format("single{}.safetensors", rank % 2)))
+        << "world rank " << rank;
+    EXPECT_EQ(rank_json(dir, rank)["bytes_read"], rank == 2 || rank == 4 ? file_bytes : 0u) << "world rank " << rank;
+  }
+}
+
 TEST(MpiLoadTest, AScatteredLoadWithNoNodeHoldingTheModelIsTheSameErrorOnEveryRank) {
   testing::TempDir dir;
   auto r = testing::run_mpi_job(dir.path(), fmt::format("load {}/node$n-model --tp 2 --scatter --quiet",
