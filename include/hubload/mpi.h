@@ -132,7 +132,8 @@ Result<LoadedRank> load_rank_distributed(const std::filesystem::path& root, cons
 // of the node copies its runs out of it; the ranks of nodes without the files
 // receive their runs as messages (at most 64 MiB each, mpi.chunk_size if
 // smaller) from the ranks of the nodes that read, the sending spread over
-// them. Only leaders open a file. A window holds one whole file at a time.
+// them. Only leaders open a file. One window per node, as large as the largest
+// file, holds one file at a time.
 // options.convert_to applies as in RankLoader; its I/O settings do not. When no
 // node has the checkpoint, every rank returns the same error (rank 0's reason).
 Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root, const PlanOptions& plan,

@@ -5,7 +5,8 @@
 // back, into an MPI shared-memory window (MPI_Win_allocate_shared over the
 // node's ranks); every rank of the node copies its own byte runs out of it,
 // and some of them send the ranks of nodes without the files their runs as
-// messages (run_stream.h). No rank but a leader touches the files.
+// messages (run_stream.h). No rank but a leader touches the files. One window
+// serves every file in turn.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -47,66 +48,64 @@ Status node_status(const Topology& t, const Status& leader) {
   return Error(static_cast<ErrorKind>(kind), std::move(message));
 }
 
-// One file in a window of the node: the leader's bytes, seen by every rank.
-// Errors come back already located (they name the leader).
-class SharedFile {
+// A shared-memory window of the node (MPI_Win_allocate_shared), as large as
+// the largest file, that holds one file after another: the leader reads each
+// file into it, every rank of the node sees the bytes. One window for all the
+// files, since every rank pays page faults for a new window's pages again.
+class NodeWindow {
  public:
-  static Result<SharedFile> read(const Topology& t, const std::filesystem::path& path, std::uint64_t expected_size,
-                                 std::uint64_t& bytes_read) {
-    std::optional<ReadFile> file;
-    Status opened = ok();
-    unsigned long long size = 0;
-    if (t.leader()) {
-      Result<ReadFile> f = ReadFile::open(path);
-      if (!f) {
-        opened = f.error();
-      } else if (f->size() != expected_size) {
-        // The plan's offsets come from the first node's copy: another copy must be the same file.
-        opened = invalid_input(fmt::format("{} has {} bytes where the node that planned the load has {}",
-                                           path.string(), f->size(), expected_size));
-      } else {
-        size = f->size();
-        file.emplace(std::move(*f));
-      }
-    }
-    HUBLOAD_TRY(node_status(t, opened));
-    MPI_Request request;
-    MPI_Ibcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, t.node.get(), &request);
-    wait_polling(&request, t.poll);
-    SharedFile shared;
+  // Collective over the node.
+  static NodeWindow allocate(const Topology& t, std::uint64_t bytes) {
+    NodeWindow w;
     std::byte* mine = nullptr;
-    MPI_Win_allocate_shared(t.leader() ? static_cast<MPI_Aint>(size) : 0, 1, MPI_INFO_NULL, t.node.get(), &mine,
-                            &shared.window_);
-    MPI_Aint got = 0;
+    MPI_Win_allocate_shared(t.leader() ? static_cast<MPI_Aint>(bytes) : 0, 1, MPI_INFO_NULL, t.node.get(), &mine,
+                            &w.window_);
+    MPI_Aint size = 0;
     int unit = 1;
-    MPI_Win_shared_query(shared.window_, 0, &got, &unit, &shared.base_);
-    shared.size_ = size;
+    MPI_Win_shared_query(w.window_, 0, &size, &unit, &w.base_);
+    w.capacity_ = bytes;
+    return w;
+  }
+
+  // The file at `path` (on the leader), read whole into the window; every rank
+  // of the node returns the same outcome, errors naming the leader. Collective
+  // over the node.
+  Result<std::span<const std::byte>> read(const Topology& t, const std::filesystem::path& path,
+                                          std::uint64_t expected_size, std::uint64_t& bytes_read) {
     Status filled = ok();
     if (t.leader()) {
-      for (std::uint64_t at = 0; at < size && filled; at += kReadPiece) {
-        const std::uint64_t n = std::min<std::uint64_t>(kReadPiece, size - at);
-        filled = file->read_at(at, std::span(shared.base_ + at, n));
+      Result<ReadFile> file = ReadFile::open(path);
+      if (!file) {
+        filled = file.error();
+      } else if (file->size() != expected_size || expected_size > capacity_) {
+        // The plan's offsets come from the first node's copy: another copy must be the same file.
+        filled = invalid_input(fmt::format("{} has {} bytes where the node that planned the load has {}",
+                                           path.string(), file->size(), expected_size));
       }
-      bytes_read += size;
+      for (std::uint64_t at = 0; at < expected_size && filled; at += kReadPiece) {
+        const std::uint64_t n = std::min<std::uint64_t>(kReadPiece, expected_size - at);
+        filled = file->read_at(at, std::span(base_ + at, n));
+      }
+      if (filled) bytes_read += expected_size;
     }
     HUBLOAD_TRY(node_status(t, filled));  // also the barrier: the bytes are in place
-    return shared;
+    return std::span<const std::byte>(base_, expected_size);
   }
 
-  SharedFile(SharedFile&& other) noexcept : window_(other.window_), base_(other.base_), size_(other.size_) {
+  NodeWindow(NodeWindow&& other) noexcept
+      : window_(other.window_), base_(other.base_), capacity_(other.capacity_) {
     other.window_ = MPI_WIN_NULL;
   }
-  SharedFile& operator=(SharedFile&&) = delete;
-  ~SharedFile() {
+  NodeWindow& operator=(NodeWindow&&) = delete;
+  ~NodeWindow() {
     if (window_ != MPI_WIN_NULL) MPI_Win_free(&window_);  // collective over the node
   }
-  std::span<const std::byte> bytes() const { return {base_, size_}; }
 
  private:
-  SharedFile() = default;
+  NodeWindow() = default;
   MPI_Win window_ = MPI_WIN_NULL;
   std::byte* base_ = nullptr;
-  std::uint64_t size_ = 0;
+  std::uint64_t capacity_ = 0;
 };
 
 // Which nodes read the files, and who sends the ranks of the others their runs.
@@ -296,29 +295,29 @@ Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root
   // Every rank walks the same files (all ranks' plans), in one order.
   std::set<std::string> files;
   for (const TensorPlan& tensor : plan->tensors) files.insert(tensor.file);
+  std::optional<NodeWindow> window;
+  if (node_reads) {
+    std::uint64_t largest = 0;
+    for (const std::string& name : files) largest = std::max(largest, inputs->file_sizes.at(name));
+    window.emplace(NodeWindow::allocate(t, largest));
+  }
   int tag = 0;
   for (const std::string& name : files) {
     tag = (tag + 1) % kTagBound;
-    std::optional<SharedFile> shared;
-    Status read = ok();
-    if (node_reads) {
-      Result<SharedFile> file = SharedFile::read(t, folder / name, inputs->file_sizes.at(name), out.bytes_read);
-      if (file) shared.emplace(std::move(*file));
-      else read = file.error();
-    }
+    Result<std::span<const std::byte>> bytes = std::span<const std::byte>();
+    if (window) bytes = window->read(t, folder / name, inputs->file_sizes.at(name), out.bytes_read);
     // Before any message: a rank waiting for runs must learn that they will not come.
-    HUBLOAD_TRY(agree(t, read, true));
-    if (shared) {
-      const std::span<const std::byte> bytes = shared->bytes();
+    HUBLOAD_TRY(agree(t, bytes ? ok() : Status(bytes.error()), true));
+    if (window) {
       for (const StreamRun& run : runs_in_file(*rank, stored.offsets, name)) {
-        std::copy_n(bytes.data() + run.file_offset, run.length, storage->data() + run.dest);
+        std::copy_n(bytes->data() + run.file_offset, run.length, storage->data() + run.dest);
         ++out.read_calls;
       }
       for (const Receiver& receiver : receivers) {
-        send_stream(bytes, runs_in_file(receiver.plan, receiver.layout.offsets, name), receiver.world_rank, tag,
+        send_stream(*bytes, runs_in_file(receiver.plan, receiver.layout.offsets, name), receiver.world_rank, tag,
                     streams.get(), stream_options);
       }
-      node_barrier(t);  // every rank has copied out before the window goes
+      node_barrier(t);  // every rank has copied out before the next file overwrites the window
     } else {
       receive_stream(storage->data(), runs_in_file(*rank, stored.offsets, name), job.sender[t.rank], tag,
                      streams.get(), stream_options);
