@@ -7,50 +7,55 @@
 namespace hubload::mpi_internal {
 namespace {
 
-// Walks the runs a stretch of the stream at a time: consecutive calls carry on
-// where the last one stopped, within a run if need be.
-class RunCursor {
- public:
-  explicit RunCursor(const std::vector<StreamRun>& runs) : runs_(runs) {}
+// Runs at least this long travel in place: sent straight out of the file's
+// bytes and received straight into the rank's storage. Shorter ones (a
+// row-parallel slice's rows) are packed together, since a message per row
+// would cost more than the two copies.
+constexpr std::uint64_t kInPlaceRun = 256u << 10;
 
-  // f(file offset, dest, offset in the message, n) for the next `bytes` bytes of
-  // the stream, one piece per run they touch.
-  template <typename F>
-  void next(std::uint64_t bytes, F&& f) {
-    std::uint64_t at = 0;
-    while (at < bytes) {
-      const StreamRun& run = runs_[index_];
-      const std::uint64_t n = std::min(run.length - within_, bytes - at);
-      f(run.file_offset + within_, run.dest + within_, at, n);
-      at += n;
-      within_ += n;
-      if (within_ == run.length) {
-        ++index_;
-        within_ = 0;
-      }
-    }
-  }
-
- private:
-  const std::vector<StreamRun>& runs_;
-  std::size_t index_ = 0;
-  std::uint64_t within_ = 0;
+// One message of a stream: a piece of one long run, in place, or whole short
+// runs packed together.
+struct Message {
+  std::size_t first = 0, end = 0;  // runs [first, end)
+  std::uint64_t within = 0;        // in place: where in run `first` the piece starts
+  std::uint64_t length = 0;
+  bool in_place = false;
 };
 
-// The messages of one stream, and the buffers of those in flight: slot k % slots
-// holds message k.
-struct Messages {
-  Messages(const std::vector<StreamRun>& runs, const StreamOptions& options)
-      : total(stream_bytes(runs)),
-        size(options.message_bytes),
-        count((total + size - 1) / size),
-        buffers(std::min<std::uint64_t>(options.window, count)),
-        requests(buffers.size(), MPI_REQUEST_NULL) {}
+// Both ends cut the same runs into the same messages.
+std::vector<Message> cut(const std::vector<StreamRun>& runs, std::uint64_t message_bytes) {
+  const std::uint64_t in_place = std::min(kInPlaceRun, message_bytes);
+  std::vector<Message> messages;
+  Message packed;
+  const auto flush = [&messages, &packed](std::size_t next) {
+    if (packed.length > 0) messages.push_back(packed);
+    packed = Message{next, next, 0, 0, false};
+  };
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const std::uint64_t length = runs[i].length;
+    if (length >= in_place) {
+      flush(i);
+      for (std::uint64_t at = 0; at < length; at += message_bytes) {
+        messages.push_back({i, i + 1, at, std::min(message_bytes, length - at), true});
+      }
+      flush(i + 1);
+      continue;
+    }
+    if (packed.length + length > message_bytes) flush(i);
+    packed.end = i + 1;
+    packed.length += length;
+  }
+  flush(runs.size());
+  return messages;
+}
 
-  std::size_t slot(std::uint64_t k) const { return k % buffers.size(); }
-  int length(std::uint64_t k) const { return static_cast<int>(std::min(size, total - k * size)); }
+// The messages of a stream in flight, `window` at most: slot k % slots holds
+// message k (its buffer, when packed).
+struct InFlight {
+  InFlight(std::size_t messages, int window)
+      : buffers(std::min<std::size_t>(window, messages)), requests(buffers.size(), MPI_REQUEST_NULL) {}
+  std::size_t slot(std::size_t k) const { return k % buffers.size(); }
 
-  std::uint64_t total, size, count;
   std::vector<std::vector<std::byte>> buffers;
   std::vector<MPI_Request> requests;
 };
@@ -77,42 +82,54 @@ std::uint64_t stream_bytes(const std::vector<StreamRun>& runs) {
 
 void send_stream(std::span<const std::byte> file, const std::vector<StreamRun>& runs, int to, int tag, MPI_Comm comm,
                  const StreamOptions& options) {
-  Messages m(runs, options);
-  RunCursor cursor(runs);
-  for (std::uint64_t k = 0; k < m.count; ++k) {
-    const std::size_t slot = m.slot(k);
-    if (m.requests[slot] != MPI_REQUEST_NULL) wait_polling(&m.requests[slot], options.poll);
-    std::vector<std::byte>& buffer = m.buffers[slot];
-    buffer.resize(m.length(k));
-    cursor.next(buffer.size(), [&](std::uint64_t from, std::uint64_t, std::uint64_t at, std::uint64_t n) {
-      std::copy_n(file.data() + from, n, buffer.data() + at);
-    });
-    MPI_Isend(buffer.data(), m.length(k), MPI_BYTE, to, tag, comm, &m.requests[slot]);
+  const std::vector<Message> messages = cut(runs, options.message_bytes);
+  InFlight flight(messages.size(), options.window);
+  for (std::size_t k = 0; k < messages.size(); ++k) {
+    const Message& m = messages[k];
+    const std::size_t slot = flight.slot(k);
+    if (flight.requests[slot] != MPI_REQUEST_NULL) wait_polling(&flight.requests[slot], options.poll);
+    const std::byte* data = file.data() + runs[m.first].file_offset + m.within;
+    if (!m.in_place) {
+      std::vector<std::byte>& buffer = flight.buffers[slot];
+      buffer.resize(m.length);
+      std::byte* at = buffer.data();
+      for (std::size_t i = m.first; i < m.end; ++i) at = std::copy_n(file.data() + runs[i].file_offset, runs[i].length, at);
+      data = buffer.data();
+    }
+    MPI_Isend(data, static_cast<int>(m.length), MPI_BYTE, to, tag, comm, &flight.requests[slot]);
   }
-  for (MPI_Request& request : m.requests) {
+  for (MPI_Request& request : flight.requests) {
     if (request != MPI_REQUEST_NULL) wait_polling(&request, options.poll);
   }
 }
 
 void receive_stream(std::byte* storage, const std::vector<StreamRun>& runs, int from, int tag, MPI_Comm comm,
                     const StreamOptions& options) {
-  Messages m(runs, options);
+  const std::vector<Message> messages = cut(runs, options.message_bytes);
+  InFlight flight(messages.size(), options.window);
   // Messages from one sender with one tag match the receives in the order they
-  // were posted, so the k-th receive gets the k-th piece of the stream.
-  const auto post = [&m, from, tag, comm](std::uint64_t k) {
-    std::vector<std::byte>& buffer = m.buffers[m.slot(k)];
-    buffer.resize(m.length(k));
-    MPI_Irecv(buffer.data(), m.length(k), MPI_BYTE, from, tag, comm, &m.requests[m.slot(k)]);
+  // were posted, so the k-th receive gets the k-th message.
+  const auto post = [&](std::size_t k) {
+    const Message& m = messages[k];
+    std::byte* into = storage + runs[m.first].dest + m.within;
+    if (!m.in_place) {
+      flight.buffers[flight.slot(k)].resize(m.length);
+      into = flight.buffers[flight.slot(k)].data();
+    }
+    MPI_Irecv(into, static_cast<int>(m.length), MPI_BYTE, from, tag, comm, &flight.requests[flight.slot(k)]);
   };
-  for (std::uint64_t k = 0; k < m.buffers.size(); ++k) post(k);
-  RunCursor cursor(runs);
-  for (std::uint64_t k = 0; k < m.count; ++k) {
-    wait_polling(&m.requests[m.slot(k)], options.poll);
-    const std::vector<std::byte>& buffer = m.buffers[m.slot(k)];
-    cursor.next(buffer.size(), [&](std::uint64_t, std::uint64_t dest, std::uint64_t at, std::uint64_t n) {
-      std::copy_n(buffer.data() + at, n, storage + dest);
-    });
-    if (k + m.buffers.size() < m.count) post(k + m.buffers.size());
+  for (std::size_t k = 0; k < flight.buffers.size(); ++k) post(k);
+  for (std::size_t k = 0; k < messages.size(); ++k) {
+    const Message& m = messages[k];
+    wait_polling(&flight.requests[flight.slot(k)], options.poll);
+    if (!m.in_place) {
+      const std::byte* at = flight.buffers[flight.slot(k)].data();
+      for (std::size_t i = m.first; i < m.end; ++i) {
+        std::copy_n(at, runs[i].length, storage + runs[i].dest);
+        at += runs[i].length;
+      }
+    }
+    if (k + flight.buffers.size() < messages.size()) post(k + flight.buffers.size());
   }
 }
 

@@ -34,8 +34,10 @@ struct StreamOptions {
   std::chrono::microseconds poll{500};
 };
 
-// The stream of `runs` out of `file` to world rank `to`, messages of
-// message_bytes (the last shorter), all with `tag`. Returns once all are sent.
+// The stream of `runs` out of `file` to world rank `to`, all with `tag`, in
+// messages of at most message_bytes: long runs cut into pieces that go out of
+// `file` and into the receiver's storage in place, short runs packed. Returns
+// once all are sent.
 void send_stream(std::span<const std::byte> file, const std::vector<StreamRun>& runs, int to, int tag, MPI_Comm comm,
                  const StreamOptions& options);
 
