@@ -1,0 +1,54 @@
+// arena_layout: where each tensor of a rank starts in its arena. The kernel's
+// copy out of the page cache (rep movsb) runs at ~0.65x a memcpy unless source
+// and destination agree mod 32 (bench/RESULTS.md, sessions 7-8), and safetensors
+// data rarely starts 32-byte aligned (headers are padded to 8), so by default a
+// tensor is placed to agree with its file offset rather than on a round boundary.
+#include "hubload/load.h"
+
+namespace hubload {
+namespace {
+
+constexpr std::uint64_t kBoundary = 256;  // Placement::aligned_256, and the fallback
+constexpr std::uint64_t kAgreement = 64;  // a cache line: agreeing mod 64 agrees mod 32
+
+// The residue mod kAgreement at which `t` should start, or nullopt where its runs
+// do not agree among themselves, its element size forbids it, or it is converted
+// (read through a bounce buffer, so the place does not matter).
+std::optional<std::uint64_t> file_residue(const RankTensor& t, DType loaded) {
+  if (loaded != t.dtype) return std::nullopt;
+  std::optional<std::uint64_t> residue;
+  for (const ByteRun& r : t.runs) {
+    if (r.length == 0) continue;
+    // Unsigned wrap-around keeps the difference right mod 64.
+    const std::uint64_t d = (r.file_offset - r.dest_offset) % kAgreement;
+    if (residue && *residue != d) return std::nullopt;
+    residue = d;
+  }
+  const unsigned bits = dtype_bits(t.dtype);
+  const std::uint64_t element = bits % 8 == 0 && bits >= 8 ? bits / 8 : 1;
+  if (residue && *residue % element != 0) return std::nullopt;
+  return residue;
+}
+
+}  // namespace
+
+ArenaLayout arena_layout(const RankPlan& plan, const LoadOptions& options) {
+  ArenaLayout l;
+  for (const RankTensor& t : plan.tensors) {
+    const DType to = loaded_dtype(t.dtype, options);
+    std::uint64_t bytes = t.bytes;
+    if (to != t.dtype) bytes = t.bytes / (dtype_bits(t.dtype) / 8) * (dtype_bits(to) / 8);
+    std::optional<std::uint64_t> residue;
+    if (options.placement == Placement::like_file) residue = file_residue(t, to);
+    if (residue) {
+      l.bytes += (*residue + kAgreement - l.bytes % kAgreement) % kAgreement;
+    } else {
+      l.bytes = (l.bytes + kBoundary - 1) / kBoundary * kBoundary;
+    }
+    l.offsets.push_back(l.bytes);
+    l.bytes += bytes;
+  }
+  return l;
+}
+
+}  // namespace hubload
