@@ -3,6 +3,10 @@
 // dtype conversion rounds as specified.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -170,6 +174,40 @@ TEST(RankLoader, FindByNameAnswersForEveryLoadedTensor) {
   LoadedRank moved = std::move(loaded);  // the index moves with the tensors
   for (const LoadedTensor& t : moved.tensors) EXPECT_EQ(moved.find(t.name), &t) << t.name;
   EXPECT_EQ(moved.find("model.layers.99.mlp.up_proj.weight"), nullptr);
+}
+
+// The loader reads with O_NOATIME after one plain read, so `hubload cache`'s
+// "accessed" (the blobs' atime) still moves when a model is loaded.
+TEST(RankLoader, LoadingUpdatesTheFilesAccessTimeAsReadsWould) {
+  auto m = planned_tiny_model("llama", 2, DType::BF16);
+  const std::string path = (m->dir / "model.safetensors").string();
+  auto age = [&] {
+    const timespec old[2] = {{::time(nullptr) - 3 * 86400, 0}, {0, UTIME_OMIT}};  // atime 3 days ago
+    return ::utimensat(AT_FDCWD, path.c_str(), old, 0) == 0;
+  };
+  auto atime = [&] {
+    struct stat st {};
+    ::stat(path.c_str(), &st);
+    return st.st_atim.tv_sec;
+  };
+  const std::int64_t before = ::time(nullptr) - 86400;
+  ASSERT_TRUE(age());
+  {
+    // Where the mount keeps no access times (noatime), there is nothing to keep.
+    ReadFile probe = *ReadFile::open(path);
+    std::byte one[1];
+    ASSERT_TRUE(probe.read_at(0, one).has_value());
+    if (atime() < before) GTEST_SKIP() << "this file system does not update access times on read";
+  }
+  for (ReadMethod method : {ReadMethod::pread, ReadMethod::mmap}) {
+    ASSERT_TRUE(age());
+    ASSERT_LT(atime(), before);
+    LoadOptions o;
+    o.method = method;
+    o.direct = DirectIo::off;
+    load_rank(*m, 0, o);
+    EXPECT_GE(atime(), before) << (method == ReadMethod::pread ? "pread" : "mmap");
+  }
 }
 
 TEST(RankLoaderErrors, BadOptionsAndShortFilesAreReported) {

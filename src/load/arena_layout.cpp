@@ -1,17 +1,18 @@
-// arena_layout: where each tensor of a rank starts in its arena. The kernel's
-// copy out of the page cache (rep movsb) runs at ~0.65x a memcpy unless source
-// and destination agree mod 32 (bench/RESULTS.md, sessions 7-8), and safetensors
-// data rarely starts 32-byte aligned (headers are padded to 8), so by default a
-// tensor is placed to agree with its file offset rather than on a round boundary.
+// arena_layout: where each tensor of a rank starts in its arena. Safetensors data
+// rarely starts 32-byte aligned (headers are padded to 8), so by default a tensor
+// is placed to agree with its file offset (copy_agreement.h) rather than on a
+// round boundary.
 #include "hubload/load.h"
+#include "load/copy_agreement.h"
 
 namespace hubload {
 namespace {
 
-constexpr std::uint64_t kBoundary = 256;  // Placement::aligned_256, and the fallback
-constexpr std::uint64_t kAgreement = 64;  // a cache line: agreeing mod 64 agrees mod 32
+using load_internal::kCopyAgreement;
 
-// The residue mod kAgreement at which `t` should start, or nullopt where its runs
+constexpr std::uint64_t kBoundary = 256;  // Placement::aligned_256, and the fallback
+
+// The residue mod kCopyAgreement at which `t` should start, or nullopt where its runs
 // do not agree among themselves, its element size forbids it, or it is converted
 // (read through a bounce buffer, so the place does not matter).
 std::optional<std::uint64_t> file_residue(const RankTensor& t, DType loaded) {
@@ -20,7 +21,7 @@ std::optional<std::uint64_t> file_residue(const RankTensor& t, DType loaded) {
   for (const ByteRun& r : t.runs) {
     if (r.length == 0) continue;
     // Unsigned wrap-around keeps the difference right mod 64.
-    const std::uint64_t d = (r.file_offset - r.dest_offset) % kAgreement;
+    const std::uint64_t d = (r.file_offset - r.dest_offset) % kCopyAgreement;
     if (residue && *residue != d) return std::nullopt;
     residue = d;
   }
@@ -41,7 +42,7 @@ ArenaLayout arena_layout(const RankPlan& plan, const LoadOptions& options) {
     std::optional<std::uint64_t> residue;
     if (options.placement == Placement::like_file) residue = file_residue(t, to);
     if (residue) {
-      l.bytes += (*residue + kAgreement - l.bytes % kAgreement) % kAgreement;
+      l.bytes += (*residue + kCopyAgreement - l.bytes % kCopyAgreement) % kCopyAgreement;
     } else {
       l.bytes = (l.bytes + kBoundary - 1) / kBoundary * kBoundary;
     }
