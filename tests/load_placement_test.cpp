@@ -122,7 +122,9 @@ TEST(ArenaPlacement, ArenaLayoutIsWhatTheLoaderUses) {
       EXPECT_EQ(got.storage.size(), layout.bytes);
       for (std::size_t i = 0; i < rp.tensors.size(); ++i) {
         EXPECT_EQ(got.tensors[i].bytes.data(), got.storage.data() + layout.offsets[i]) << rp.tensors[i].name;
-        if (placement == Placement::aligned_256) EXPECT_EQ(layout.offsets[i] % 256, 0u);
+        if (placement == Placement::aligned_256) {
+          EXPECT_EQ(layout.offsets[i] % 256, 0u);
+        }
       }
       if (placement == Placement::aligned_256) {
         reference = std::move(got);

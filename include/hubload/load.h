@@ -77,7 +77,9 @@ struct LoadOptions {
   // (round-to-nearest-even); tensors of other dtypes keep theirs.
   std::optional<DType> convert_to;
   // Runs separated by at most this many bytes are read as one covering range and
-  // gathered: fewer syscalls for dense strided slices, at most this much extra read per gap...
+  // gathered (where the cost model finds the saved read worth the gap and the copy
+  // out of a bounce buffer): fewer syscalls for dense strided slices, at most this
+  // much extra read per gap...
   std::uint64_t max_gap_bytes = 4096;
   // ...and only while a covering range's gap bytes stay within this fraction of the
   // bytes it delivers, so a rank never reads much beyond its share (the default keeps
