@@ -171,15 +171,24 @@ ReadTasks build_read_tasks(const RankPlan& plan, const std::vector<Destination>&
     double gain_per_byte;
     std::uint64_t extra;
   };
+  // No choice may add more than this beyond the share. A tensor whose covering
+  // reads exceed it even against exact reads with every gap merge allowed is not
+  // estimated further: building its exact reads (thousands of rows) was most of a
+  // plan's time, and at W = 8 under the default bound no tensor fits.
+  const double room = allowed - static_cast<double>(planned);
   std::vector<Candidate> candidates;
   for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
     const RankTensor& tensor = plan.tensors[t];
     if (tensor.runs.size() < 2) continue;  // nothing to cover
     std::vector<ReadTask> exact, covering;
+    add_covering(covering, tensor, dests[t], c);
+    const Estimate v = estimate(covering);
+    std::uint64_t delivered = 0;
+    for (const ByteRun& r : tensor.runs) delivered += r.length;
+    if (static_cast<double>(v.bytes) - (1 + c.max_overread) * static_cast<double>(delivered) > room) continue;
     exact.reserve(most_tasks(tensor, c));
     add_exact(exact, tensor, dests[t], c);
-    add_covering(covering, tensor, dests[t], c);
-    const Estimate e = estimate(exact), v = estimate(covering);
+    const Estimate e = estimate(exact);
     const ReadCost& k = cost[dests[t].file];
     const double gain = e.cost(k) - v.cost(k);
     if (gain <= 0) continue;
