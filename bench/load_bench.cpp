@@ -13,7 +13,8 @@
 // here). Prints Markdown rows for bench/RESULTS.md.
 //
 // With --pread-only: the default pread load (direct off), the same with all
-// default options (direct auto), the default with no covering reads
+// default options (direct auto), with every tensor on a 256-byte boundary instead
+// of placed like its file offset, the default with no covering reads
 // (max_read_amplification = 1) and with max_read_amplification = W (every strided tensor the cost model finds cheaper
 // covered), against the same memcpy; no naive or mmap rows. Each row also gives
 // the load average when it was measured (the machine may be shared).
@@ -264,11 +265,14 @@ int main(int argc, char** argv) {
       bool io_uring;
       double amplification;
       DirectIo direct = DirectIo::off;  // from the page cache, whatever the probe says
+      Placement placement = Placement::like_file;
     };
     const double def = LoadOptions{}.max_read_amplification;
     std::vector<Variant> variants{{"pread (io_uring)", ReadMethod::pread, true, def},
                                   {"pread, all defaults (direct auto: residency probed)", ReadMethod::pread, true, def,
                                    DirectIo::automatic},
+                                  {"pread, tensors on 256-byte boundaries", ReadMethod::pread, true, def, DirectIo::off,
+                                   Placement::aligned_256},
                                   {"pread, exact (amplification 1)", ReadMethod::pread, true, 1.0},
                                   {fmt::format("pread, amplification <= {}", w), ReadMethod::pread, true, double(w)}};
     if (!pread_only) {
@@ -284,6 +288,7 @@ int main(int argc, char** argv) {
       o.io_uring = v.io_uring;
       o.max_read_amplification = v.amplification;
       o.direct = v.direct;
+      o.placement = v.placement;
       const char* name = v.name.c_str();
       RankLoader loader = must(RankLoader::create(dir, o));
       HostBuffer arena = must(HostBuffer::allocate(loader.arena_bytes(rank)));

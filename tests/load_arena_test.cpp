@@ -164,6 +164,26 @@ TEST(RankLoader, CoveringReadsStayWithinTheOverReadBound) {
   EXPECT_EQ(load_gap_merged(*narrow, none).read_calls, 8u);
 }
 
+// A merged range goes through a bounce buffer: a long read is not merged with a
+// small neighbour to save one read (a 4 MiB chunk would be copied twice), while small
+// runs still are; copying out of a mapping (mmap) merges as before.
+TEST(RankLoader, GapMergesWhereTheSavedReadOutweighsTheSecondCopy) {
+  auto s = std::make_unique<Strided>();
+  const std::uint64_t big = 4u << 20, gap = 16, small = 1024;
+  s->file.resize(big + gap + small + gap + small);
+  for (std::size_t i = 0; i < s->file.size(); ++i) s->file[i] = static_cast<char>(i * 131 % 251);
+  testing::write_file(s->dir / "w.bin", s->file);
+  RankTensor t{"t", "w.bin", DType::U8, {big + 2 * small}, big + 2 * small, {}, {}};
+  t.runs = {{0, big, 0}, {big + gap, small, big}, {big + gap + small + gap, small, big + small}};
+  s->plan.tensors.push_back(t);
+  LoadedRank pread = load_gap_merged(*s, {});
+  EXPECT_EQ(pread.read_calls, 2u);  // the big run alone, in place; the two small ones merged
+  EXPECT_EQ(pread.bytes_read, big + 2 * small + gap);
+  LoadOptions mm;
+  mm.method = ReadMethod::mmap;
+  EXPECT_EQ(load_gap_merged(*s, mm).read_calls, 1u);
+}
+
 // A W = 8 row-parallel slice: each row's 1 KiB of 8 KiB.
 TEST(RankLoaderCostModel, CoversManySmallRowsOnlyWhereTheAmplificationBoundAllows) {
   auto rows = strided(1024, 7 * 1024, 64);

@@ -3,6 +3,10 @@
 // dtype conversion rounds as specified.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -37,7 +41,11 @@ TEST(RankLoader, BytesEqualThePlanAppliedToTheFile) {
       LoadedRank got = load_rank(*m, r, {});
       ASSERT_EQ(got.tensors.size(), want.size());
       for (std::size_t i = 0; i < want.size(); ++i) {
-        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(got.tensors[i].bytes.data()) % 256, 0u);
+        // Placed like the file (Placement::like_file) where it can be, else on a 256-byte boundary.
+        const auto at = reinterpret_cast<std::uintptr_t>(got.tensors[i].bytes.data());
+        const ByteRun& first = rp.tensors[i].runs.at(0);
+        EXPECT_TRUE(at % 64 == (first.file_offset - first.dest_offset) % 64 || at % 256 == 0) << got.tensors[i].name;
+        EXPECT_EQ(at % (dtype_bits(got.tensors[i].dtype) / 8), 0u) << got.tensors[i].name;
         ASSERT_EQ(got.tensors[i].bytes.size(), want[i].size());
         EXPECT_EQ(0, std::memcmp(got.tensors[i].bytes.data(), want[i].data(), want[i].size()))
             << family << " rank " << r << " " << got.tensors[i].name;
@@ -166,6 +174,40 @@ TEST(RankLoader, FindByNameAnswersForEveryLoadedTensor) {
   LoadedRank moved = std::move(loaded);  // the index moves with the tensors
   for (const LoadedTensor& t : moved.tensors) EXPECT_EQ(moved.find(t.name), &t) << t.name;
   EXPECT_EQ(moved.find("model.layers.99.mlp.up_proj.weight"), nullptr);
+}
+
+// The loader reads with O_NOATIME after one plain read, so `hubload cache`'s
+// "accessed" (the blobs' atime) still moves when a model is loaded.
+TEST(RankLoader, LoadingUpdatesTheFilesAccessTimeAsReadsWould) {
+  auto m = planned_tiny_model("llama", 2, DType::BF16);
+  const std::string path = (m->dir / "model.safetensors").string();
+  auto age = [&] {
+    const timespec old[2] = {{::time(nullptr) - 3 * 86400, 0}, {0, UTIME_OMIT}};  // atime 3 days ago
+    return ::utimensat(AT_FDCWD, path.c_str(), old, 0) == 0;
+  };
+  auto atime = [&] {
+    struct stat st {};
+    ::stat(path.c_str(), &st);
+    return st.st_atim.tv_sec;
+  };
+  const std::int64_t before = ::time(nullptr) - 86400;
+  ASSERT_TRUE(age());
+  {
+    // Where the mount keeps no access times (noatime), there is nothing to keep.
+    ReadFile probe = *ReadFile::open(path);
+    std::byte one[1];
+    ASSERT_TRUE(probe.read_at(0, one).has_value());
+    if (atime() < before) GTEST_SKIP() << "this file system does not update access times on read";
+  }
+  for (ReadMethod method : {ReadMethod::pread, ReadMethod::mmap}) {
+    ASSERT_TRUE(age());
+    ASSERT_LT(atime(), before);
+    LoadOptions o;
+    o.method = method;
+    o.direct = DirectIo::off;
+    load_rank(*m, 0, o);
+    EXPECT_GE(atime(), before) << (method == ReadMethod::pread ? "pread" : "mmap");
+  }
 }
 
 TEST(RankLoaderErrors, BadOptionsAndShortFilesAreReported) {

@@ -45,6 +45,18 @@ struct ReadCost {
   double copy_per_byte_ns = 0;  // copying one byte out of a bounce buffer
 };
 
+// Where each tensor starts in a rank's arena (docs/tensor-parallel.md#the-arena).
+enum class Placement : std::uint8_t {
+  // Each tensor starts at an address that agrees with its bytes' file offset mod 64,
+  // where every run of it agrees (a row slice: row stride and slice length agree mod
+  // 64) and its element size allows it: the kernel's copy out of the page cache is
+  // ~1.5x faster when source and destination agree mod 32 (bench/RESULTS.md). Other
+  // tensors, and converted ones, start on a 256-byte boundary. Every tensor is
+  // aligned to its element size, and to 64 bytes where its file offset is.
+  like_file,
+  aligned_256,  // every tensor on a 256-byte boundary
+};
+
 // Where a load stands: bytes of the plan's runs delivered so far, of all of them.
 struct LoadProgress {
   int rank = 0;
@@ -65,7 +77,9 @@ struct LoadOptions {
   // (round-to-nearest-even); tensors of other dtypes keep theirs.
   std::optional<DType> convert_to;
   // Runs separated by at most this many bytes are read as one covering range and
-  // gathered: fewer syscalls for dense strided slices, at most this much extra read per gap...
+  // gathered (where the cost model finds the saved read worth the gap and the copy
+  // out of a bounce buffer): fewer syscalls for dense strided slices, at most this
+  // much extra read per gap...
   std::uint64_t max_gap_bytes = 4096;
   // ...and only while a covering range's gap bytes stay within this fraction of the
   // bytes it delivers, so a rank never reads much beyond its share (the default keeps
@@ -88,6 +102,7 @@ struct LoadOptions {
   // cache; reads too small for their alignment to stay within the amplification
   // bound do too.
   DirectIo direct = DirectIo::automatic;
+  Placement placement = Placement::like_file;
   // Reads are cut at this size so that the threads share long runs.
   std::uint64_t chunk_bytes = 8u << 20;
   // Called after each batch of reads (at most 1 MiB or 64 reads; one read without
@@ -126,7 +141,7 @@ struct LoadedTensor {
   std::string name;
   DType dtype = DType::F32;
   std::vector<std::uint64_t> shape;
-  std::span<std::byte> bytes;  // into LoadedRank::storage, 256-byte aligned
+  std::span<std::byte> bytes;  // into LoadedRank::storage, aligned as LoadOptions::placement says
 };
 
 struct LoadedRank {
@@ -167,7 +182,7 @@ class RankLoader {
   Result<LoadedRank> load_into(const RankPlan& plan, std::span<std::byte> arena) const;
 
   // Bytes of the arena load() allocates for `plan`: every tensor after dtype
-  // conversion, each starting on a 256-byte boundary.
+  // conversion, each placed as LoadOptions::placement says (arena_layout).
   std::uint64_t arena_bytes(const RankPlan& plan) const;
 
   const LoadOptions& options() const { return options_; }
@@ -177,6 +192,15 @@ class RankLoader {
   std::filesystem::path root_;
   LoadOptions options_;
 };
+
+// Where each tensor of `plan` starts in a 256-byte aligned arena loaded with
+// `options` (its placement and convert_to), and the arena's size: what load()
+// allocates and load_into() needs. For loaders that fill an arena of their own.
+struct ArenaLayout {
+  std::vector<std::uint64_t> offsets;  // per tensor of the plan, in plan order
+  std::uint64_t bytes = 0;
+};
+ArenaLayout arena_layout(const RankPlan& plan, const LoadOptions& options);
 
 // Element-wise float conversion between BF16, F16 and F32 (round-to-nearest-even,
 // NaN stays NaN, overflow goes to infinity). `in` holds whole elements of `from`;

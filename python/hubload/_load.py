@@ -34,7 +34,8 @@ class Plan:
         return json.loads(self._native.to_json())
 
     def arena_bytes(self, rank: int, dtype: Any = None) -> int:
-        """Bytes a buffer for :func:`load_rank_into` needs for ``rank`` (256-byte aligned tensors)."""
+        """Bytes a buffer for :func:`load_rank_into` needs for ``rank``, from its first 256-byte
+        aligned byte (tensors are placed like their file offsets, aligned to their element size)."""
         return self._native.arena_bytes(int(rank), _dtype_name(dtype))
 
     def __repr__(self) -> str:
@@ -145,8 +146,8 @@ def load_rank_into(path: Union[str, os.PathLike, Plan], out: Any, tp: Optional[i
 
 
 def _as_buffer(out: Any) -> np.ndarray:
-    """`out` as a 1-D uint8 NumPy array starting on a 256-byte boundary (the loader's
-    alignment): a buffer that starts elsewhere is used from its first aligned byte."""
+    """`out` as a 1-D uint8 NumPy array starting on a 256-byte boundary (what the loader
+    asks of an arena): a buffer that starts elsewhere is used from its first aligned byte."""
     if type(out).__module__.startswith("torch"):
         import torch
 

@@ -3,6 +3,9 @@
 // failed; with pread, each worker sends its batch's direct reads through its own
 // io_uring in one submission when the kernel allows it, and O_DIRECT reads of
 // cold files through the same ring into its aligned bounce buffer.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -14,6 +17,7 @@
 
 #include "hubload/file.h"
 #include "hubload/load.h"
+#include "load/copy_agreement.h"
 #include "load/direct_io.h"
 #include "load/read_tasks.h"
 #include "load/uring_reader.h"
@@ -28,7 +32,8 @@ using load_internal::PositionalRead;
 using load_internal::ReadTask;
 using load_internal::UringReader;
 
-constexpr std::uint64_t kTensorAlignment = 256;
+// load_into's arena: aligned so that every placement's offsets keep their meaning.
+constexpr std::uint64_t kArenaAlignment = 256;
 // A batch: up to this many tasks (the ring's depth) or this many bytes.
 constexpr std::size_t kBatchTasks = 64;
 constexpr std::uint64_t kBatchBytes = 1u << 20;
@@ -40,6 +45,17 @@ constexpr std::uint64_t kDirectRequest = 1u << 20;
 constexpr std::uint64_t kDirectMaxPadShare = 64;
 
 using Source = std::variant<ReadFile, MappedFile>;
+
+// Every buffered read asks whether to update the file's access time (a W = 8 rank
+// is ~33,000 reads). One plain read leaves the atime as all of them would under
+// relatime (`hubload cache` filters on it), then O_NOATIME spares the rest. The
+// kernel allows O_NOATIME only to the file's owner; elsewhere every read asks.
+void touch_access_time_once(const ReadFile& file) {
+  std::byte first{};
+  if (file.size() > 0 && ::pread(file.fd(), &first, 1, 0) != 1) return;
+  const int flags = ::fcntl(file.fd(), F_GETFL);
+  if (flags >= 0) ::fcntl(file.fd(), F_SETFL, flags | O_NOATIME);
+}
 
 struct Sources {
   std::vector<Source> files;
@@ -59,6 +75,7 @@ Result<Sources> open_sources(const std::filesystem::path& root_path, const RankP
       s.files.emplace_back(std::move(f));
     } else {
       HUBLOAD_ASSIGN_OR_RETURN(ReadFile f, ReadFile::open(path));
+      touch_access_time_once(f);
       s.files.emplace_back(std::move(f));
     }
     std::optional<DirectFile> direct;
@@ -116,9 +133,11 @@ Status run_task(const ReadTask& task, const Sources& sources, HostBuffer& scratc
   }
   const ReadFile& file = std::get<ReadFile>(source);
   if (task.direct()) return file.read_at(task.offset, {task.pieces[0].dest, task.length});
-  HUBLOAD_TRY(grow(scratch, task.length));
-  HUBLOAD_TRY(file.read_at(task.offset, {scratch.data(), task.length}));
-  for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, scratch.data() + p.task_offset));
+  // Placed to agree with the file, as the arena's tensors are.
+  HUBLOAD_TRY(grow(scratch, task.length + load_internal::kCopyAgreement));
+  std::byte* at = scratch.data() + task.offset % load_internal::kCopyAgreement;
+  HUBLOAD_TRY(file.read_at(task.offset, {at, task.length}));
+  for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, at + p.task_offset));
   return ok();
 }
 
@@ -270,34 +289,7 @@ Result<RankLoader> RankLoader::create(std::filesystem::path root, LoadOptions op
   return RankLoader(std::move(root), std::move(options));
 }
 
-namespace {
-
-// Where each tensor of `plan` starts in the arena, and its dtype once loaded.
-struct Layout {
-  std::vector<std::uint64_t> offsets;
-  std::vector<DType> types;
-  std::uint64_t total = 0;      // arena bytes
-  std::uint64_t bytes_out = 0;  // tensor bytes (total less alignment padding)
-};
-
-Layout lay_out(const RankPlan& plan, const LoadOptions& options) {
-  Layout l;
-  for (const RankTensor& t : plan.tensors) {
-    DType to = loaded_dtype(t.dtype, options);
-    std::uint64_t bytes = t.bytes;
-    if (to != t.dtype) bytes = t.bytes / (dtype_bits(t.dtype) / 8) * (dtype_bits(to) / 8);
-    l.total = (l.total + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-    l.offsets.push_back(l.total);
-    l.types.push_back(to);
-    l.total += bytes;
-    l.bytes_out += bytes;
-  }
-  return l;
-}
-
-}  // namespace
-
-std::uint64_t RankLoader::arena_bytes(const RankPlan& plan) const { return lay_out(plan, options_).total; }
+std::uint64_t RankLoader::arena_bytes(const RankPlan& plan) const { return arena_layout(plan, options_).bytes; }
 
 Result<LoadedRank> RankLoader::load(const RankPlan& plan) const {
   const auto start = std::chrono::steady_clock::now();
@@ -310,13 +302,13 @@ Result<LoadedRank> RankLoader::load(const RankPlan& plan) const {
 
 Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::byte> arena) const {
   const auto start = std::chrono::steady_clock::now();
-  const Layout layout = lay_out(plan, options_);
-  if (arena.size() < layout.total)
-    return invalid_input("rank " + std::to_string(plan.rank) + " needs an arena of " + std::to_string(layout.total) +
+  const ArenaLayout layout = arena_layout(plan, options_);
+  if (arena.size() < layout.bytes)
+    return invalid_input("rank " + std::to_string(plan.rank) + " needs an arena of " + std::to_string(layout.bytes) +
                          " bytes; the one given holds " + std::to_string(arena.size()));
-  if (reinterpret_cast<std::uintptr_t>(arena.data()) % kTensorAlignment != 0)
+  if (reinterpret_cast<std::uintptr_t>(arena.data()) % kArenaAlignment != 0)
     return invalid_input("the arena for rank " + std::to_string(plan.rank) + " must be " +
-                         std::to_string(kTensorAlignment) + "-byte aligned");
+                         std::to_string(kArenaAlignment) + "-byte aligned");
   if (options_.convert_to) {
     // Scales and packed weights mean nothing in another float type.
     for (const RankTensor& t : plan.tensors)
@@ -331,14 +323,14 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   LoadedRank out;
   out.rank = plan.rank;
   out.world_size = plan.world_size;
-  out.bytes_out = layout.bytes_out;
   std::vector<Destination> dests;
   for (std::size_t i = 0; i < plan.tensors.size(); ++i) {
     const RankTensor& t = plan.tensors[i];
     std::byte* base = arena.data() + layout.offsets[i];
-    DType to = layout.types[i];
+    const DType to = loaded_dtype(t.dtype, options_);
     std::uint64_t scale_num = dtype_bits(to), scale_den = dtype_bits(t.dtype);
     std::uint64_t bytes = t.bytes * scale_num / scale_den;
+    out.bytes_out += bytes;
     for (const SliceRange& z : t.zero_fill)
       std::memset(base + z.start * scale_num / scale_den, 0, z.length * scale_num / scale_den);
     out.tensors.push_back(LoadedTensor{t.name, to, t.shape, {base, bytes}});

@@ -15,7 +15,19 @@ struct Cuts {
   std::uint64_t window = 8;        // covering windows: min(chunk, kCoverWindow)
   std::uint64_t max_gap = 0;
   double max_overread = 0;
+  const std::vector<ReadCost>* cost = nullptr;  // per file; null (mmap): merges cost nothing
 };
+
+// A merged task is read into a bounce buffer and copied out, so merging pays the
+// gap and a second copy of the bytes that would have been read in place: worth it
+// while that costs less than the read it saves. Never for a long read: one read
+// costs ~1.7 us, copying a 4 MiB chunk again ~1 ms plus the buffer's page faults.
+bool worth_merging(const ReadTask& last, std::uint64_t gap, std::uint64_t length, const Cuts& c) {
+  if (c.cost == nullptr) return true;
+  const ReadCost& k = (*c.cost)[last.file];
+  const auto bounced = static_cast<double>(length + (last.direct() ? last.length : 0));
+  return k.per_read_ns >= static_cast<double>(gap) * k.per_byte_ns + bounced * k.copy_per_byte_ns;
+}
 
 Piece piece_of(const ByteRun& run, std::uint64_t done, std::uint64_t length, const Destination& d) {
   std::uint64_t dest_offset = run.dest_offset + done;
@@ -36,7 +48,8 @@ void add_exact(std::vector<ReadTask>& tasks, const RankTensor& tensor, const Des
         std::uint64_t end = last.offset + last.length;
         std::uint64_t gap = offset - end, gaps = last.gap_bytes + gap;
         if (last.file == d.file && offset >= end && gap <= c.max_gap && offset + length - last.offset <= c.chunk &&
-            static_cast<double>(gaps) <= c.max_overread * static_cast<double>(last.length - last.gap_bytes + length)) {
+            static_cast<double>(gaps) <= c.max_overread * static_cast<double>(last.length - last.gap_bytes + length) &&
+            worth_merging(last, gap, length, c)) {
           piece.task_offset = offset - last.offset;
           last.length = offset + length - last.offset;
           last.gap_bytes = gaps;
@@ -85,9 +98,21 @@ void add_covering(std::vector<ReadTask>& tasks, const RankTensor& tensor, const 
   }
 }
 
+// At most one task per chunk of each run: reserved up front, since growing a
+// vector of ~33,000 tasks (a W = 8 rank) moved them and faulted in fresh pages
+// for every doubling, which took a good part of the plan's time.
+std::size_t most_tasks(const RankTensor& tensor, const Cuts& c) {
+  std::size_t n = 0;
+  for (const ByteRun& run : tensor.runs) n += static_cast<std::size_t>((run.length + c.chunk - 1) / c.chunk);
+  return n;
+}
+
 std::vector<ReadTask> build(const RankPlan& plan, const std::vector<Destination>& dests, const Cuts& c,
                             const std::vector<bool>& covered) {
   std::vector<ReadTask> tasks;
+  std::size_t most = 0;
+  for (const RankTensor& tensor : plan.tensors) most += most_tasks(tensor, c);
+  tasks.reserve(most);
   for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
     if (covered[t]) {
       add_covering(tasks, plan.tensors[t], dests[t], c);
@@ -131,6 +156,7 @@ ReadTasks build_read_tasks(const RankPlan& plan, const std::vector<Destination>&
   c.window = std::min(c.chunk, kCoverWindow);
   c.max_gap = options.max_gap_bytes;
   c.max_overread = options.max_overread;
+  if (options.method == ReadMethod::pread) c.cost = &cost;
   std::vector<bool> covered(plan.tensors.size(), false);
   ReadTasks out;
   out.tasks = build(plan, dests, c, covered);
@@ -145,14 +171,24 @@ ReadTasks build_read_tasks(const RankPlan& plan, const std::vector<Destination>&
     double gain_per_byte;
     std::uint64_t extra;
   };
+  // No choice may add more than this beyond the share. A tensor whose covering
+  // reads exceed it even against exact reads with every gap merge allowed is not
+  // estimated further: building its exact reads (thousands of rows) was most of a
+  // plan's time, and at W = 8 under the default bound no tensor fits.
+  const double room = allowed - static_cast<double>(planned);
   std::vector<Candidate> candidates;
   for (std::size_t t = 0; t < plan.tensors.size(); ++t) {
     const RankTensor& tensor = plan.tensors[t];
     if (tensor.runs.size() < 2) continue;  // nothing to cover
     std::vector<ReadTask> exact, covering;
-    add_exact(exact, tensor, dests[t], c);
     add_covering(covering, tensor, dests[t], c);
-    const Estimate e = estimate(exact), v = estimate(covering);
+    const Estimate v = estimate(covering);
+    std::uint64_t delivered = 0;
+    for (const ByteRun& r : tensor.runs) delivered += r.length;
+    if (static_cast<double>(v.bytes) - (1 + c.max_overread) * static_cast<double>(delivered) > room) continue;
+    exact.reserve(most_tasks(tensor, c));
+    add_exact(exact, tensor, dests[t], c);
+    const Estimate e = estimate(exact);
     const ReadCost& k = cost[dests[t].file];
     const double gain = e.cost(k) - v.cost(k);
     if (gain <= 0) continue;
