@@ -198,9 +198,16 @@ class RankLoader {
 // allocates and load_into() needs. For loaders that fill an arena of their own.
 struct ArenaLayout {
   std::vector<std::uint64_t> offsets;  // per tensor of the plan, in plan order
-  std::uint64_t bytes = 0;
+  std::vector<std::uint64_t> sizes;    // per tensor: its bytes once loaded (after conversion)
+  std::uint64_t bytes = 0;             // the arena, padding included
+  std::uint64_t bytes_out = 0;         // the tensors' own bytes (the sum of sizes)
 };
 ArenaLayout arena_layout(const RankPlan& plan, const LoadOptions& options);
+
+// Whether `options.convert_to` can apply to `plan`: a BF16/F16/F32 target, and no
+// quantized tensor (scales and packed weights mean nothing in another float type).
+// invalid_input naming the tensor otherwise; ok() without a conversion.
+Status check_conversion(const RankPlan& plan, const LoadOptions& options);
 
 // Element-wise float conversion between BF16, F16 and F32 (round-to-nearest-even,
 // NaN stays NaN, overflow goes to infinity). `in` holds whole elements of `from`;

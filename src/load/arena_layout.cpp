@@ -47,9 +47,24 @@ ArenaLayout arena_layout(const RankPlan& plan, const LoadOptions& options) {
       l.bytes = (l.bytes + kBoundary - 1) / kBoundary * kBoundary;
     }
     l.offsets.push_back(l.bytes);
+    l.sizes.push_back(bytes);
     l.bytes += bytes;
+    l.bytes_out += bytes;
   }
   return l;
+}
+
+Status check_conversion(const RankPlan& plan, const LoadOptions& options) {
+  if (!options.convert_to) return ok();
+  if (!is_convertible_float(*options.convert_to))
+    return invalid_input("cannot convert tensors to " + std::string(to_string(*options.convert_to)) +
+                         "; choose BF16, F16 or F32");
+  for (const RankTensor& t : plan.tensors)
+    if (is_quantized_tensor(t.name, t.dtype))
+      return invalid_input("dtype conversion to " + std::string(to_string(*options.convert_to)) +
+                           " cannot apply to quantized tensor '" + t.name + "' (" + std::string(to_string(t.dtype)) +
+                           "); load a quantized checkpoint without conversion");
+  return ok();
 }
 
 }  // namespace hubload

@@ -309,14 +309,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   if (reinterpret_cast<std::uintptr_t>(arena.data()) % kArenaAlignment != 0)
     return invalid_input("the arena for rank " + std::to_string(plan.rank) + " must be " +
                          std::to_string(kArenaAlignment) + "-byte aligned");
-  if (options_.convert_to) {
-    // Scales and packed weights mean nothing in another float type.
-    for (const RankTensor& t : plan.tensors)
-      if (is_quantized_tensor(t.name, t.dtype))
-        return invalid_input("dtype conversion to " + std::string(to_string(*options_.convert_to)) +
-                             " cannot apply to quantized tensor '" + t.name + "' (" + std::string(to_string(t.dtype)) +
-                             "); load a quantized checkpoint without conversion");
-  }
+  HUBLOAD_TRY(check_conversion(plan, options_));
   std::map<std::string, std::size_t> file_index;
   HUBLOAD_ASSIGN_OR_RETURN(Sources sources, open_sources(root_, plan, options_, file_index));
 
@@ -329,7 +322,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     std::byte* base = arena.data() + layout.offsets[i];
     const DType to = loaded_dtype(t.dtype, options_);
     std::uint64_t scale_num = dtype_bits(to), scale_den = dtype_bits(t.dtype);
-    std::uint64_t bytes = t.bytes * scale_num / scale_den;
+    const std::uint64_t bytes = layout.sizes[i];
     out.bytes_out += bytes;
     for (const SliceRange& z : t.zero_fill)
       std::memset(base + z.start * scale_num / scale_den, 0, z.length * scale_num / scale_den);

@@ -25,7 +25,6 @@
 namespace hubload::mpi_internal {
 namespace {
 
-constexpr std::uint64_t kTensorAlignment = 256;    // as RankLoader lays tensors out
 constexpr std::uint64_t kReadPiece = 64ull << 20;  // one pread of the leader's sequential read
 constexpr std::uint64_t kMaxMessage = 64ull << 20;  // bytes per message to a node without the files
 constexpr int kTagBound = 32768;                    // MPI_TAG_UB is at least 32767
@@ -148,31 +147,6 @@ JobMap map_job(const Topology& t, bool reads) {
   return job;
 }
 
-// Where each tensor of a rank starts in its storage, with dtypes as loaded
-// under `options` (the same layout as RankLoader's).
-struct Layout {
-  std::vector<std::uint64_t> offsets;
-  std::uint64_t total = 0;
-  std::uint64_t bytes_out = 0;
-};
-
-// A rank tensor's bytes once converted to `to` (sub-byte dtypes are never converted).
-std::uint64_t loaded_bytes(const RankTensor& tensor, DType to) {
-  return to == tensor.dtype ? tensor.bytes : tensor.bytes / (dtype_bits(tensor.dtype) / 8) * (dtype_bits(to) / 8);
-}
-
-Layout lay_out(const RankPlan& rank, const LoadOptions& options) {
-  Layout l;
-  for (const RankTensor& tensor : rank.tensors) {
-    const std::uint64_t bytes = loaded_bytes(tensor, loaded_dtype(tensor.dtype, options));
-    l.total = (l.total + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-    l.offsets.push_back(l.total);
-    l.total += bytes;
-    l.bytes_out += bytes;
-  }
-  return l;
-}
-
 // Checked before any byte moves, so that the transfers themselves cannot fail
 // half way on one rank while another waits for its messages.
 Status check_runs(const RankPlan& rank, const std::map<std::string, std::uint64_t>& file_sizes) {
@@ -189,27 +163,11 @@ Status check_runs(const RankPlan& rank, const std::map<std::string, std::uint64_
   return ok();
 }
 
-Status check_conversion(const RankPlan& rank, const LoadOptions& options) {
-  if (!options.convert_to) return ok();
-  if (!is_convertible_float(*options.convert_to)) {
-    return invalid_input(fmt::format("dtype conversion supports BF16, F16 and F32, not {}", to_string(*options.convert_to)));
-  }
-  // Scales and packed weights mean nothing in another float type (as RankLoader refuses them).
-  for (const RankTensor& t : rank.tensors) {
-    if (is_quantized_tensor(t.name, t.dtype)) {
-      return invalid_input(fmt::format("dtype conversion to {} cannot apply to quantized tensor '{}' ({}); load a "
-                                       "quantized checkpoint without conversion",
-                                       to_string(*options.convert_to), t.name, to_string(t.dtype)));
-    }
-  }
-  return ok();
-}
-
 // A rank this one sends runs to: its plan, and where its tensors start.
 struct Receiver {
   int world_rank = 0;
   RankPlan plan;
-  Layout layout;
+  ArenaLayout layout;
 };
 
 }  // namespace
@@ -262,6 +220,10 @@ Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root
   Result<ShardPlan> plan = inputs ? plan_from_inputs(*inputs, plan_options) : Result<ShardPlan>(inputs.error());
   HUBLOAD_TRY(agree(t, plan ? ok() : Status(plan.error())));
   Result<RankPlan> rank = rank_plan(*plan, *tp_rank);
+  // Runs land in the checkpoint's dtypes first (RankLoader's layout, so the same
+  // file/destination agreement); a conversion follows at the end.
+  LoadOptions stored_options = options;
+  stored_options.convert_to.reset();
   std::vector<Receiver> receivers;
   Status planned = rank ? check_runs(*rank, inputs->file_sizes) : Status(rank.error());
   if (planned) planned = check_conversion(*rank, options);
@@ -269,13 +231,12 @@ Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root
     if (job.sender[r] != t.rank) continue;
     Result<RankPlan> theirs = rank_plan(*plan, r % plan->world_size);
     planned = theirs ? check_runs(*theirs, inputs->file_sizes) : Status(theirs.error());
-    if (planned) receivers.push_back({r, *theirs, lay_out(*theirs, LoadOptions{})});
+    if (planned) receivers.push_back({r, *theirs, arena_layout(*theirs, stored_options)});
   }
   HUBLOAD_TRY(agree(t, planned));
 
-  // Runs land in the checkpoint's dtypes first; a conversion follows at the end.
-  const Layout stored = lay_out(*rank, LoadOptions{});
-  Result<HostBuffer> storage = HostBuffer::allocate(stored.total);
+  const ArenaLayout stored = arena_layout(*rank, stored_options);
+  Result<HostBuffer> storage = HostBuffer::allocate(stored.bytes);
   HUBLOAD_TRY(agree(t, storage ? ok() : Status(storage.error())));
 
   // Streams get a communicator of their own, so their tags meet no other message.
@@ -324,15 +285,15 @@ Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root
     }
   }
 
-  const Layout loaded = lay_out(*rank, options);
+  const ArenaLayout loaded = arena_layout(*rank, options);
   if (options.convert_to) {
-    Result<HostBuffer> converted = HostBuffer::allocate(loaded.total);
+    Result<HostBuffer> converted = HostBuffer::allocate(loaded.bytes);
     Status done = converted ? ok() : Status(converted.error());
     for (std::size_t i = 0; i < rank->tensors.size() && done; ++i) {
       const RankTensor& tensor = rank->tensors[i];
       const DType to = loaded_dtype(tensor.dtype, options);
       const std::span<const std::byte> in(storage->data() + stored.offsets[i], tensor.bytes);
-      const std::span<std::byte> into(converted->data() + loaded.offsets[i], loaded_bytes(tensor, to));
+      const std::span<std::byte> into(converted->data() + loaded.offsets[i], loaded.sizes[i]);
       if (to == tensor.dtype) std::copy(in.begin(), in.end(), into.begin());
       else done = convert_floats(tensor.dtype, to, in, into);
     }
@@ -344,7 +305,7 @@ Result<LoadedRank> load_rank_scattered(const Result<std::filesystem::path>& root
     const RankTensor& tensor = rank->tensors[i];
     const DType to = loaded_dtype(tensor.dtype, options);
     out.tensors.push_back({tensor.name, to, tensor.shape,
-                           std::span(out.storage.data() + loaded.offsets[i], loaded_bytes(tensor, to))});
+                           std::span(out.storage.data() + loaded.offsets[i], loaded.sizes[i])});
   }
   out.bytes_planned = rank->bytes_to_read();
   out.bytes_out = loaded.bytes_out;
