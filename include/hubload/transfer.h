@@ -86,6 +86,7 @@ struct TransferEvent {
   int connections = 0;              // connections open for this file
   int connection_limit = 0;         // the budget's count now (over all files)
   std::string message;              // retry / error reason
+  std::optional<Error> error;       // kind error: why the file failed
 };
 
 // Return false to cancel the whole call (ErrorKind::cancelled; partials are kept

@@ -17,13 +17,21 @@ void Engine::fill_connections(Clock::time_point now) {
     // split a range); if nothing starts it is given back on leaving.
     BudgetSlot slot = BudgetSlot::take(budget_.get());
     if (!slot) return;
-    // Fewest connections first, so every file gets one before any gets more.
+    // Bytes no connection has yet come before splitting a range in flight:
+    // the split range's connection is stopped at the split, and what the
+    // server had already sent past it is fetched twice. Among those, fewest
+    // connections first, so every file gets one before any gets more.
     Job* best = nullptr;
+    bool best_unassigned = false;
     for (auto& job : jobs_) {
       if (job.state != JobState::active || now < job.not_before) continue;
       if (!job.ranges_ok && job.conns > 0) continue;
       if (job.planner->complete()) continue;
-      if (!best || job.conns < best->conns) best = &job;
+      const bool unassigned = job.planner->has_unassigned();
+      if (!best || unassigned > best_unassigned || (unassigned == best_unassigned && job.conns < best->conns)) {
+        best = &job;
+        best_unassigned = unassigned;
+      }
     }
     if (!best) return;
     auto a = best->planner->assign();
