@@ -34,7 +34,7 @@ void Engine::fill_connections(Clock::time_point now) {
       }
     }
     if (!best) return;
-    auto a = best->planner->assign();
+    auto a = best->planner->assign(piece_cap());
     bool started = a && start_conn(*best, *a, slot);
     if (!started) {
       // Nothing left to hand out for this file: try the others once.
@@ -42,7 +42,7 @@ void Engine::fill_connections(Clock::time_point now) {
       for (auto& job : jobs_) {
         if (&job == best || job.state != JobState::active || now < job.not_before || job.planner->complete()) continue;
         if (!job.ranges_ok && job.conns > 0) continue;
-        if (auto b = job.planner->assign(); b && start_conn(job, *b, slot)) {
+        if (auto b = job.planner->assign(piece_cap()); b && start_conn(job, *b, slot)) {
           any = true;
           break;
         }
@@ -50,6 +50,18 @@ void Engine::fill_connections(Clock::time_point now) {
       if (!any) return;
     }
   }
+}
+
+// Near the end of the call a new range is at most an even share of what is
+// left per connection, so that the connections run out of work together and
+// the tail needs few splits. Until then the cap is above every piece.
+std::uint64_t Engine::piece_cap() const {
+  std::uint64_t left = 0;
+  for (const auto& job : jobs_) {
+    if (job.state == JobState::pending) left += job.file->size;
+    else if (job.state == JobState::active) left += job.planner->size() - job.planner->done().covered();
+  }
+  return left / static_cast<std::uint64_t>(std::max(1, budget_->slots()));
 }
 
 bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot& slot) {
