@@ -51,6 +51,8 @@ struct ExchangeSetup {
   int window = 4;
   // Transfers this leader sends at once (each holds window × chunk_size bytes
   // here and at each receiver): bounded memory whatever the number of blobs.
+  // Blobs sent while they download come on top: at most the engine's open
+  // files (DownloadOptions::max_workers) at a time.
   int max_sending = 4;
   // Bytes of this node's Hub share fetched so far (the fetch thread counts them).
   const std::atomic<std::uint64_t>* hub_done = nullptr;
