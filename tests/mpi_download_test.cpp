@@ -135,6 +135,36 @@ TEST_F(MpiDownloadTest, TheHubServesEveryBlobOnceAndBothNodeCachesAreCompleteAnd
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
 
+TEST_F(MpiDownloadTest, ANodeFetchesItsShareInOneEngineCallFromTheListingAndTheHubServesTheModelExactlyOnce) {
+  // One node of two ranks: its leader fetches every blob, several at once over
+  // one connection budget, as a plain download does. The listing gave each
+  // blob's size and hash, so no blob costs a metadata request of its own (a
+  // share fetched file by file made one HEAD and one engine call per blob, and
+  // each call's tail was split and stopped: bytes served twice).
+  hubload::FaultOptions slow;
+  slow.limit_rate = 400'000;  // bytes per second per response: the shards overlap in time
+  hub.set_faults(slow);
+  testing::MpiJobOptions one_node;
+  one_node.ranks = 2;
+  one_node.ranks_per_node = 2;
+  auto r = job("acme/m --json --connections 4 --max-connections 8", one_node);
+  expect_every_rank(r, 0);
+  auto doc = nlohmann::json::parse(r.out)["distributed"];
+  EXPECT_EQ(doc["nodes"], 1);
+  EXPECT_EQ(doc["hub_bytes"], total_bytes());
+  EXPECT_EQ(doc["fabric_bytes"], 0u);
+  EXPECT_EQ(hub.stats().bytes_sent, total_bytes());
+  const std::string resolve = "/acme/m/resolve/" + hub.commit("acme/m") + "/";
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_EQ(hub.stats().count("HEAD", resolve + shard_name(i)), 0u) << shard_name(i);
+    EXPECT_GE(hub.stats().count("GET", resolve + shard_name(i)), 1u) << shard_name(i);
+  }
+  expect_complete(0);
+  auto verify = testing::run_command(fmt::format("{} cache verify --cache-dir {}", testing::cli_path().string(),
+                                                 node_cache(0).string()));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
 TEST_F(MpiDownloadTest, ProgressShowsTheWholeJobsHubAndFabricBytes) {
   auto r = job("acme/m --progress json");
   expect_every_rank(r, 0);

@@ -70,6 +70,15 @@ TEST(ChunkPlanner, HandsOutPiecesInOrderThenSplitsTheLargestRemainder) {
   EXPECT_FALSE(p.assign());
 }
 
+TEST(ChunkPlanner, APieceIsCappedNeverUnderMinSplitNorLeavingASliver) {
+  ChunkPlanner p(100, 40, 10);
+  EXPECT_EQ(p.assign(25)->range, (ByteRange{0, 25}));   // the cap, under the piece
+  EXPECT_EQ(p.assign(4)->range, (ByteRange{25, 35}));   // never under min_split
+  EXPECT_EQ(p.assign(60)->range, (ByteRange{35, 75}));  // never over the piece
+  EXPECT_EQ(p.assign(18)->range, (ByteRange{75, 100})); // 7 left would be a sliver
+  EXPECT_FALSE(p.has_unassigned());
+}
+
 TEST(ChunkPlanner, AFailedRangeReturnsOnlyItsMissingBytes) {
   ChunkPlanner p(100, 100, 10);
   auto a = p.assign();

@@ -6,7 +6,11 @@
 //   connection. All files of one call share ONE connection budget
 //   (`connections`). When a connection frees up and no unassigned bytes are left,
 //   the largest range still in flight is split in two (aria2-style) so one slow
-//   connection never holds up the end of a file. With `max_connections` above
+//   connection never holds up the end of a file. A split stops a connection
+//   early, and what the server had sent past it is fetched twice, so bytes no
+//   connection has yet go first, and near the end of the call new ranges shrink
+//   to an even share of what is left per connection, so that the connections
+//   run out of work together and few splits are needed. With `max_connections` above
 //   `connections` the count adapts to the rate (ConnectionBudget).
 // - Every byte goes through a hasher before the file is published: sha256 for a
 //   64-hex expected hash, the git blob sha1 for a 40-hex one. The file is renamed
@@ -86,6 +90,7 @@ struct TransferEvent {
   int connections = 0;              // connections open for this file
   int connection_limit = 0;         // the budget's count now (over all files)
   std::string message;              // retry / error reason
+  std::optional<Error> error;       // kind error: why the file failed
 };
 
 // Return false to cancel the whole call (ErrorKind::cancelled; partials are kept

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "mpi/exchange_wire.h"
 #include "mpi/growing_blob.h"
 #include "mpi/incoming_blob.h"
@@ -15,12 +17,13 @@
 namespace hubload::mpi_internal {
 namespace {
 
-// This node's Hub share, fetched in plan order on a thread of its own; the MPI
-// thread collects the results.
+// This node's Hub share, fetched by one engine call on a thread of its own;
+// the MPI thread collects each blob's outcome as it comes.
 class HubFetcher {
  public:
   using Share = std::vector<std::pair<std::size_t, std::shared_ptr<GrowingBlob>>>;  // transfer, its download
   HubFetcher(const ExchangeSetup& s, Share transfers) : s_(s), transfers_(std::move(transfers)) {
+    ended_.assign(transfers_.size(), false);
     if (!transfers_.empty()) thread_ = std::jthread([this] { run(); });
   }
 
@@ -29,7 +32,7 @@ class HubFetcher {
   struct Fetched {
     std::size_t transfer = 0;
     std::optional<Error> failure;
-    bool skipped = false;  // not fetched: an earlier error cancelled the rest
+    bool skipped = false;  // not fetched: an earlier error stopped the share
   };
   // Transfers fetched (or skipped) since the last call.
   std::vector<Fetched> take() {
@@ -39,21 +42,40 @@ class HubFetcher {
 
  private:
   void run() {
-    for (const auto& [i, growing] : transfers_) {
-      Fetched result{i, std::nullopt, cancelled_.load()};
-      if (!result.skipped) {
-        GrowingBlob* blob = growing.get();
-        Status fetched = s_.fetch_from_hub((*s_.blobs)[(*s_.plan)[i].blob],
-                                           [blob](const TransferPrefix& p) { blob->report(p); });
-        if (!fetched) result.failure = fetched.error();
-      }
-      std::lock_guard lock(mu_);
-      results_.push_back(std::move(result));
+    HubShare share;
+    for (const auto& entry : transfers_) share.blobs.push_back(&(*s_.blobs)[(*s_.plan)[entry.first].blob]);
+    share.on_prefix = [this](const TransferPrefix& p) { transfers_.at(p.file_index).second->report(p); };
+    share.on_end = [this](std::size_t k, std::optional<Error> failure) { end(k, std::move(failure)); };
+    share.stop = [this] { return cancelled_.load(); };
+    Status fetched = s_.fetch_share(share);
+    // Blobs the call never began (it stopped first) end with its outcome.
+    for (std::size_t k = 0; k < transfers_.size(); ++k) {
+      if (ended_[k]) continue;
+      end(k, fetched ? Error(ErrorKind::internal, fmt::format("{}: the Hub download ended without it",
+                                                              share.blobs[k]->paths.front()))
+                     : fetched.error());
     }
+  }
+
+  // On the fetch thread. A blob's own failure stops the rest of the share at
+  // once; the blobs that stops are skipped (their receivers get that failure).
+  void end(std::size_t k, std::optional<Error> failure) {
+    if (k >= transfers_.size() || ended_[k]) return;
+    ended_[k] = true;
+    Fetched result{transfers_[k].first, std::move(failure), false};
+    if (result.failure && result.failure->kind() == ErrorKind::cancelled && cancelled_) {
+      result.failure.reset();
+      result.skipped = true;
+    } else if (result.failure) {
+      cancelled_ = true;
+    }
+    std::lock_guard lock(mu_);
+    results_.push_back(std::move(result));
   }
 
   const ExchangeSetup& s_;
   Share transfers_;
+  std::vector<bool> ended_;  // the fetch thread's
   std::atomic<bool> cancelled_{false};
   std::mutex mu_;
   std::vector<Fetched> results_;
@@ -113,8 +135,8 @@ ExchangeOutcome exchange_blobs(const ExchangeSetup& s) {
     moved |= notices.step(failures);
     if (failures.any()) fetcher.cancel();
     if (failures.any_own()) notices.send(error_header(failures.for_peers(*s.topology)));
-    // The blob the fetch thread is downloading goes out at once, beyond
-    // max_sending: there is one such at a time.
+    // Blobs the fetch thread is downloading go out at once, beyond
+    // max_sending: the engine has at most max_open_files of them open.
     for (auto& o : outgoing) {
       if (o->streamable()) {
         o->start(failures);

@@ -23,19 +23,36 @@
 
 namespace hubload::mpi_internal {
 
+// This node's share of the Hub download, and what the fetch thread wants to
+// hear of it while it runs. Index k is share.blobs[k] throughout.
+struct HubShare {
+  std::vector<const Blob*> blobs;  // in plan order
+  // How far blob k's partial is written (TransferOptions::on_prefix, with
+  // file_index k), so that it is sent on while it downloads.
+  PrefixCallback on_prefix;
+  // Blob k is over: nullopt once it is published, else why it failed. A blob
+  // stopped because `stop` said so ends with ErrorKind::cancelled.
+  std::function<void(std::size_t, std::optional<Error>)> on_end;
+  // True once the rest of the share is not wanted (an error somewhere in the
+  // job): the fetch stops, keeping its partials for a rerun.
+  std::function<bool()> stop;
+};
+
 struct ExchangeSetup {
   const Topology* topology = nullptr;  // a leader's: `leaders` is the communicator used
   const std::vector<Blob>* blobs = nullptr;
   const std::vector<BlobTransfer>* plan = nullptr;
   const RepoCache* cache = nullptr;  // this node's
-  // Fetches one blob of this node's share into its cache (the Hub client and
-  // its transfer engine), reporting its partial's prefix as it is written
-  // (TransferOptions::on_prefix); called on the fetch thread, in plan order.
-  std::function<Status(const Blob&, PrefixCallback)> fetch_from_hub;
+  // Fetches this node's Hub share into its cache (the Hub client and its
+  // transfer engine, one call for the whole share as a plain download makes);
+  // called once, on the fetch thread.
+  std::function<Status(const HubShare&)> fetch_share;
   std::uint64_t chunk_size = 8ull << 20;
   int window = 4;
   // Transfers this leader sends at once (each holds window × chunk_size bytes
   // here and at each receiver): bounded memory whatever the number of blobs.
+  // Blobs sent while they download come on top: at most the engine's open
+  // files (DownloadOptions::max_workers) at a time.
   int max_sending = 4;
   // Bytes of this node's Hub share fetched so far (the fetch thread counts them).
   const std::atomic<std::uint64_t>* hub_done = nullptr;
@@ -60,9 +77,8 @@ struct ExchangeOutcome {
 // Runs this leader's part of the plan to the end: every transfer it sends or
 // receives completes (with bytes or with an error header), so no peer is left
 // waiting. A leader's first own error goes to every other leader at once (a
-// notice); from then on the remaining Hub fetches are skipped everywhere (a
-// file already being fetched finishes) and the transfers not yet started carry
-// the error instead.
+// notice); from then on the Hub fetches stop everywhere (their partials are
+// kept for a rerun) and the transfers not yet started carry the error instead.
 ExchangeOutcome exchange_blobs(const ExchangeSetup& setup);
 
 }  // namespace hubload::mpi_internal

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hub/download_file.h"
 #include "hub/hub_context.h"
 #include "hub/model_files.h"
 #include "hubload/mpi.h"
@@ -129,9 +130,44 @@ int max_tag(MPI_Comm comm) {
   return found && value ? *value : 32767;  // the least the standard allows
 }
 
+// This node's Hub share in one transfer-engine call, as a plain download
+// fetches its files (hub/fetch_listed.h): one connection budget and one
+// session for all of them, so that connections move from blob to blob and only
+// the share's tail is split. Per blob the engine says how far its partial is
+// written and how it ended; the blobs are named by the listing's hashes, which
+// the engine verifies before it publishes.
+Status fetch_share(const hub_internal::HubContext& ctx, const std::string& commit, const DownloadOptions& options,
+                   const HubShare& share, std::atomic<std::uint64_t>& hub_done) {
+  std::vector<TransferFile> files;
+  std::vector<FileProgress> progress;
+  for (const Blob* blob : share.blobs) {
+    const std::string& path = blob->paths.front();
+    const hub_internal::FileMetadata meta{commit, blob->etag, blob->size, hub_internal::resolve_url(ctx, commit, path)};
+    files.push_back(hub_internal::blob_transfer(ctx, meta, path));
+    progress.push_back(FileProgress{path, 0, blob->size, 0, {}, 0});
+  }
+  TransferOptions transfer = hub_internal::blob_transfer_options(ctx);
+  transfer.max_open_files = std::max(1, options.max_workers);
+  transfer.on_prefix = share.on_prefix;
+  const HubOptions& hub = options.hub;
+  transfer.on_event = [&hub, &share, &progress, &hub_done](const TransferEvent& e) {
+    hub_done = e.total_bytes;
+    if (e.kind == TransferEventKind::done) share.on_end(e.file_index, std::nullopt);
+    if (e.kind == TransferEventKind::error) {
+      share.on_end(e.file_index, e.error ? *e.error : Error(ErrorKind::internal, e.message));
+    }
+    const bool wanted = hub_internal::report_transfer_event(hub, progress.at(e.file_index), e);
+    return wanted && !share.stop();
+  };
+  HUBLOAD_ASSIGN_OR_RETURN(TransferStats stats, download_files(files, transfer));
+  (void)stats;
+  return ok();
+}
+
 // The leaders' share of the work: who has what, the plan, the exchange, the links.
-ExchangeOutcome run_leader(const Topology& t, std::string_view model, const DownloadOptions& options,
-                           const RepoCache& cache, const Manifest& m, const DistributedOptions& mpi) {
+ExchangeOutcome run_leader(const Topology& t, const hub_internal::HubContext& ctx, const DownloadOptions& options,
+                           const Manifest& m, const DistributedOptions& mpi) {
+  const RepoCache& cache = ctx.cache;
   Status prepared = cache.prepare();
   const std::vector<std::uint8_t> mine = blobs_present(cache, m);
   std::vector<std::uint8_t> all(mine.size() * static_cast<std::size_t>(t.nodes));
@@ -153,25 +189,11 @@ ExchangeOutcome run_leader(const Topology& t, std::string_view model, const Down
   setup.window = mpi.window;
   setup.progress_tag = max_tag(t.world);  // check_options keeps the transfers below it
   setup.on_progress = mpi.on_progress;
-  // The fetch thread's bytes: the files done, plus the one in flight.
+  // The fetch thread's bytes on disk so far, over its whole share.
   std::atomic<std::uint64_t> hub_done{0};
-  std::uint64_t files_done = 0;
   setup.hub_done = &hub_done;
-  HubOptions at_commit = options.hub;
-  at_commit.revision = m.commit;
-  at_commit.on_progress = [&hub_done, &files_done, forward = options.hub.on_progress](const FileProgress& p) {
-    hub_done = files_done + p.bytes_done;
-    if (forward) forward(p);
-  };
-  setup.fetch_from_hub = [model, &at_commit, &files_done, &hub_done](const Blob& blob,
-                                                                      PrefixCallback on_prefix) -> Status {
-    HubOptions streamed = at_commit;
-    streamed.transfer.on_prefix = std::move(on_prefix);
-    HUBLOAD_ASSIGN_OR_RETURN(fs::path path, hub_download(model, blob.paths.front(), streamed));
-    (void)path;
-    files_done += blob.size;
-    hub_done = files_done;
-    return ok();
+  setup.fetch_share = [&ctx, &m, &options, &hub_done](const HubShare& share) {
+    return fetch_share(ctx, m.commit, options, share, hub_done);
   };
   ExchangeOutcome out = exchange_blobs(setup);
   if (!prepared && out.status) out.status = prepared.error();
@@ -249,7 +271,7 @@ Result<DistributedDownload> download_model_distributed(std::string_view model, c
   HUBLOAD_TRY(agree(t, check_options(mpi, max_tag(t.world), manifest->blobs.size())));
 
   ExchangeOutcome exchanged;
-  if (t.leader()) exchanged = run_leader(t, model, options, ctx->cache, *manifest, mpi);
+  if (t.leader()) exchanged = run_leader(t, *ctx, options, *manifest, mpi);
   const bool indexed = t.rank == 0 && manifest->index_bytes > 0;
   std::array<unsigned long long, 6> counts{exchanged.hub_bytes + (t.rank == 0 ? manifest->index_bytes : 0),
                                            exchanged.fabric_bytes, exchanged.blobs_from_hub + (indexed ? 1 : 0),

@@ -25,9 +25,10 @@ std::optional<ByteRange> ChunkPlanner::first_gap() const {
 
 bool ChunkPlanner::has_unassigned() const { return first_gap().has_value(); }
 
-std::optional<ChunkPlanner::Assignment> ChunkPlanner::assign() {
+std::optional<ChunkPlanner::Assignment> ChunkPlanner::assign(std::uint64_t max_piece) {
   if (auto gap = first_gap()) {
-    ByteRange r{gap->begin, std::min(gap->end, gap->begin + piece_)};
+    const std::uint64_t piece = std::max(std::min(piece_, max_piece), min_split_);
+    ByteRange r{gap->begin, std::min(gap->end, gap->begin + piece)};
     // Don't leave a sliver behind that is too small to be worth its own request.
     if (gap->end - r.end < min_split_) r.end = gap->end;
     int id = next_id_++;

@@ -29,8 +29,9 @@ class ChunkPlanner {
   // Bytes already on disk (a resumed partial).
   void mark_done(ByteRange r) { done_.add(r); }
   // The next range to fetch, or nothing if every byte is done or in flight and
-  // no in-flight range is worth splitting.
-  std::optional<Assignment> assign();
+  // no in-flight range is worth splitting. A range from a gap is at most
+  // `max_piece` bytes (never under min_split, never leaving a sliver).
+  std::optional<Assignment> assign(std::uint64_t max_piece = ~std::uint64_t{0});
   // Slot `id` wrote bytes up to `pos` (exclusive). Returns the bytes newly done.
   std::uint64_t advance(int id, std::uint64_t pos);
   // Current end of slot `id` (lowered when another connection took its upper half).

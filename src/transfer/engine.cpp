@@ -24,6 +24,7 @@ bool Engine::emit(TransferEventKind kind, const Job& job, std::string message) {
   e.connections = job.conns;
   e.connection_limit = budget_->slots();
   e.message = std::move(message);
+  if (kind == TransferEventKind::error) e.error = job.error;
   if (!opt_.on_event(e)) cancelled_ = true;
   return !cancelled_;
 }

@@ -167,6 +167,7 @@ class Engine {
   void start_pending_jobs(Clock::time_point now);
   Status open_job(Job& job);
   void fill_connections(Clock::time_point now);
+  std::uint64_t piece_cap() const;
   bool start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot& slot);
   bool start_request(Conn& c);
   void on_response(Conn& c, int status, const HttpHeaders& headers);

@@ -17,16 +17,24 @@ void Engine::fill_connections(Clock::time_point now) {
     // split a range); if nothing starts it is given back on leaving.
     BudgetSlot slot = BudgetSlot::take(budget_.get());
     if (!slot) return;
-    // Fewest connections first, so every file gets one before any gets more.
+    // Bytes no connection has yet come before splitting a range in flight:
+    // the split range's connection is stopped at the split, and what the
+    // server had already sent past it is fetched twice. Among those, fewest
+    // connections first, so every file gets one before any gets more.
     Job* best = nullptr;
+    bool best_unassigned = false;
     for (auto& job : jobs_) {
       if (job.state != JobState::active || now < job.not_before) continue;
       if (!job.ranges_ok && job.conns > 0) continue;
       if (job.planner->complete()) continue;
-      if (!best || job.conns < best->conns) best = &job;
+      const bool unassigned = job.planner->has_unassigned();
+      if (!best || unassigned > best_unassigned || (unassigned == best_unassigned && job.conns < best->conns)) {
+        best = &job;
+        best_unassigned = unassigned;
+      }
     }
     if (!best) return;
-    auto a = best->planner->assign();
+    auto a = best->planner->assign(piece_cap());
     bool started = a && start_conn(*best, *a, slot);
     if (!started) {
       // Nothing left to hand out for this file: try the others once.
@@ -34,7 +42,7 @@ void Engine::fill_connections(Clock::time_point now) {
       for (auto& job : jobs_) {
         if (&job == best || job.state != JobState::active || now < job.not_before || job.planner->complete()) continue;
         if (!job.ranges_ok && job.conns > 0) continue;
-        if (auto b = job.planner->assign(); b && start_conn(job, *b, slot)) {
+        if (auto b = job.planner->assign(piece_cap()); b && start_conn(job, *b, slot)) {
           any = true;
           break;
         }
@@ -42,6 +50,18 @@ void Engine::fill_connections(Clock::time_point now) {
       if (!any) return;
     }
   }
+}
+
+// Near the end of the call a new range is at most an even share of what is
+// left per connection, so that the connections run out of work together and
+// the tail needs few splits. Until then the cap is above every piece.
+std::uint64_t Engine::piece_cap() const {
+  std::uint64_t left = 0;
+  for (const auto& job : jobs_) {
+    if (job.state == JobState::pending) left += job.file->size;
+    else if (job.state == JobState::active) left += job.planner->size() - job.planner->done().covered();
+  }
+  return left / static_cast<std::uint64_t>(std::max(1, budget_->slots()));
 }
 
 bool Engine::start_conn(Job& job, const ChunkPlanner::Assignment& a, BudgetSlot& slot) {
