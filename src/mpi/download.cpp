@@ -20,6 +20,8 @@ namespace hubload::mpi_internal {
 namespace fs = std::filesystem;
 namespace {
 
+constexpr std::uint64_t kStreamPiece = 8ull << 20;  // a Hub range of a blob the fabric streams
+
 // What the job downloads: rank 0's answer, the same on every rank.
 struct Manifest {
   std::string commit;
@@ -148,6 +150,11 @@ Status fetch_share(const hub_internal::HubContext& ctx, const std::string& commi
   }
   TransferOptions transfer = hub_internal::blob_transfer_options(ctx);
   transfer.max_open_files = std::max(1, options.max_workers);
+  // The fabric sends only a blob's written prefix. Pieces of a whole blob split
+  // evenly over the connections would all end together, at the end of the share,
+  // and leave the fabric idle until then; small pieces taken in order keep the
+  // prefix within about connections × kStreamPiece of the bytes downloaded.
+  transfer.chunk_size = std::min(transfer.chunk_size, std::max(transfer.min_split, kStreamPiece));
   transfer.on_prefix = share.on_prefix;
   const HubOptions& hub = options.hub;
   transfer.on_event = [&hub, &share, &progress, &hub_done](const TransferEvent& e) {
