@@ -85,6 +85,11 @@ class MappedFile {
 // Writes all of `data` to `fd`, retrying on EINTR and short writes.
 Status write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path_for_errors);
 
+// Makes the file written through `fd` (named `from`) durable, closes `fd`, then
+// renames it to `to`: a file is complete on disk before the name that says so
+// appears. Errors name `from` (the sync) or `to` (the rename).
+Status sync_close_rename(UniqueFd& fd, const std::filesystem::path& from, const std::filesystem::path& to);
+
 // Reads a whole (small) file into a string: config.json, index files, refs.
 Result<std::string> read_text_file(const std::filesystem::path& path);
 

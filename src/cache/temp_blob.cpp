@@ -29,9 +29,7 @@ TempBlob::~TempBlob() {
 }
 
 Status TempBlob::publish(const std::filesystem::path& final_path) {
-  if (::fsync(fd_.get()) != 0) return errno_error(path_.string(), errno);
-  fd_.reset();
-  if (::rename(path_.c_str(), final_path.c_str()) != 0) return errno_error(final_path.string(), errno);
+  HUBLOAD_TRY(sync_close_rename(fd_, path_, final_path));
   published_ = true;
   return ok();
 }

@@ -87,6 +87,13 @@ void MappedFile::unmap() {
   size_ = 0;
 }
 
+Status sync_close_rename(UniqueFd& fd, const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::fsync(fd.get()) != 0) return errno_error(from.string(), errno);
+  fd.reset();
+  if (::rename(from.c_str(), to.c_str()) != 0) return errno_error(to.string(), errno);
+  return ok();
+}
+
 Status write_all(int fd, std::span<const std::byte> data, const std::filesystem::path& path_for_errors) {
   std::size_t done = 0;
   while (done < data.size()) {

@@ -56,9 +56,7 @@ Status ReceivedPartial::append(std::span<const std::byte> bytes) {
 Status ReceivedPartial::rewind(util_internal::Digest& digest) { return keep_prefix(digest); }
 
 Status ReceivedPartial::publish(const std::filesystem::path& blob_path) {
-  if (::fsync(fd_.get()) != 0) return errno_error(path_.string(), errno);
-  fd_.reset();
-  if (::rename(path_.c_str(), blob_path.c_str()) != 0) return errno_error(blob_path.string(), errno);
+  HUBLOAD_TRY(sync_close_rename(fd_, path_, blob_path));
   gone_ = true;
   return ok();
 }

@@ -69,9 +69,7 @@ Status SafetensorsWriter::finish() {
     return invalid_input(im.path + ": only " + std::to_string(im.written) + " of the " +
                          std::to_string(im.expected) + " declared data bytes were written");
   }
-  if (::fsync(im.fd.get()) != 0) return errno_error(im.temp_path, errno);
-  im.fd.reset();
-  if (::rename(im.temp_path.c_str(), im.path.c_str()) != 0) return errno_error(im.path + ": rename", errno);
+  HUBLOAD_TRY(sync_close_rename(im.fd, im.temp_path, im.path));
   im.finished = true;
   return ok();
 }
