@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "hubload/load.h"
+#include "load/leased_mapping.h"
 #include "support/test_support.h"
 #include "support/tp_models.h"
 
@@ -188,6 +189,7 @@ TEST(RankLoader, GapMergesWhereTheSavedReadOutweighsTheSecondCopy) {
 TEST(RankLoaderCostModel, CoversManySmallRowsOnlyWhereTheAmplificationBoundAllows) {
   auto rows = strided(1024, 7 * 1024, 64);
   LoadOptions o;
+  o.map_short_reads = false;  // the reads' cost model
   o.max_read_amplification = 1.1;  // the default: covering would read 7.9x
   LoadedRank exact = load_strided(*rows, o);
   EXPECT_EQ(exact.covered_tensors, 0u);
@@ -210,6 +212,7 @@ TEST(RankLoaderCostModel, CoversManySmallRowsOnlyWhereTheAmplificationBoundAllow
 
   // Where a read costs nothing beyond its bytes, exact reads always win.
   o = LoadOptions{};
+  o.map_short_reads = false;
   o.max_read_amplification = 8;
   o.cached_cost.per_read_ns = 0;
   o.direct_cost.per_read_ns = 0;
@@ -241,6 +244,7 @@ TEST(RankLoaderCostModel, BytesReadStayWithinTheBoundForEveryBound) {
       LoadOptions o;
       o.max_read_amplification = bound;
       o.max_overread = 0;  // gap merges off: the bytes beyond the share are the covering reads'
+      o.map_short_reads = false;
       o.chunk_bytes = chunk;
       o.cached_cost = ReadCost{2000, 0.1, 0.1};  // fixed here: every shape gains from covering
       SCOPED_TRACE("bound " + std::to_string(bound) + " chunk " + std::to_string(chunk));
@@ -253,6 +257,27 @@ TEST(RankLoaderCostModel, BytesReadStayWithinTheBoundForEveryBound) {
     }
   }
   EXPECT_EQ(last_covered, std::size(shapes));
+}
+
+// Rows copied out of a leased mapping (map_short_reads, the default) are priced as
+// copies (mapped_cost): a W = 8 row slice that reads would cover, given room, is copied
+// row by row, and the rank touches its share only.
+TEST(RankLoaderCostModel, MappedRowsAreCopiedWhereReadsWouldCoverThem) {
+  auto rows = strided(1024, 7 * 1024, 64);
+  const std::string path = (rows->dir.path() / "w.bin").string();
+  if (Result<load_internal::LeasedMapping> m = load_internal::LeasedMapping::open(path); !m)
+    GTEST_SKIP() << m.error().to_string();
+  LoadOptions o;
+  o.max_read_amplification = 8;
+  LoadedRank r = load_strided(*rows, o);
+  EXPECT_EQ(r.covered_tensors, 0u);
+  EXPECT_EQ(r.read_calls, 64u);
+  EXPECT_EQ(r.mapped_reads, 64u);
+  EXPECT_EQ(r.bytes_read, r.bytes_planned);
+  o.map_short_reads = false;
+  LoadedRank read = load_strided(*rows, o);
+  EXPECT_EQ(read.mapped_reads, 0u);
+  EXPECT_EQ(read.covered_tensors, 1u);
 }
 
 TEST(RankLoaderErrors, ReadAmplificationBelowOneIsRejected) {

@@ -78,7 +78,7 @@ TEST(LoadCli, ShardThenLoadGiveTheSameDigests) {
                                    " --tp 2 --rank 0 --mmap --dtype f32");
   ASSERT_EQ(text.exit_code, 0) << text.out;
   EXPECT_NE(text.out.find("rank 0/2: read"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("(0 through io_uring)"), std::string::npos) << text.out;  // --mmap copies
+  EXPECT_NE(text.out.find("(0 through io_uring, 0 from a leased mapping)"), std::string::npos) << text.out;  // --mmap copies
   EXPECT_NE(text.out.find("F32"), std::string::npos);
 }
 

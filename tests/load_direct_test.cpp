@@ -29,14 +29,6 @@ bool direct_possible(const std::filesystem::path& file) {
   return load_internal::open_direct(file).has_value() && load_internal::UringReader::create(8).has_value();
 }
 
-void expect_bytes(const LoadedRank& got, const std::vector<std::vector<std::byte>>& want) {
-  ASSERT_EQ(got.tensors.size(), want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    ASSERT_EQ(got.tensors[i].bytes.size(), want[i].size()) << got.tensors[i].name;
-    EXPECT_EQ(0, std::memcmp(got.tensors[i].bytes.data(), want[i].data(), want[i].size())) << got.tensors[i].name;
-  }
-}
-
 TEST(DirectLoad, SameBytesWithDirectOnOffAndAutomaticForEveryFamilyAndRank) {
   // Large enough that a rank's slices are reads of 64 KiB and more, which go direct.
   testing::TinyDims dims;
@@ -61,7 +53,7 @@ TEST(DirectLoad, SameBytesWithDirectOnOffAndAutomaticForEveryFamilyAndRank) {
           SCOPED_TRACE(family + " rank " + std::to_string(r) + " mode " + std::to_string(static_cast<int>(mode)) +
                        " chunk " + std::to_string(chunk));
           LoadedRank got = load_rank(*m, r, o);
-          expect_bytes(got, want);
+          testing::expect_rank_bytes(got, want);
           EXPECT_LE(static_cast<double>(got.bytes_read), 1.1 * static_cast<double>(got.bytes_planned));
           // The file was just written: it is in the page cache, so automatic reads it there.
           if (mode != DirectIo::on) {
@@ -240,7 +232,7 @@ TEST(CostModelLoad, SameBytesUnderEveryAmplificationBound) {
           o.chunk_bytes = 4096;
           SCOPED_TRACE(family + " rank " + std::to_string(r) + " bound " + std::to_string(bound));
           LoadedRank got = load_rank(*m, r, o);
-          expect_bytes(got, want);
+          testing::expect_rank_bytes(got, want);
           EXPECT_LE(static_cast<double>(got.bytes_read), bound * static_cast<double>(got.bytes_planned));
           if (bound >= 8) {
             EXPECT_GT(got.covered_tensors, 0u);

@@ -22,6 +22,7 @@ struct LoadArgs : TpCliOptions {
   int threads = 4;
   bool mmap = false;
   bool no_io_uring = false;
+  bool no_map_short_reads = false;
   bool quiet = false;
   double max_read_amplification = LoadOptions{}.max_read_amplification;
   std::string direct = "auto";
@@ -65,6 +66,9 @@ void declare_load(CLI::App* cmd, LoadArgs& args) {
   cmd->add_flag("--mmap", args.mmap, "Copy out of a memory mapping instead of pread");
   cmd->add_flag("--no-io-uring", args.no_io_uring,
                 "One pread per read instead of batches through io_uring (used where the kernel allows)");
+  cmd->add_flag("--no-map-short-reads", args.no_map_short_reads,
+                "Read every row; by default a cached file's many short rows (dim-1 slices at large W) are copied "
+                "out of a memory mapping held under a read lease, which keeps the file from being truncated");
   cmd->add_option("--max-read-amplification", args.max_read_amplification,
                   "Read at most this multiple of the rank's share; more lets small strided rows be read as "
                   "covering ranges (fewer reads, more bytes; the world size covers them all)")
@@ -88,6 +92,7 @@ Result<int> run_load(const LoadArgs& o) {
   options.io_threads = o.threads;
   options.method = o.mmap ? ReadMethod::mmap : ReadMethod::pread;
   options.io_uring = !o.no_io_uring;
+  options.map_short_reads = !o.no_map_short_reads;
   options.max_read_amplification = o.max_read_amplification;
   options.direct = o.direct == "on" ? DirectIo::on : o.direct == "off" ? DirectIo::off : DirectIo::automatic;
   if (!o.dtype.empty()) options.convert_to = o.dtype == "bf16" ? DType::BF16 : o.dtype == "f16" ? DType::F16 : DType::F32;
@@ -127,7 +132,8 @@ Result<int> run_load(const LoadArgs& o) {
                 {"threads", o.threads}, {"bytes_read", loaded->bytes_read},
                 {"bytes_planned", loaded->bytes_planned}, {"bytes_out", loaded->bytes_out},
                 {"read_calls", loaded->read_calls}, {"uring_reads", loaded->uring_reads},
-                {"direct_reads", loaded->direct_reads}, {"covered_tensors", loaded->covered_tensors},
+                {"direct_reads", loaded->direct_reads},
+                {"mapped_reads", loaded->mapped_reads}, {"covered_tensors", loaded->covered_tensors},
                 {"seconds", loaded->seconds}, {"gb_per_s", gbps}, {"tensors", tensors}});
     return 0;
   }
@@ -135,9 +141,10 @@ Result<int> run_load(const LoadArgs& o) {
     std::cout << fmt::format("{:<60} {:<5} [{}] {}\n", t.name, to_string(t.dtype), fmt::join(t.shape, ", "),
                              util_internal::sha256_hex(t.bytes));
   std::cout << fmt::format(
-      "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring), {} tensors, {} in memory)\n",
+      "rank {}/{}: read {} in {:.3f} s ({:.2f} GB/s, {} reads ({} through io_uring, {} from a leased mapping), "
+      "{} tensors, {} in memory)\n",
       rank, o.tp, format_bytes(loaded->bytes_read), loaded->seconds, gbps, loaded->read_calls,
-      loaded->uring_reads, loaded->tensors.size(), format_bytes(loaded->bytes_out));
+      loaded->uring_reads, loaded->mapped_reads, loaded->tensors.size(), format_bytes(loaded->bytes_out));
   return 0;
 }
 

@@ -2,7 +2,8 @@
 // then let io_threads workers take batches of read tasks in order until done or
 // failed; with pread, each worker sends its batch's direct reads through its own
 // io_uring in one submission when the kernel allows it, and O_DIRECT reads of
-// cold files through the same ring into its aligned bounce buffer.
+// cold files through the same ring into its aligned bounce buffer, and the short
+// reads of cached files with many of them as copies out of a leased mapping.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "hubload/load.h"
 #include "load/copy_agreement.h"
 #include "load/direct_io.h"
+#include "load/leased_mapping.h"
 #include "load/read_tasks.h"
 #include "load/uring_reader.h"
 
@@ -27,6 +29,7 @@ namespace {
 
 using load_internal::Destination;
 using load_internal::DirectFile;
+using load_internal::LeasedMapping;
 using load_internal::Piece;
 using load_internal::PositionalRead;
 using load_internal::ReadTask;
@@ -43,6 +46,14 @@ constexpr std::uint64_t kDirectBatchBytes = 16u << 20;
 constexpr std::uint64_t kDirectRequest = 1u << 20;
 // A read goes direct only while its alignment adds at most 1/64 to it.
 constexpr std::uint64_t kDirectMaxPadShare = 64;
+// map_short_reads: a read this short costs the kernel more per byte than a copy
+// out of a mapping (bench/RESULTS.md, session 9), and a file needs this many of
+// them before its mapping and lease are worth setting up.
+constexpr std::uint64_t kMappedReadMax = 64u << 10;
+constexpr std::size_t kMappedMinReads = 64;
+// ...and must be in the page cache (the residency probe's estimate), so that the
+// copies do not wait on the disk one page fault at a time.
+constexpr double kMappedMinResident = 0.9;
 
 using Source = std::variant<ReadFile, MappedFile>;
 
@@ -61,6 +72,8 @@ struct Sources {
   std::vector<Source> files;
   std::vector<std::string> names;
   std::vector<std::optional<DirectFile>> direct;  // per file: its O_DIRECT descriptor, where used
+  std::vector<std::optional<double>> resident;    // per file: the residency probe's answer, where asked
+  std::vector<std::optional<LeasedMapping>> mapped;  // per file: where its short reads are copied instead
 };
 
 Result<Sources> open_sources(const std::filesystem::path& root_path, const RankPlan& plan, const LoadOptions& options,
@@ -79,18 +92,22 @@ Result<Sources> open_sources(const std::filesystem::path& root_path, const RankP
       s.files.emplace_back(std::move(f));
     }
     std::optional<DirectFile> direct;
+    std::optional<double> probed;
     bool want = options.method == ReadMethod::pread && options.io_uring && options.direct != DirectIo::off;
     if (want && options.direct == DirectIo::automatic) {
       // A file mostly in the page cache is read from there; a cold one is not
       // pulled into it (a model is read once).
       Result<double> resident = load_internal::resident_fraction(path);
       want = resident && *resident < 0.5;
+      if (resident) probed = *resident;
     }
     if (want) {
       // Refused (tmpfs, network file systems): read through the page cache.
       if (Result<DirectFile> d = load_internal::open_direct(path)) direct.emplace(std::move(d).value());
     }
     s.direct.push_back(std::move(direct));
+    s.resident.push_back(probed);
+    s.mapped.emplace_back();
     index[t.file] = s.names.size();
     s.names.push_back(path);
   }
@@ -141,6 +158,14 @@ Status run_task(const ReadTask& task, const Sources& sources, HostBuffer& scratc
   return ok();
 }
 
+// A task whose file is mapped under a lease: its pieces copied out of the mapping.
+Status copy_mapped(const ReadTask& task, const LeasedMapping& map, const Sources& sources) {
+  HUBLOAD_TRY(check_in_file(task, sources, map.bytes().size()));
+  const std::byte* base = map.bytes().data() + task.offset;
+  for (const Piece& p : task.pieces) HUBLOAD_TRY(deliver(p, base + p.task_offset));
+  return ok();
+}
+
 // A task's O_DIRECT extent: its range widened to the file system's alignment,
 // and the bytes of it that exist (the file's tail need not fill a block).
 struct Aligned {
@@ -162,7 +187,7 @@ struct WorkerState {
   HostBuffer scratch;  // covering and gap-merged reads
   std::vector<PositionalRead> reads;
   HostBuffer bounce;  // page-aligned, for O_DIRECT reads that cannot land in place
-  std::uint64_t uring_reads = 0, direct_reads = 0, bytes_read = 0;
+  std::uint64_t uring_reads = 0, direct_reads = 0, mapped_reads = 0, bytes_read = 0;
 };
 
 // The batch's O_DIRECT tasks (`use_direct`): in pieces of kDirectRequest through the
@@ -224,7 +249,7 @@ Result<bool> run_direct(std::span<const ReadTask> batch, const std::vector<bool>
 // A batch of tasks: O_DIRECT ones first (see run_direct), then with a ring, the
 // buffered direct reads go out in one submission (after the others ran).
 Status run_batch(std::span<const ReadTask> batch, std::size_t first, const std::vector<bool>& use_direct,
-                 const Sources& sources, WorkerState& w) {
+                 const std::vector<bool>& use_mapped, const Sources& sources, WorkerState& w) {
   bool any_direct = false;
   for (std::size_t i = 0; i < batch.size(); ++i) any_direct = any_direct || use_direct[first + i];
   bool direct_done = false;
@@ -236,10 +261,26 @@ Status run_batch(std::span<const ReadTask> batch, std::size_t first, const std::
     }
   }
   w.reads.clear();
+  // The lease is asked about once per file per batch (microseconds of copying),
+  // and a file whose lease a writer waits for is read from then on.
+  std::size_t asked_file = SIZE_MAX;
+  bool held = false;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const ReadTask& task = batch[i];
     if (direct_done && use_direct[first + i]) continue;
     w.bytes_read += task.length;
+    if (use_mapped[first + i]) {
+      const LeasedMapping& map = *sources.mapped[task.file];
+      if (asked_file != task.file) {
+        asked_file = task.file;
+        held = map.held();
+      }
+      if (held) {
+        HUBLOAD_TRY(copy_mapped(task, map, sources));
+        ++w.mapped_reads;
+        continue;
+      }
+    }
     if (!w.ring || !task.direct()) {
       HUBLOAD_TRY(run_task(task, sources, w.scratch));
       continue;
@@ -270,6 +311,37 @@ std::vector<bool> choose_direct(const std::vector<ReadTask>& tasks, const Source
     left -= static_cast<double>(pad);
     use[i] = true;
   }
+  return use;
+}
+
+// map_short_reads: maps, under a lease, each file that has at least
+// kMappedMinReads runs of at most kMappedReadMax bytes and is in the page cache.
+// Decided from the plan's runs, before the read tasks, so that the cost model
+// prices those files' reads as copies (no covering reads, no gap merges).
+void map_files(const RankPlan& plan, const std::vector<Destination>& dests, Sources& sources,
+               const LoadOptions& options) {
+  if (options.method != ReadMethod::pread || !options.map_short_reads) return;
+  std::vector<std::size_t> short_runs(sources.files.size(), 0);
+  for (std::size_t t = 0; t < plan.tensors.size(); ++t)
+    for (const ByteRun& r : plan.tensors[t].runs)
+      if (r.length > 0 && r.length <= kMappedReadMax) ++short_runs[dests[t].file];
+  for (std::size_t f = 0; f < sources.files.size(); ++f) {
+    if (short_runs[f] < kMappedMinReads || sources.direct[f]) continue;
+    if (!sources.resident[f]) {
+      Result<double> r = load_internal::resident_fraction(sources.names[f]);
+      sources.resident[f] = r ? *r : 0.0;
+    }
+    if (*sources.resident[f] < kMappedMinResident) continue;
+    if (Result<LeasedMapping> m = LeasedMapping::open(sources.names[f])) sources.mapped[f].emplace(std::move(m).value());
+  }
+}
+
+// Which tasks are copies out of a leased mapping: the short buffered ones of mapped files.
+std::vector<bool> mapped_tasks(const std::vector<ReadTask>& tasks, const std::vector<bool>& use_direct,
+                               const Sources& sources) {
+  std::vector<bool> use(tasks.size(), false);
+  for (std::size_t i = 0; i < tasks.size(); ++i)
+    use[i] = !use_direct[i] && tasks[i].length <= kMappedReadMax && sources.mapped[tasks[i].file].has_value();
   return use;
 }
 
@@ -332,11 +404,14 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   }
   out.reindex();
 
+  map_files(plan, dests, sources, options_);
   std::vector<ReadCost> costs;
   bool any_direct = false;
-  for (const auto& d : sources.direct) {
-    costs.push_back(d ? options_.direct_cost : options_.cached_cost);
-    any_direct = any_direct || d.has_value();
+  for (std::size_t f = 0; f < sources.files.size(); ++f) {
+    costs.push_back(sources.direct[f] ? options_.direct_cost
+                    : sources.mapped[f] ? options_.mapped_cost
+                                        : options_.cached_cost);
+    any_direct = any_direct || sources.direct[f].has_value();
   }
   // Room kept in the amplification bound for the alignment of direct reads.
   const std::uint64_t reserve = any_direct ? out.bytes_planned / kDirectMaxPadShare : 0;
@@ -346,14 +421,16 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   out.covered_tensors = read_tasks.covered_tensors;
   const std::vector<bool> use_direct =
       choose_direct(tasks, sources, options_.max_read_amplification * static_cast<double>(out.bytes_planned));
+  const std::vector<bool> use_mapped = mapped_tasks(tasks, use_direct, sources);
 
-  // Batches only pay off where a worker has a ring; otherwise one task per claim.
-  const bool batched = options_.io_uring && options_.method == ReadMethod::pread;
+  // Batches pay off where a worker has a ring or copies out of a leased mapping
+  // (one lease check a batch); otherwise one task per claim.
+  const bool batched = options_.method == ReadMethod::pread && (options_.io_uring || options_.map_short_reads);
   const std::vector<std::size_t> bounds = load_internal::batch_bounds(
       tasks, batched ? kBatchTasks : 1, !batched ? 0 : any_direct ? kDirectBatchBytes : kBatchBytes);
   const std::size_t batches = bounds.size() - 1;
   std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> uring_reads{0}, direct_reads{0}, bytes_read{0};
+  std::atomic<std::uint64_t> uring_reads{0}, direct_reads{0}, mapped_reads{0}, bytes_read{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
   std::optional<Error> first_error;
@@ -373,7 +450,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   auto worker = [&] {
     WorkerState w;
     // Where the kernel refuses io_uring this worker reads with pread, batch by batch.
-    if (batched) {
+    if (batched && options_.io_uring) {
       if (Result<UringReader> r = UringReader::create(kBatchTasks)) w.ring.emplace(std::move(r).value());
     }
     while (!failed.load(std::memory_order_relaxed)) {
@@ -384,7 +461,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
       std::size_t b = next.fetch_add(1);
       if (b >= batches) break;
       Status s = run_batch(std::span(tasks).subspan(bounds[b], bounds[b + 1] - bounds[b]), bounds[b], use_direct,
-                           sources, w);
+                           use_mapped, sources, w);
       if (!s) {
         fail(std::move(s).error());
       } else if (options_.progress) {
@@ -393,6 +470,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
     }
     uring_reads += w.uring_reads;
     direct_reads += w.direct_reads;
+    mapped_reads += w.mapped_reads;
     bytes_read += w.bytes_read;
   };
   std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(options_.io_threads), batches);
@@ -405,6 +483,7 @@ Result<LoadedRank> RankLoader::load_into(const RankPlan& plan, std::span<std::by
   if (first_error) return std::move(*first_error).with_context("loading rank " + std::to_string(plan.rank));
   out.uring_reads = uring_reads.load();
   out.direct_reads = direct_reads.load();
+  out.mapped_reads = mapped_reads.load();
   out.bytes_read = bytes_read.load();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;

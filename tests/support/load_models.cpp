@@ -36,4 +36,12 @@ LoadedRank load_rank(const PlannedModel& model, int rank, LoadOptions options) {
   return std::move(r).value();
 }
 
+void expect_rank_bytes(const LoadedRank& got, const std::vector<std::vector<std::byte>>& want) {
+  ASSERT_EQ(got.tensors.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got.tensors[i].bytes.size(), want[i].size()) << got.tensors[i].name;
+    EXPECT_EQ(0, std::memcmp(got.tensors[i].bytes.data(), want[i].data(), want[i].size())) << got.tensors[i].name;
+  }
+}
+
 }  // namespace hubload::testing

@@ -27,4 +27,7 @@ std::unique_ptr<PlannedModel> planned_tiny_model(const std::string& family, int 
 // Loads `rank` of the model with `options`; fails the calling test on an error.
 LoadedRank load_rank(const PlannedModel& model, int rank, LoadOptions options);
 
+// Fails the calling test unless `got` holds exactly the tensors `want` (plan order).
+void expect_rank_bytes(const LoadedRank& got, const std::vector<std::vector<std::byte>>& want);
+
 }  // namespace hubload::testing
