@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     for (int rep = 0; rep < 3; ++rep) {
       double t0 = now();
       {
-        load_internal::LeasedMapping map = must(load_internal::LeasedMapping::open(path));
+        load_internal::LeasedMapping map = must(load_internal::LeasedMapping::open(path, file.fd()));
         for (std::uint64_t at = 0; at + (8u << 20) <= half; at += 8u << 20)
           std::memcpy(big.data(), map.bytes().data() + at, 8u << 20);
       }
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       const std::size_t rows = std::min<std::uint64_t>(half / 8192, 65536);
       t0 = now();
       {
-        load_internal::LeasedMapping map = must(load_internal::LeasedMapping::open(path));
+        load_internal::LeasedMapping map = must(load_internal::LeasedMapping::open(path, file.fd()));
         for (std::size_t r = 0; r < rows; ++r) std::memcpy(big.data() + r * 1024, map.bytes().data() + r * 8192, 1024);
       }
       m_read.push_back((now() - t0) * 1e9 / static_cast<double>(rows) - 1024 * m_byte.back());

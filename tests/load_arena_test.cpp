@@ -265,7 +265,9 @@ TEST(RankLoaderCostModel, BytesReadStayWithinTheBoundForEveryBound) {
 TEST(RankLoaderCostModel, MappedRowsAreCopiedWhereReadsWouldCoverThem) {
   auto rows = strided(1024, 7 * 1024, 64);
   const std::string path = (rows->dir.path() / "w.bin").string();
-  if (Result<load_internal::LeasedMapping> m = load_internal::LeasedMapping::open(path); !m)
+  Result<ReadFile> file = ReadFile::open(path);
+  ASSERT_TRUE(file);
+  if (Result<load_internal::LeasedMapping> m = load_internal::LeasedMapping::open(path, file->fd()); !m)
     GTEST_SKIP() << m.error().to_string();
   LoadOptions o;
   o.max_read_amplification = 8;

@@ -29,9 +29,15 @@ using load_internal::LeasedMapping;
 using testing::load_rank;
 using testing::planned_tiny_model;
 
+// The file at `path`, leased and mapped.
+Result<LeasedMapping> lease(const std::string& path) {
+  HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
+  return LeasedMapping::open(path, file.fd());
+}
+
 // Why this machine grants no lease ("" where it does): leases off, NFS, ...
 std::string why_no_lease(const std::string& path) {
-  Result<LeasedMapping> m = LeasedMapping::open(path);
+  Result<LeasedMapping> m = lease(path);
   return m ? "" : m.error().to_string();
 }
 
@@ -91,7 +97,7 @@ class LeasedMappingTest : public ::testing::Test {
 };
 
 TEST_F(LeasedMappingTest, MapsTheFileWhileHeld) {
-  Result<LeasedMapping> m = LeasedMapping::open(path);
+  Result<LeasedMapping> m = lease(path);
   ASSERT_TRUE(m) << m.error().to_string();
   EXPECT_TRUE(m->held());
   ASSERT_EQ(m->bytes().size(), 100000u);
@@ -101,10 +107,24 @@ TEST_F(LeasedMappingTest, MapsTheFileWhileHeld) {
 TEST_F(LeasedMappingTest, NoLeaseWhileTheFileIsOpenForWriting) {
   UniqueFd writer(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   ASSERT_TRUE(writer.valid());
-  Result<LeasedMapping> m = LeasedMapping::open(path);
+  Result<LeasedMapping> m = lease(path);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().kind(), ErrorKind::unsupported);
   EXPECT_NE(m.error().message().find(path), std::string::npos) << m.error().message();
+}
+
+// A file renamed over the path since the loader opened it is not mapped: the
+// lease and the mapping would be of a file the loader's other reads do not see.
+TEST_F(LeasedMappingTest, AFileRenamedOverThePathIsRefused) {
+  Result<ReadFile> opened = ReadFile::open(path);
+  ASSERT_TRUE(opened);
+  const std::string other = (dir.path() / "g").string();
+  testing::write_file(other, "another file");
+  ASSERT_EQ(0, ::rename(other.c_str(), path.c_str()));
+  Result<LeasedMapping> m = LeasedMapping::open(path, opened->fd());
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().kind(), ErrorKind::unsupported);
+  EXPECT_NE(m.error().message().find("replaced"), std::string::npos) << m.error().message();
 }
 
 // A writer (open for writing, or truncate) waits until the lease is released;
@@ -116,7 +136,7 @@ TEST_F(LeasedMappingTest, AWriterWaitsForTheLeaseAndHeldSaysSo) {
     write();
     std::optional<LeasedMapping> m;
     {
-      Result<LeasedMapping> r = LeasedMapping::open(path);
+      Result<LeasedMapping> r = lease(path);
       ASSERT_TRUE(r) << r.error().to_string();
       m.emplace(std::move(r).value());
     }

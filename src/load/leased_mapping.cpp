@@ -2,9 +2,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 namespace hubload::load_internal {
 namespace {
@@ -19,7 +22,7 @@ int lease_break_seconds() {
 
 }  // namespace
 
-Result<LeasedMapping> LeasedMapping::open(const std::filesystem::path& path) {
+Result<LeasedMapping> LeasedMapping::open(const std::filesystem::path& path, int same_as) {
   // The copy between two held() checks takes microseconds; a kernel that revokes
   // leases in under a second leaves too little margin to rely on.
   if (lease_break_seconds() < 1) return unsupported("fs.lease-break-time is under a second: no mapped reads");
@@ -32,16 +35,28 @@ Result<LeasedMapping> LeasedMapping::open(const std::filesystem::path& path) {
   if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0)
     return unsupported(path.string() + ": no read lease (" + std::string(std::strerror(errno)) + ")");
   if (::fcntl(fd.get(), F_SETOWN, 0) != 0) return errno_error(path.string() + ": F_SETOWN", errno);
-  // Mapped after the lease, so the size is the one the lease protects.
-  HUBLOAD_ASSIGN_OR_RETURN(MappedFile map, MappedFile::open(path));
-  return LeasedMapping(std::move(fd), std::move(map));
+  // Sized and mapped through the leased descriptor, after the lease: what the lease protects.
+  struct stat leased {}, other {};
+  if (::fstat(fd.get(), &leased) != 0) return errno_error("stat " + path.string(), errno);
+  if (::fstat(same_as, &other) != 0) return errno_error("stat " + path.string(), errno);
+  if (leased.st_dev != other.st_dev || leased.st_ino != other.st_ino)
+    return unsupported(path.string() + ": replaced since it was opened; read instead");
+  const auto size = static_cast<std::uint64_t>(leased.st_size);
+  if (size == 0) return LeasedMapping(std::move(fd), nullptr, 0);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) return errno_error(path.string() + ": mmap", errno);
+  return LeasedMapping(std::move(fd), static_cast<const std::byte*>(p), size);
 }
+
+LeasedMapping::LeasedMapping(LeasedMapping&& other) noexcept
+    : fd_(std::move(other.fd_)), data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
 
 LeasedMapping& LeasedMapping::operator=(LeasedMapping&& other) noexcept {
   if (this != &other) {
     release();
     fd_ = std::move(other.fd_);
-    map_ = std::move(other.map_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
   }
   return *this;
 }
@@ -49,7 +64,9 @@ LeasedMapping& LeasedMapping::operator=(LeasedMapping&& other) noexcept {
 LeasedMapping::~LeasedMapping() { release(); }
 
 void LeasedMapping::release() {
-  map_.reset();
+  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  data_ = nullptr;
+  size_ = 0;
   if (fd_.valid()) ::fcntl(fd_.get(), F_SETLEASE, F_UNLCK);
   fd_.reset();
 }

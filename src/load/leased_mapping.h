@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <span>
 
 #include "hubload/error.h"
@@ -22,27 +21,32 @@ namespace hubload::load_internal {
 
 class LeasedMapping {
  public:
+  // Leases and maps the file `path` names, which must be the file `same_as` is open
+  // on (a file renamed over it since is refused rather than mapped unleased).
   // unsupported where no lease can be taken: the file is open for writing
   // somewhere, the caller does not own it (and lacks CAP_LEASE), the file
   // system has no leases (NFS, FUSE), leases are off (fs.leases-enable), or the
   // kernel would revoke one in under a second (fs.lease-break-time).
-  static Result<LeasedMapping> open(const std::filesystem::path& path);
-  LeasedMapping(LeasedMapping&&) noexcept = default;
+  static Result<LeasedMapping> open(const std::filesystem::path& path, int same_as);
+  LeasedMapping(LeasedMapping&& other) noexcept;
   LeasedMapping& operator=(LeasedMapping&& other) noexcept;
+  LeasedMapping(const LeasedMapping&) = delete;
+  LeasedMapping& operator=(const LeasedMapping&) = delete;
   ~LeasedMapping();
 
   // The file as it was once the lease was taken.
-  std::span<const std::byte> bytes() const { return map_ ? map_->bytes() : std::span<const std::byte>{}; }
+  std::span<const std::byte> bytes() const { return {data_, size_}; }
   // false once a writer waits for the lease: the mapping must not be touched again.
   bool held() const;
 
  private:
-  LeasedMapping(UniqueFd fd, MappedFile map) : fd_(std::move(fd)), map_(std::move(map)) {}
+  LeasedMapping(UniqueFd fd, const std::byte* data, std::uint64_t size) : fd_(std::move(fd)), data_(data), size_(size) {}
   // Unmaps, then gives the lease up explicitly: closing the descriptor would not
   // while a forked child still holds a copy of it.
   void release();
-  UniqueFd fd_;     // holds the lease; closing it releases the lease
-  std::optional<MappedFile> map_;  // empty once released
+  UniqueFd fd_;  // holds the lease; the mapping is of this descriptor
+  const std::byte* data_ = nullptr;
+  std::uint64_t size_ = 0;
 };
 
 }  // namespace hubload::load_internal

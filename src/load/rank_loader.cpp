@@ -332,7 +332,8 @@ void map_files(const RankPlan& plan, const std::vector<Destination>& dests, Sour
       sources.resident[f] = r ? *r : 0.0;
     }
     if (*sources.resident[f] < kMappedMinResident) continue;
-    if (Result<LeasedMapping> m = LeasedMapping::open(sources.names[f])) sources.mapped[f].emplace(std::move(m).value());
+    const int fd = std::get<ReadFile>(sources.files[f]).fd();  // the file the other reads use
+    if (Result<LeasedMapping> m = LeasedMapping::open(sources.names[f], fd)) sources.mapped[f].emplace(std::move(m).value());
   }
 }
 
