@@ -116,8 +116,9 @@ struct LoadOptions {
   // Reads are cut at this size so that the threads share long runs.
   std::uint64_t chunk_bytes = 8u << 20;
   // Called after each batch of reads (at most 1 MiB or 64 reads; one read with
-  // neither io_uring nor map_short_reads) from the I/O threads, one call at a time and with bytes_done rising,
-  // so it need not be thread-safe within one load. Returning false cancels the load.
+  // neither io_uring nor map_short_reads) from the I/O threads, one call at a time
+  // and with bytes_done rising, so it need not be thread-safe within one load.
+  // Returning false cancels the load.
   std::function<bool(const LoadProgress&)> progress;
   // Polled before each batch of reads: once it is true, the load stops with
   // ErrorKind::cancelled (e.g. set from a signal handler or another thread).

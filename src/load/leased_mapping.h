@@ -40,7 +40,8 @@ class LeasedMapping {
   bool held() const;
 
  private:
-  LeasedMapping(UniqueFd fd, const std::byte* data, std::uint64_t size) : fd_(std::move(fd)), data_(data), size_(size) {}
+  LeasedMapping(UniqueFd fd, const std::byte* data, std::uint64_t size)
+      : fd_(std::move(fd)), data_(data), size_(size) {}
   // Unmaps, then gives the lease up explicitly: closing the descriptor would not
   // while a forked child still holds a copy of it.
   void release();

@@ -333,7 +333,8 @@ void map_files(const RankPlan& plan, const std::vector<Destination>& dests, Sour
     }
     if (*sources.resident[f] < kMappedMinResident) continue;
     const int fd = std::get<ReadFile>(sources.files[f]).fd();  // the file the other reads use
-    if (Result<LeasedMapping> m = LeasedMapping::open(sources.names[f], fd)) sources.mapped[f].emplace(std::move(m).value());
+    Result<LeasedMapping> m = LeasedMapping::open(sources.names[f], fd);
+    if (m) sources.mapped[f].emplace(std::move(m).value());
   }
 }
 
