@@ -62,6 +62,9 @@ class ReadFile {
 class MappedFile {
  public:
   static Result<MappedFile> open(const std::filesystem::path& path);
+  // The first `size` bytes of the file open on `fd` (which may be closed after);
+  // `path` names it in errors.
+  static Result<MappedFile> map(const std::filesystem::path& path, int fd, std::uint64_t size);
 
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&& other) noexcept;

@@ -55,10 +55,14 @@ Status ReadFile::read_at(std::uint64_t offset, std::span<std::byte> out) const {
 
 Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   HUBLOAD_ASSIGN_OR_RETURN(ReadFile file, ReadFile::open(path));
-  if (file.size() == 0) return MappedFile(path, nullptr, 0);
-  void* p = ::mmap(nullptr, file.size(), PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  return map(path, file.fd(), file.size());
+}
+
+Result<MappedFile> MappedFile::map(const std::filesystem::path& path, int fd, std::uint64_t size) {
+  if (size == 0) return MappedFile(path, nullptr, 0);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) return errno_error(path.string() + ": mmap", errno);
-  return MappedFile(path, static_cast<const std::byte*>(p), file.size());
+  return MappedFile(path, static_cast<const std::byte*>(p), size);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

@@ -2,12 +2,10 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cstring>
 #include <fstream>
-#include <utility>
 
 namespace hubload::load_internal {
 namespace {
@@ -41,34 +39,15 @@ Result<LeasedMapping> LeasedMapping::open(const std::filesystem::path& path, int
   if (::fstat(same_as, &other) != 0) return errno_error("stat " + path.string(), errno);
   if (leased.st_dev != other.st_dev || leased.st_ino != other.st_ino)
     return unsupported(path.string() + ": replaced since it was opened; read instead");
-  const auto size = static_cast<std::uint64_t>(leased.st_size);
-  if (size == 0) return LeasedMapping(std::move(fd), nullptr, 0);
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
-  if (p == MAP_FAILED) return errno_error(path.string() + ": mmap", errno);
-  return LeasedMapping(std::move(fd), static_cast<const std::byte*>(p), size);
+  HUBLOAD_ASSIGN_OR_RETURN(MappedFile map, MappedFile::map(path, fd.get(), static_cast<std::uint64_t>(leased.st_size)));
+  return LeasedMapping(std::move(fd), std::move(map));
 }
 
-LeasedMapping::LeasedMapping(LeasedMapping&& other) noexcept
-    : fd_(std::move(other.fd_)), data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-LeasedMapping& LeasedMapping::operator=(LeasedMapping&& other) noexcept {
-  if (this != &other) {
-    release();
-    fd_ = std::move(other.fd_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
-LeasedMapping::~LeasedMapping() { release(); }
-
-void LeasedMapping::release() {
-  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
-  data_ = nullptr;
-  size_ = 0;
+// Unmaps, then gives the lease up explicitly: closing the descriptor would not
+// while a forked child still holds a copy of it. (A moved-from one holds neither.)
+LeasedMapping::~LeasedMapping() {
+  map_.reset();
   if (fd_.valid()) ::fcntl(fd_.get(), F_SETLEASE, F_UNLCK);
-  fd_.reset();
 }
 
 bool LeasedMapping::held() const { return ::fcntl(fd_.get(), F_GETLEASE) == F_RDLCK; }

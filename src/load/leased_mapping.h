@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 
 #include "hubload/error.h"
@@ -28,26 +29,19 @@ class LeasedMapping {
   // system has no leases (NFS, FUSE), leases are off (fs.leases-enable), or the
   // kernel would revoke one in under a second (fs.lease-break-time).
   static Result<LeasedMapping> open(const std::filesystem::path& path, int same_as);
-  LeasedMapping(LeasedMapping&& other) noexcept;
-  LeasedMapping& operator=(LeasedMapping&& other) noexcept;
-  LeasedMapping(const LeasedMapping&) = delete;
-  LeasedMapping& operator=(const LeasedMapping&) = delete;
+  LeasedMapping(LeasedMapping&&) noexcept = default;
+  LeasedMapping& operator=(LeasedMapping&&) = delete;
   ~LeasedMapping();
 
   // The file as it was once the lease was taken.
-  std::span<const std::byte> bytes() const { return {data_, size_}; }
+  std::span<const std::byte> bytes() const { return map_->bytes(); }
   // false once a writer waits for the lease: the mapping must not be touched again.
   bool held() const;
 
  private:
-  LeasedMapping(UniqueFd fd, const std::byte* data, std::uint64_t size)
-      : fd_(std::move(fd)), data_(data), size_(size) {}
-  // Unmaps, then gives the lease up explicitly: closing the descriptor would not
-  // while a forked child still holds a copy of it.
-  void release();
-  UniqueFd fd_;  // holds the lease; the mapping is of this descriptor
-  const std::byte* data_ = nullptr;
-  std::uint64_t size_ = 0;
+  LeasedMapping(UniqueFd fd, MappedFile map) : fd_(std::move(fd)), map_(std::move(map)) {}
+  UniqueFd fd_;                    // holds the lease; the mapping is of this descriptor
+  std::optional<MappedFile> map_;  // unmapped before the lease is given up
 };
 
 }  // namespace hubload::load_internal
